@@ -1,0 +1,245 @@
+"""Command line: ``python -m nmt_core {translate,evaluate,train} ...``.
+
+Errors a user can fix (a bad checkpoint, an empty sentence, an out-of-range
+setting) are printed as one ``error:`` line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import MISSING, fields
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .decoding import DecodeSettings, InputError, Translator
+from .model import ModelConfig
+
+TRAIN_HELP = {
+    "data": "anki zip (e.g. ../shared/data/tatoeba/spa-eng.zip) or TSV of source<TAB>target",
+    "out": "final checkpoint folder to write",
+    "work_dir": "folder for resumable training state (default: OUT.work)",
+    "source_language": "source language code (zip default: the non-English side)",
+    "target_language": "target language code",
+    "time_budget_minutes": "stop cleanly after this many minutes; run the same command again to resume",
+}
+
+
+def _add_dataclass_options(parser, cls, skip=(), prefix=""):
+    """One --option per dataclass field, typed from its default."""
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + prefix + f.name.replace("_", "-")
+        default = None if f.default is MISSING else f.default
+        help_text = TRAIN_HELP.get(f.name, f"default: {default}")
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=prefix + f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        elif f.default is MISSING and f.default_factory is MISSING:
+            parser.add_argument(flag, dest=f.name, required=True, help=help_text)
+        elif f.default is not MISSING:
+            parser.add_argument(flag, dest=prefix + f.name, type=type(default), default=None, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m nmt_core", description="Attention Explorer's NMT library.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    translate = commands.add_parser(
+        "translate", help="translate TEXT, or stdin line by line",
+        description="Translate TEXT, or each line of standard input (one output line per input line, in order). "
+        "Default decoding is the checkpoint's recommended beam search; --beam K sets the beam width, "
+        "--temperature/--top-k/--top-p switch to sampling.",
+    )
+    translate.add_argument("-c", "--checkpoint", required=True,
+                           help="checkpoint folder, e.g. checkpoints/spa-eng-luong")
+    translate.add_argument("text", nargs="?", metavar="TEXT", help="sentence to translate (default: read stdin)")
+    translate.add_argument("--beam", type=int, help="beam width K (1 behaves like greedy)")
+    translate.add_argument("--greedy", action="store_true", help="greedy decoding")
+    translate.add_argument("--temperature", type=float, help="sample with this temperature (0 = greedy)")
+    translate.add_argument("--top-k", type=int, help="sample from the K most likely tokens")
+    translate.add_argument("--top-p", type=float, help="nucleus sampling: smallest set with probability >= P")
+    translate.add_argument("--seed", type=int, default=0, help="sampling seed; the same seed replays the same output")
+    translate.add_argument("--length-penalty", type=float, help="beam length penalty alpha (GNMT)")
+    translate.add_argument("--unk-penalty", type=float, default=0.0, help="subtract this from <unk>'s log-prob")
+    translate.add_argument("--n-best", type=int, default=1, help="with --json and beam search: hypotheses to list")
+    translate.add_argument("--json", action="store_true", help="one JSON object per line with tokens and attention")
+    translate.add_argument("--trace", action="store_true", help="with --json: include the whole decode trace")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="BLEU and chrF on a TSV file",
+        description="Translate the sources of FILE (source<TAB>reference[<TAB>reference...]) and print "
+        "corpus BLEU and chrF (sacrebleu).",
+    )
+    evaluate.add_argument("-c", "--checkpoint", required=True)
+    evaluate.add_argument("file", metavar="FILE.tsv")
+    evaluate.add_argument("--beam", type=int, help="beam width (default: the checkpoint's)")
+    evaluate.add_argument("--length-penalty", type=float, help="beam length penalty alpha")
+    evaluate.add_argument("--unk-penalty", type=float, default=0.0)
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate.add_argument("--output", help="also write the translations here, one per line")
+
+    bench = commands.add_parser(
+        "bench", help="decoding speed on this CPU",
+        description="Median and 90th-percentile latency of stepping, greedy, beam and sampling decodes.",
+    )
+    bench.add_argument("-c", "--checkpoint", required=True)
+    bench.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: a few sample sentences")
+    bench.add_argument("--repeats", type=int, default=20)
+    bench.add_argument("--threads", type=int, default=1, help="torch CPU threads (the app uses 1)")
+    bench.add_argument("--json", action="store_true")
+
+    train = commands.add_parser(
+        "train", help="train a model (resumable)",
+        description="Train a model into a checkpoint folder. Resumable: run the same command again after a stop.",
+    )
+    _add_dataclass_options(train, _train_config_class(), skip={"model"})
+    _add_dataclass_options(train, ModelConfig, skip={"src_vocab_size", "tgt_vocab_size"}, prefix="")
+    return parser
+
+
+def _train_config_class():
+    from .train import TrainConfig  # import torch-heavy training code only when needed
+
+    return TrainConfig
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _decode_settings(args, checkpoint_config: dict) -> DecodeSettings:
+    defaults = checkpoint_config.get("decoding_defaults", {})
+    sampling = args.temperature is not None or args.top_k is not None or args.top_p is not None
+    length_penalty = args.length_penalty if args.length_penalty is not None else defaults.get("length_penalty", 1.0)
+    if sampling and args.beam is not None:
+        raise InputError("choose either beam search (--beam) or sampling (--temperature/--top-k/--top-p)")
+    if args.greedy or (args.temperature == 0 and args.top_k is None and args.top_p is None):
+        return DecodeSettings(method="greedy", unk_penalty=args.unk_penalty).validate()
+    if sampling:
+        return DecodeSettings(
+            method="sample", temperature=1.0 if args.temperature is None else args.temperature,
+            top_k=args.top_k or 0, top_p=1.0 if args.top_p is None else args.top_p, seed=args.seed,
+            unk_penalty=args.unk_penalty,
+        ).validate()
+    beam = args.beam if args.beam is not None else defaults.get("beam_size", 5)
+    n_best = min(max(getattr(args, "n_best", 1), 1), max(beam, 1))
+    return DecodeSettings(method="beam", beam_size=beam, n_best=n_best, length_penalty=length_penalty,
+                          unk_penalty=args.unk_penalty).validate()
+
+
+def _result_json(trace, args) -> str:
+    if args.trace:
+        return trace.to_json()
+    result = {
+        "source": trace.source_text,
+        "translation": trace.translation,
+        "source_tokens": trace.source_tokens,
+        "target_tokens": trace.target_tokens,
+        "attention": trace.attention,
+        "score": trace.score,
+        "method": trace.method,
+    }
+    if trace.beam is not None:
+        result["n_best"] = [{"translation": h.translation, "score": h.score, "normalized_score": h.normalized_score}
+                            for h in trace.beam.hypotheses]
+    if trace.warnings:
+        result["warnings"] = trace.warnings
+    return json.dumps(result, ensure_ascii=False)
+
+
+def run_translate(args) -> int:
+    try:
+        checkpoint = load_checkpoint(args.checkpoint)
+        settings = _decode_settings(args, checkpoint.config)
+    except (CheckpointError, InputError) as error:
+        return _fail(str(error))
+    translator = checkpoint.translator
+    lines = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
+    failures = 0
+    for number, line in enumerate(lines, start=1):
+        if args.text is None and not line.strip():
+            print("{}" if args.json else "", flush=True)  # keep one output line per input line
+            continue
+        try:
+            trace = translator.translate(line, settings)
+        except InputError as error:
+            failures += 1
+            where = "" if args.text is not None else f"line {number}: "
+            print(f"error: {where}{error}", file=sys.stderr)
+            print(json.dumps({"error": str(error)}) if args.json else "", flush=True)
+            continue
+        print(_result_json(trace, args) if args.json else trace.translation, flush=True)
+    return 1 if failures else 0
+
+
+def run_evaluate(args) -> int:
+    from .decoding import beam_search
+    from .evaluate import corpus_scores, read_eval_tsv
+
+    try:
+        checkpoint = load_checkpoint(args.checkpoint)
+        rows = read_eval_tsv(args.file)
+        args.temperature = args.top_k = args.top_p = None
+        args.greedy, args.n_best = False, 1
+        settings = _decode_settings(args, checkpoint.config)
+    except (CheckpointError, InputError, ValueError, OSError) as error:
+        return _fail(str(error))
+    translator: Translator = checkpoint.translator
+    hypotheses = []
+    for source, _ in rows:
+        try:
+            hypotheses.append(beam_search(translator, source, settings).translation)
+        except InputError:
+            hypotheses.append("")
+    scores = corpus_scores(hypotheses, [refs for _, refs in rows])
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.writelines(h + "\n" for h in hypotheses)
+    if args.json:
+        print(json.dumps({"bleu": round(scores.bleu, 2), "chrf": round(scores.chrf, 2),
+                          "sentences": scores.sentences, "beam": settings.beam_size,
+                          "bleu_signature": scores.bleu_signature, "chrf_signature": scores.chrf_signature}))
+    else:
+        print(f"BLEU = {scores.bleu:.2f}  ({scores.bleu_signature})")
+        print(f"chrF = {scores.chrf:.2f}  ({scores.chrf_signature})")
+        print(f"{scores.sentences} sentences, beam {settings.beam_size}")
+    return 0
+
+
+def run_bench(args) -> int:
+    from .bench import format_rows, run_bench
+
+    try:
+        rows = run_bench(args.checkpoint, args.sentences, max(args.repeats, 1), args.threads)
+    except (CheckpointError, InputError) as error:
+        return _fail(str(error))
+    print(json.dumps(rows, ensure_ascii=False) if args.json else format_rows(rows))
+    return 0
+
+
+def run_train(args) -> int:
+    from .train import TrainConfig, train
+
+    values = vars(args)
+    config_kwargs = {f.name: values[f.name] for f in fields(TrainConfig) if values.get(f.name) is not None}
+    model_kwargs = {f.name: values[f.name] for f in fields(ModelConfig)
+                    if f.name not in ("src_vocab_size", "tgt_vocab_size") and values.get(f.name) is not None}
+    try:
+        ModelConfig(src_vocab_size=8, tgt_vocab_size=8, **model_kwargs)  # validate early, clear message
+        result = train(TrainConfig(**config_kwargs, model=model_kwargs))
+    except (ValueError, FileNotFoundError) as error:
+        return _fail(str(error))
+    return 0 if result["finished"] else 3
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"translate": run_translate, "evaluate": run_evaluate, "bench": run_bench, "train": run_train}
+    return handler[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Attention score functions and the masked softmax they share.
+
+Every attention module works on a whole block of queries at once so the same
+code serves one decoder step (``T == 1``) and teacher-forced training over a
+whole target sentence (``T == target length``)::
+
+    keys    = module.prepare_keys(values)       # once per source sentence
+    context, weights = module(query, keys, values, mask)
+
+Shapes: ``query (B, T, Hq)``, ``values (B, S, Hv)``, ``mask (B, S)`` (True on
+real source positions), ``weights (B, T, S)``, ``context (B, T, Hv)``.
+Weights are a softmax over real positions only: each row sums to 1 and padded
+positions get exactly 0.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ATTENTION_TYPES = ("none", "bahdanau", "luong-dot", "luong-general")
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Softmax of ``scores (B, T, S)`` over S with padded positions forced to 0.
+
+    ``mask (B, S)`` is True on real positions. exp(-inf) == 0, so padding gets
+    exactly zero weight and the rest renormalises among real positions.
+    """
+    scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
+    return torch.softmax(scores, dim=-1)
+
+
+class _Attention(nn.Module):
+    """Shared forward: scores -> masked softmax -> weighted sum of values."""
+
+    def prepare_keys(self, values: torch.Tensor) -> torch.Tensor:
+        """Per-source precomputation, done once per sentence, not per step."""
+        return values
+
+    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, query, keys, values, mask):
+        weights = masked_softmax(self.score(query, keys), mask)  # (B, T, S)
+        context = torch.bmm(weights, values)  # (B, T, Hv)
+        return context, weights
+
+
+class LuongDotAttention(_Attention):
+    """Luong et al. (2015) ``dot``: score(h_t, h_s) = h_tᵀ h_s.
+
+    Needs the decoder hidden size to equal the encoder output size.
+    """
+
+    def score(self, query, keys):
+        return torch.bmm(query, keys.transpose(1, 2))  # (B, T, S)
+
+
+class LuongGeneralAttention(_Attention):
+    """Luong et al. (2015) ``general``: score(h_t, h_s) = h_tᵀ W_a h_s.
+
+    ``W_a h_s`` does not depend on the step, so it is computed once per source
+    in :meth:`prepare_keys`.
+    """
+
+    def __init__(self, query_size: int, value_size: int):
+        super().__init__()
+        self.W_a = nn.Linear(value_size, query_size, bias=False)
+
+    def prepare_keys(self, values):
+        return self.W_a(values)  # (B, S, Hq)
+
+    def score(self, query, keys):
+        return torch.bmm(query, keys.transpose(1, 2))
+
+
+class BahdanauAttention(_Attention):
+    """Bahdanau et al. (2015) additive: score(s, h_s) = vᵀ tanh(W_q s + W_k h_s).
+
+    ``W_k h_s`` is precomputed per source; the query is the decoder state
+    *before* the step (s_{t-1}), which is what makes it "Bahdanau".
+    """
+
+    def __init__(self, query_size: int, value_size: int, attention_size: int):
+        super().__init__()
+        self.W_q = nn.Linear(query_size, attention_size, bias=False)
+        self.W_k = nn.Linear(value_size, attention_size, bias=True)
+        self.v = nn.Linear(attention_size, 1, bias=False)
+
+    def prepare_keys(self, values):
+        return self.W_k(values)  # (B, S, A)
+
+    def score(self, query, keys):
+        # (B, T, 1, A) + (B, 1, S, A) -> (B, T, S, A) -> (B, T, S)
+        hidden = torch.tanh(self.W_q(query).unsqueeze(2) + keys.unsqueeze(1))
+        return self.v(hidden).squeeze(-1)
+
+
+def build_attention(kind: str, query_size: int, value_size: int, attention_size: int) -> _Attention | None:
+    """Attention module for ``kind`` (one of :data:`ATTENTION_TYPES`); None for ``none``."""
+    if kind == "none":
+        return None
+    if kind == "bahdanau":
+        return BahdanauAttention(query_size, value_size, attention_size)
+    if kind == "luong-dot":
+        if query_size != value_size:
+            raise ValueError(f"luong-dot needs equal sizes, got query {query_size} and value {value_size}")
+        return LuongDotAttention()
+    if kind == "luong-general":
+        return LuongGeneralAttention(query_size, value_size)
+    raise ValueError(f"unknown attention {kind!r}; choose one of {', '.join(ATTENTION_TYPES)}")

@@ -1,0 +1,151 @@
+"""Reading sentence pairs and splitting them into train/dev/test.
+
+Two input formats:
+
+* the manythings.org / Tatoeba anki zips exactly as published: one member
+  ``<lang>-eng/<lang>.txt`` (or ``<lang>.txt``) with lines
+  ``English<TAB>Other[<TAB>attribution]``; ``_about.txt`` and ``__MACOSX/``
+  entries are ignored;
+* plain TSV files: ``source<TAB>target`` in the direction you train.
+
+The split is a pure function of each normalised source sentence (a hash
+bucket), so it is deterministic, independent of file order, and every pair
+that shares a source lands in the same part: no dev or test source ever
+appears in training, and a test source keeps all its references together
+(multi-reference BLEU for free).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .text import normalize
+
+ENGLISH = "eng"
+
+
+@dataclass(frozen=True)
+class Pair:
+    source: str
+    target: str
+
+
+@dataclass
+class Split:
+    """Train pairs plus dev/test grouped as (source, [references...])."""
+
+    train: list[Pair]
+    dev: list[tuple[str, list[str]]]
+    test: list[tuple[str, list[str]]]
+    stats: dict = field(default_factory=dict)
+
+
+def zip_language(path: str | Path) -> str:
+    """``spa-eng.zip`` -> ``'spa'``: the non-English language of an anki zip."""
+    match = re.match(r"([a-z]{3})-eng", Path(path).name)
+    if not match:
+        raise ValueError(f"{path}: expected a manythings zip named like 'spa-eng.zip'")
+    return match.group(1)
+
+
+def _read_anki_zip(path: Path) -> list[tuple[str, str]]:
+    """Return (english, other) pairs from a manythings anki zip."""
+    lang = zip_language(path)
+    with zipfile.ZipFile(path) as archive:
+        members = [
+            name
+            for name in archive.namelist()
+            if not name.startswith("__MACOSX/")
+            and Path(name).name == f"{lang}.txt"
+        ]
+        if not members:
+            raise ValueError(f"{path}: no '{lang}-eng/{lang}.txt' member in the zip")
+        raw = archive.read(members[0]).decode("utf-8")
+    pairs = []
+    for line in raw.splitlines():
+        columns = line.split("\t")
+        if len(columns) >= 2:
+            pairs.append((columns[0], columns[1]))
+    return pairs
+
+
+def read_pairs(path: str | Path, source_language: str | None = None, target_language: str | None = None) -> list[Pair]:
+    """Read raw (un-normalised) pairs in the requested direction.
+
+    For an anki zip the direction is given by the languages: ``spa->eng``
+    keeps the file's columns swapped to (spa, eng), ``eng->spa`` keeps them.
+    A TSV is read as ``source<TAB>target`` and the languages are just labels.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such data file")
+    if path.suffix == ".zip":
+        other = zip_language(path)
+        source_language = source_language or other
+        target_language = target_language or (ENGLISH if source_language == other else other)
+        if {source_language, target_language} != {other, ENGLISH}:
+            raise ValueError(f"{path} holds {other}<->eng, not {source_language}->{target_language}")
+        english_first = _read_anki_zip(path)
+        if source_language == ENGLISH:
+            return [Pair(eng, oth) for eng, oth in english_first]
+        return [Pair(oth, eng) for eng, oth in english_first]
+    pairs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        columns = line.split("\t")
+        if len(columns) >= 2 and columns[0].strip() and columns[1].strip():
+            pairs.append(Pair(columns[0], columns[1]))
+    return pairs
+
+
+def clean_pairs(pairs: list[Pair], max_words: int = 30) -> list[Pair]:
+    """Normalise, drop empty/over-long pairs and exact duplicates (order kept)."""
+    seen: OrderedDict[Pair, None] = OrderedDict()
+    for pair in pairs:
+        cleaned = Pair(normalize(pair.source), normalize(pair.target))
+        if not cleaned.source or not cleaned.target:
+            continue
+        if len(cleaned.source.split()) > max_words or len(cleaned.target.split()) > max_words:
+            continue
+        seen.setdefault(cleaned, None)
+    return list(seen)
+
+
+def split_key(source: str) -> str:
+    """Grouping key for the split: sources differing only in case share a part."""
+    return source.casefold()
+
+
+def bucket(source: str, seed: int = 0) -> float:
+    """A stable pseudo-random number in [0, 1) for a source sentence."""
+    digest = hashlib.sha1(f"{seed}:{split_key(source)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_pairs(pairs: list[Pair], dev_fraction: float = 0.02, test_fraction: float = 0.02, seed: int = 0) -> Split:
+    """Deterministic hash split by source sentence (see module docstring)."""
+    train: list[Pair] = []
+    dev: OrderedDict[str, list[str]] = OrderedDict()
+    test: OrderedDict[str, list[str]] = OrderedDict()
+    for pair in pairs:
+        b = bucket(pair.source, seed)
+        if b < test_fraction:
+            test.setdefault(pair.source, []).append(pair.target)
+        elif b < test_fraction + dev_fraction:
+            dev.setdefault(pair.source, []).append(pair.target)
+        else:
+            train.append(pair)
+    stats = {
+        "pairs": len(pairs),
+        "train_pairs": len(train),
+        "dev_sources": len(dev),
+        "test_sources": len(test),
+        "dev_fraction": dev_fraction,
+        "test_fraction": test_fraction,
+        "split_seed": seed,
+    }
+    return Split(train=train, dev=list(dev.items()), test=list(test.items()), stats=stats)

@@ -1,0 +1,451 @@
+"""Decoding: greedy, sampling, beam search, forced prefixes and stepping.
+
+All decoders run the model one step at a time through ``Seq2Seq.step`` under
+``torch.inference_mode()`` and return a :class:`~nmt_core.trace.Trace`.
+
+* :class:`Stepper` advances one token at a time (greedy or sampled, or a token
+  the caller picks), so the UI can step without re-decoding; greedy and
+  sampled translation are just a Stepper run to the end.
+* :func:`beam_search` keeps ``beam_size`` hypotheses, scores the whole beam
+  with one decoder call per step, and records every node it expanded.
+* :func:`greedy_batch` is the fast batched path for evaluating many sentences.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .model import DecoderState, Memory, Seq2Seq, source_batch
+from .text import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer, normalize
+from .trace import BeamNode, BeamTrace, Candidate, Hypothesis, Step, Trace
+
+MAX_SOURCE_CHARACTERS = 1000
+MAX_SOURCE_PIECES = 200
+MAX_OUTPUT_LENGTH = 250
+METHODS = ("greedy", "sample", "beam")
+
+
+class InputError(ValueError):
+    """Bad user input or settings; the message is meant to be shown as is."""
+
+
+@dataclass
+class DecodeSettings:
+    """How to decode; every field has a range checked by :meth:`validate`."""
+
+    method: str = "greedy"  # "greedy", "sample" or "beam"
+    beam_size: int = 5  # beam: hypotheses kept per step (1..50)
+    n_best: int = 5  # beam: finished hypotheses returned (1..beam_size)
+    length_penalty: float = 1.0  # beam: GNMT alpha; 0 ranks by raw log-prob (favours short)
+    temperature: float = 1.0  # sample: logits / T; 0 means greedy
+    top_k: int = 0  # sample: keep the k most likely tokens (0 = all)
+    top_p: float = 1.0  # sample: nucleus, keep the smallest set with mass >= p
+    seed: int = 0  # sample: the same seed replays the same sample
+    unk_penalty: float = 0.0  # subtracted from <unk>'s log-prob (inf bans it)
+    max_length_ratio: float = 2.0  # output limit = ratio * source pieces + extra
+    max_length_extra: int = 10
+    num_candidates: int = 10  # alternatives recorded per step
+
+    def validate(self) -> DecodeSettings:
+        def check(ok: bool, message: str):
+            if not ok:
+                raise InputError(message)
+
+        check(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        check(1 <= self.beam_size <= 50, f"beam size must be between 1 and 50, not {self.beam_size}")
+        check(1 <= self.n_best <= self.beam_size, f"n-best must be between 1 and the beam size ({self.beam_size})")
+        check(0 <= self.length_penalty <= 5, f"length penalty must be between 0 and 5, not {self.length_penalty}")
+        check(0 <= self.temperature <= 100, f"temperature must be between 0 and 100, not {self.temperature}")
+        check(self.top_k >= 0, f"top-k must be 0 (off) or positive, not {self.top_k}")
+        check(0 < self.top_p <= 1, f"top-p must be in (0, 1], not {self.top_p}")
+        check(self.unk_penalty >= 0, f"UNK penalty must be 0 or more, not {self.unk_penalty}")
+        check(0 < self.max_length_ratio <= 10, f"max length ratio must be in (0, 10], not {self.max_length_ratio}")
+        check(0 <= self.max_length_extra <= 100, "max length extra must be between 0 and 100")
+        check(1 <= self.num_candidates <= 100, "candidates per step must be between 1 and 100")
+        check(-(2**63) <= self.seed < 2**63, "seed must fit in 64 bits")
+        return self
+
+    def max_length(self, source_pieces: int) -> int:
+        return min(MAX_OUTPUT_LENGTH, int(self.max_length_ratio * source_pieces + self.max_length_extra))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PreparedSource:
+    text: str  # normalised
+    ids: list[int]  # pieces without EOS
+    tokens: list[str]  # pieces with the closing </s>, as the encoder reads them
+    warnings: list[str]
+
+
+class Translator:
+    """A model with its two tokenisers: text in, traces out."""
+
+    def __init__(self, model: Seq2Seq, src_tokenizer: Tokenizer, tgt_tokenizer: Tokenizer):
+        self.model = model.eval()
+        self.src_tokenizer = src_tokenizer
+        self.tgt_tokenizer = tgt_tokenizer
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def prepare(self, text: str) -> PreparedSource:
+        """Normalise and tokenise; raise :class:`InputError` for unusable text."""
+        if not isinstance(text, str):
+            raise InputError("the sentence must be text")
+        if len(text) > MAX_SOURCE_CHARACTERS:
+            raise InputError(
+                f"The sentence is {len(text):,} characters long; the limit is {MAX_SOURCE_CHARACTERS:,}. "
+                "These models were trained on single sentences: translate one sentence at a time."
+            )
+        normalized = normalize(text)
+        if not normalized:
+            raise InputError("The sentence is empty: type something to translate.")
+        ids = self.src_tokenizer.encode(normalized)
+        if len(ids) > MAX_SOURCE_PIECES:
+            raise InputError(f"The sentence has {len(ids)} pieces; the limit is {MAX_SOURCE_PIECES}.")
+        warnings = []
+        unknown = sum(1 for i in ids if i == UNK_ID)
+        if unknown:
+            warnings.append(
+                f"{unknown} piece{'s' if unknown > 1 else ''} of the sentence {'are' if unknown > 1 else 'is'} "
+                "unknown to this model (shown as <unk>): characters it never saw in training."
+            )
+        tokens = self.src_tokenizer.pieces(ids) + [self.src_tokenizer.pieces([EOS_ID])[0]]
+        return PreparedSource(normalized, ids, tokens, warnings)
+
+    def encode(self, source: PreparedSource) -> tuple[Memory, DecoderState]:
+        src, lengths = source_batch([source.ids], self.device)
+        return self.model.encode(src, lengths)
+
+    def prefix_ids(self, prefix: str | list[int] | None) -> list[int]:
+        """A forced prefix given as target text or ids -> ids (no BOS/EOS)."""
+        if prefix is None:
+            return []
+        if isinstance(prefix, str):
+            return self.tgt_tokenizer.encode(prefix)
+        bad = [i for i in prefix if not (0 <= int(i) < self.tgt_tokenizer.vocab_size) or i in (PAD_ID, BOS_ID)]
+        if bad:
+            raise InputError(f"prefix token ids {bad} are not valid target tokens")
+        return [int(i) for i in prefix]
+
+    def translate(self, text: str, settings: DecodeSettings | None = None, prefix=None) -> Trace:
+        """Decode ``text`` with ``settings``; ``prefix`` forces the first target tokens."""
+        settings = (settings or DecodeSettings()).validate()
+        if settings.method == "beam":
+            return beam_search(self, text, settings, prefix)
+        stepper = Stepper(self, text, settings, prefix)
+        return stepper.run()
+
+    def stepper(self, text: str, settings: DecodeSettings | None = None, prefix=None) -> Stepper:
+        return Stepper(self, text, (settings or DecodeSettings()).validate(), prefix)
+
+
+def adjusted_log_probs(log_probs: torch.Tensor, unk_penalty: float) -> torch.Tensor:
+    """Ban <pad> and <s> as outputs, apply the UNK penalty, renormalise. (B, V) -> (B, V)."""
+    log_probs = log_probs.clone()
+    log_probs[:, PAD_ID] = float("-inf")
+    log_probs[:, BOS_ID] = float("-inf")
+    if unk_penalty:
+        log_probs[:, UNK_ID] -= unk_penalty
+    return torch.log_softmax(log_probs, dim=-1)
+
+
+def sampling_distribution(log_probs: torch.Tensor, settings: DecodeSettings) -> torch.Tensor:
+    """The distribution a token is drawn from: (V,) log-probs -> (V,) probs.
+
+    Temperature first, then top-k, then top-p (nucleus) on what is left, as in
+    Holtzman et al. (2020). Temperature 0 (or greedy) is a one-hot argmax.
+    """
+    if settings.method == "greedy" or settings.temperature == 0:
+        probs = torch.zeros_like(log_probs)
+        probs[log_probs.argmax()] = 1.0
+        return probs
+    logits = log_probs / settings.temperature
+    if settings.top_k and settings.top_k < logits.numel():
+        kth = logits.topk(settings.top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if settings.top_p < 1.0:
+        sorted_probs, order = probs.sort(descending=True)
+        mass_before = sorted_probs.cumsum(0) - sorted_probs
+        drop = mass_before >= settings.top_p  # keep tokens until the mass reaches p (the top one always)
+        sorted_probs[drop] = 0.0
+        probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
+        probs = probs / probs.sum()
+    return probs
+
+
+class Stepper:
+    """Greedy or sampled decoding, one token at a time.
+
+    ``peek()`` shows the next-token distribution without committing;
+    ``advance()`` commits the decoder's choice or a token you pick, which is how
+    the UI's "what if" works: force a token, then keep going.
+    """
+
+    def __init__(self, translator: Translator, text: str, settings: DecodeSettings, prefix=None):
+        self.translator = translator
+        self.settings = settings
+        self.source = translator.prepare(text)
+        self.max_length = settings.max_length(len(self.source.tokens))
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self.steps: list[Step] = []
+        with torch.inference_mode():
+            self.memory, self.state = translator.encode(self.source)
+        self._prev = BOS_ID
+        self._pending = None  # (log_probs (V,), attention (S,) or None, next state) for the next step
+        for token_id in translator.prefix_ids(prefix):
+            self.advance(token_id, forced=True)
+
+    @property
+    def finished(self) -> bool:
+        return (bool(self.steps) and self.steps[-1].token_id == EOS_ID) or len(self.steps) >= self.max_length
+
+    def _next(self):
+        if self._pending is None:
+            with torch.inference_mode():
+                prev = torch.tensor([self._prev], device=self.translator.device)
+                log_probs, attention, state = self.translator.model.step(prev, self.state, self.memory)
+            # "The model's distribution" from here on means over tokens it may emit:
+            # <pad>/<s> banned and the UNK penalty applied, as beam search scores them.
+            raw = adjusted_log_probs(log_probs.float().cpu(), self.settings.unk_penalty)[0]
+            chooser = sampling_distribution(raw, self.settings)
+            attention = None if attention is None else attention[0].float().cpu()
+            self._pending = (raw, chooser, attention, state)
+        return self._pending
+
+    def peek(self) -> list[Candidate]:
+        """The most likely next tokens (model probability and the chooser's)."""
+        raw, chooser, _, _ = self._next()
+        return self._candidates(raw, chooser)
+
+    def _candidates(self, raw: torch.Tensor, chooser: torch.Tensor) -> list[Candidate]:
+        k = min(self.settings.num_candidates, raw.numel())
+        top = raw.topk(k)
+        tokens = self.translator.tgt_tokenizer.pieces(top.indices.tolist())
+        return [
+            Candidate(int(i), tok, math.exp(lp), float(chooser[i]))
+            for i, lp, tok in zip(top.indices.tolist(), top.values.tolist(), tokens, strict=True)
+        ]
+
+    def choose(self) -> int:
+        """The decoder's own choice for the next token (draws from the RNG when sampling)."""
+        _, chooser, _, _ = self._next()
+        if self.settings.method == "greedy" or self.settings.temperature == 0:
+            return int(chooser.argmax())
+        return int(torch.multinomial(chooser, 1, generator=self.generator))
+
+    def advance(self, token_id: int | None = None, forced: bool = False) -> Step:
+        """Commit one token: ``token_id`` if given (a forced choice), else the decoder's."""
+        if self.finished:
+            raise InputError("decoding has already finished")
+        raw, chooser, attention, state = self._next()
+        if token_id is None:
+            token_id = self.choose()
+        elif not (0 <= token_id < raw.numel()):
+            raise InputError(f"token id {token_id} is outside the target vocabulary")
+        else:
+            forced = True
+        step = Step(
+            index=len(self.steps),
+            token_id=token_id,
+            token=self.translator.tgt_tokenizer.pieces([token_id])[0],
+            logprob=float(raw[token_id]),
+            attention=None if attention is None else attention.tolist(),
+            candidates=self._candidates(raw, chooser),
+            forced=forced,
+        )
+        self.steps.append(step)
+        self.state, self._prev, self._pending = state, token_id, None
+        return step
+
+    def run(self) -> Trace:
+        while not self.finished:
+            self.advance()
+        return self.trace()
+
+    def trace(self) -> Trace:
+        finished = bool(self.steps) and self.steps[-1].token_id == EOS_ID
+        ids = [s.token_id for s in (self.steps[:-1] if finished else self.steps)]
+        method = "greedy" if self.settings.method == "greedy" or self.settings.temperature == 0 else "sample"
+        return Trace(
+            method=method,
+            settings=self.settings.to_dict(),
+            source_text=self.source.text,
+            source_tokens=self.source.tokens,
+            steps=list(self.steps),
+            translation=self.translator.tgt_tokenizer.decode(ids),
+            finished=finished,
+            warnings=list(self.source.warnings),
+        )
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT length penalty ((5 + |Y|) / 6) ** alpha (Wu et al. 2016)."""
+    return ((5 + length) / 6) ** alpha
+
+
+def beam_search(translator: Translator, text: str, settings: DecodeSettings, prefix=None) -> Trace:
+    """Beam search with the whole beam in one decoder call per step.
+
+    Each live hypothesis proposes its ``beam_size + 1`` best continuations
+    (one more than the beam, so a ``</s>`` among them never starves the beam).
+    All proposals are ranked by cumulative log-prob; walking that ranking, a
+    ``</s>`` proposal finishes a hypothesis and the others fill the beam until
+    it holds ``beam_size``; every other proposal is recorded as pruned.
+    The search stops when ``beam_size`` hypotheses have finished or the length
+    limit is reached; finished hypotheses are ranked by normalised score.
+    """
+    model, tokenizer = translator.model, translator.tgt_tokenizer
+    source = translator.prepare(text)
+    width = settings.beam_size
+    max_length = settings.max_length(len(source.tokens))
+    device = translator.device
+
+    with torch.inference_mode():
+        memory, state = translator.encode(source)
+        # The forced prefix runs first, as a chain of single nodes under the root.
+        nodes = [BeamNode(0, None, -1, BOS_ID, tokenizer.pieces([BOS_ID])[0], 0.0, 0.0, 0.0, None)]
+        prefix_steps: list[Step] = []
+        for token_id in translator.prefix_ids(prefix):
+            log_probs, attention, state = model.step(torch.tensor([nodes[-1].token_id], device=device), state, memory)
+            lp = float(log_probs[0, token_id])
+            parent = nodes[-1]
+            row = None if attention is None else attention[0].float().cpu().tolist()
+            score = parent.score + lp
+            nodes.append(
+                BeamNode(len(nodes), parent.id, parent.step + 1, token_id, tokenizer.pieces([token_id])[0], lp, score,
+                         score / length_penalty(parent.step + 2, settings.length_penalty), row)
+            )
+            prefix_steps.append(Step(parent.step + 1, token_id, nodes[-1].token, lp, row, [], forced=True))
+
+        alive = [nodes[-1]]
+        finished: list[BeamNode] = []
+        beams: list[list[int]] = []
+        children: dict[int, list[BeamNode]] = {}
+        step_index = alive[0].step + 1
+        while alive and step_index < max_length and len(finished) < width:
+            k = len(alive)
+            prev = torch.tensor([n.token_id for n in alive], device=device)
+            memory_k = memory.index_select(torch.zeros(k, dtype=torch.long, device=device))
+            log_probs, attention, state = model.step(prev, state, memory_k)
+            log_probs = adjusted_log_probs(log_probs.float(), settings.unk_penalty).cpu()
+            attention = None if attention is None else attention.float().cpu()
+            per_parent = min(width + 1, log_probs.size(1))
+            top_lp, top_ids = log_probs.topk(per_parent, dim=-1)  # (k, per_parent)
+            cumulative = torch.tensor([n.score for n in alive])[:, None] + top_lp
+            order = cumulative.flatten().argsort(descending=True).tolist()
+            penalty = length_penalty(step_index + 1, settings.length_penalty)
+            next_alive, parent_rows = [], []
+            for flat in order:
+                row, col = divmod(flat, per_parent)
+                token_id = int(top_ids[row, col])
+                score = float(cumulative[row, col])
+                if score == float("-inf"):
+                    continue
+                node = BeamNode(
+                    id=len(nodes), parent=alive[row].id, step=step_index, token_id=token_id,
+                    token=tokenizer.pieces([token_id])[0], logprob=float(top_lp[row, col]), score=score,
+                    normalized_score=score / penalty,
+                    attention=None if attention is None else attention[row].tolist(),
+                )
+                nodes.append(node)
+                children.setdefault(node.parent, []).append(node)
+                in_beam = len(next_alive) < width
+                if in_beam and token_id == EOS_ID:
+                    node.finished = True
+                    finished.append(node)
+                elif in_beam:
+                    next_alive.append(node)
+                    parent_rows.append(row)
+                else:
+                    node.pruned = True
+            beams.append([n.id for n in next_alive])
+            if next_alive:
+                state = state.index_select(torch.tensor(parent_rows, device=device))
+            alive = next_alive
+            step_index += 1
+
+    # Cut by the length limit: unfinished hypotheses compete too, flagged as such.
+    candidates = finished if len(finished) >= settings.n_best else finished + alive
+    candidates = sorted(candidates, key=lambda n: n.normalized_score, reverse=True)[: settings.n_best]
+    by_id = {n.id: n for n in nodes}
+
+    def path(node: BeamNode) -> list[BeamNode]:
+        chain = []
+        while node.parent is not None:
+            chain.append(node)
+            node = by_id[node.parent]
+        return chain[::-1]
+
+    hypotheses = []
+    for node in candidates:
+        chain = path(node)
+        output = [n for n in chain if n.token_id != EOS_ID]
+        hypotheses.append(
+            Hypothesis(node.id, [n.token_id for n in output], [n.token for n in output],
+                       tokenizer.decode(n.token_id for n in output), node.score, node.normalized_score, node.finished)
+        )
+    best = candidates[0]
+    steps = prefix_steps + [
+        Step(
+            index=n.step, token_id=n.token_id, token=n.token, logprob=n.logprob, attention=n.attention,
+            candidates=[
+                Candidate(c.token_id, c.token, math.exp(c.logprob), math.exp(c.logprob))
+                for c in sorted(children.get(n.parent, []), key=lambda c: c.logprob, reverse=True)
+            ],
+        )
+        for n in path(best)[len(prefix_steps):]
+    ]
+    return Trace(
+        method="beam",
+        settings=settings.to_dict(),
+        source_text=source.text,
+        source_tokens=source.tokens,
+        steps=steps,
+        translation=hypotheses[0].translation,
+        finished=best.finished,
+        beam=BeamTrace(nodes=nodes, beams=beams, hypotheses=hypotheses),
+        warnings=list(source.warnings),
+    )
+
+
+def greedy_batch(translator: Translator, texts: list[str], batch_size: int = 128, max_length_ratio: float = 2.0,
+                 max_length_extra: int = 10) -> list[str]:
+    """Greedy translations of many sentences, batched (no traces): for evaluation."""
+    model, device = translator.model, translator.device
+    results: list[str] = [""] * len(texts)
+    encoded = [translator.src_tokenizer.encode(t)[:MAX_SOURCE_PIECES] for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src, lengths = source_batch([encoded[i] for i in chunk], device)
+            memory, state = model.encode(src, lengths)
+            limit = min(MAX_OUTPUT_LENGTH, int(max_length_ratio * int(lengths.max()) + max_length_extra))
+            prev = torch.full((len(chunk),), BOS_ID, dtype=torch.long, device=device)
+            done = torch.zeros(len(chunk), dtype=torch.bool, device=device)
+            outputs = []
+            for _ in range(limit):
+                log_probs, _, state = model.step(prev, state, memory)
+                log_probs[:, PAD_ID] = float("-inf")
+                log_probs[:, BOS_ID] = float("-inf")
+                prev = log_probs.argmax(-1).masked_fill(done, PAD_ID)
+                outputs.append(prev)
+                done |= prev == EOS_ID
+                if bool(done.all()):
+                    break
+            tokens = torch.stack(outputs, dim=1).tolist()
+            for row, index in enumerate(chunk):
+                ids = tokens[row]
+                if EOS_ID in ids:
+                    ids = ids[: ids.index(EOS_ID)]
+                results[index] = translator.tgt_tokenizer.decode(ids)
+    return results

@@ -1,0 +1,76 @@
+"""The Streamlit app through streamlit.testing (no browser)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def models_root(tmp_path, tiny_checkpoint_dir, monkeypatch):
+    shutil.copytree(tiny_checkpoint_dir, tmp_path / "tiny-luong")
+    monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
+    return tmp_path
+
+
+def run_app(text: str | None = None, **params) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    if text is not None:
+        app.sidebar.text_area[0].set_value(text).run()
+    return app
+
+
+def test_translate_page_shows_translation_and_heatmap(models_root):
+    app = run_app("alpha beta gamma")
+    assert not app.exception
+    assert app.text[0].value == "gamma beta alpha"
+    assert len(app.get("plotly_chart")) == 1
+    assert app.query_params["text"] in ("alpha beta gamma", ["alpha beta gamma"])
+
+
+def test_url_state_selects_model_and_sentence(models_root):
+    app = run_app(model="tiny-luong", text="mu eta")
+    assert not app.exception
+    assert app.sidebar.selectbox[0].value == "tiny-luong"
+    assert app.text[0].value == "eta mu"
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_sentence_is_a_message_not_a_traceback(models_root, text):
+    app = run_app(text)
+    assert not app.exception
+    assert "empty" in app.warning[0].value
+
+
+def test_user_html_is_shown_as_text(models_root):
+    app = run_app("<b>alpha</b> <script>x</script>")
+    assert not app.exception
+    assert not any("<script>" in m.value for m in app.markdown)
+
+
+def test_greedy_and_sampling_settings(models_root):
+    app = run_app("alpha beta gamma")
+    app.sidebar.radio[0].set_value("Sampling").run()
+    assert not app.exception
+    app.sidebar.radio[0].set_value("Greedy").run()
+    assert not app.exception and app.text[0].value == "gamma beta alpha"
+
+
+def test_no_checkpoints_explains_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
+    app = run_app()
+    assert not app.exception
+    assert "No checkpoint found" in app.info[0].value
+
+
+def test_corrupt_checkpoint_is_an_error_message(models_root):
+    (models_root / "tiny-luong" / "model.safetensors").write_bytes(b"broken")
+    app = run_app("alpha beta")
+    assert not app.exception
+    assert "cannot be loaded" in app.error[0].value

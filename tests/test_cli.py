@@ -1,0 +1,106 @@
+"""The command line end to end, on a tiny model the tests trained themselves."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, stdin: str | None = None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "nmt_core", *map(str, args)], input=stdin, capture_output=True,
+                          text=True, env=env, cwd=ROOT, timeout=300)
+
+
+def test_translate_text(tiny_checkpoint_dir):
+    result = cli("translate", "-c", tiny_checkpoint_dir, "alpha beta gamma")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "gamma beta alpha\n"
+
+
+def test_translate_stdin_keeps_one_line_per_input(tiny_checkpoint_dir):
+    result = cli("translate", "-c", tiny_checkpoint_dir, "--beam", "3", stdin="mu eta\n\niota kappa lambda\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n") == ["eta mu", "", "lambda kappa iota", ""]
+
+
+def test_translate_json(tiny_checkpoint_dir):
+    result = cli("translate", "-c", tiny_checkpoint_dir, "--json", "--beam", "2", stdin="alpha beta\ndelta mu\n")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["translation"] for r in rows] == ["beta alpha", "mu delta"]
+    for row in rows:
+        assert len(row["attention"]) == len(row["target_tokens"])
+        assert all(len(a) == len(row["source_tokens"]) for a in row["attention"])
+        assert row["source_tokens"][-1] == "</s>"
+
+
+def test_sampling_with_seed_replays(tiny_checkpoint_dir):
+    args = ("translate", "-c", tiny_checkpoint_dir, "--temperature", "2.0", "--top-p", "0.9", "--seed", "5")
+    first = cli(*args, stdin="alpha beta gamma delta\n" * 3)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == cli(*args, stdin="alpha beta gamma delta\n" * 3).stdout
+
+
+def test_bad_input_gives_clear_errors(tiny_checkpoint_dir, tmp_path):
+    result = cli("translate", "-c", tiny_checkpoint_dir, "")
+    assert result.returncode == 1 and "error: The sentence is empty" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = cli("translate", "-c", tiny_checkpoint_dir, "--beam", "0", "hi")
+    assert result.returncode == 2 and "beam size must be between 1 and 50" in result.stderr
+    result = cli("translate", "-c", tmp_path, "hi")
+    assert result.returncode == 2 and "config.json: missing" in result.stderr
+    long_line = "alpha " * 1000
+    result = cli("translate", "-c", tiny_checkpoint_dir, stdin=f"alpha beta\n{long_line}\ngamma delta\n")
+    assert result.returncode == 1 and "line 2" in result.stderr
+    assert result.stdout.split("\n") == ["beta alpha", "", "delta gamma", ""]
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluate(tiny_checkpoint_dir, tmp_path):
+    tsv = tmp_path / "eval.tsv"
+    tsv.write_text("alpha beta gamma delta\tdelta gamma beta alpha\n"
+                   "mu eta iota kappa\tsomething else\tkappa iota eta mu\n", encoding="utf-8")
+    result = cli("evaluate", "-c", tiny_checkpoint_dir, tsv, "--json")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["bleu"] == pytest.approx(100.0) and scores["sentences"] == 2
+    plain = cli("evaluate", "-c", tiny_checkpoint_dir, tsv)
+    assert plain.stdout.startswith("BLEU = 100.00")
+    assert "chrF = " in plain.stdout
+
+
+@pytest.mark.parametrize("command", ["translate", "evaluate", "train", "bench"])
+def test_every_subcommand_has_help(command):
+    result = cli(command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_train_cli_end_to_end(tmp_path):
+    from .conftest import write_reverse_corpus
+
+    data = write_reverse_corpus(tmp_path / "data.tsv", pairs=600)
+    out = tmp_path / "cli-model"
+    result = cli("train", "--data", data, "--out", out, "--src-vocab-size", 40, "--tgt-vocab-size", 40,
+                 "--embedding-dim", 16, "--hidden-size", 32, "--output-size", 16, "--epochs", 1,
+                 "--batch-size", 32, "--no-progress", "--attention", "bahdanau", "--dev-fraction", 0.05,
+                 "--test-fraction", 0.05)
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["attention"] == "bahdanau" and config["model"]["hidden_size"] == 32
+    assert cli("translate", "-c", out, "alpha").returncode == 0
+    bad = cli("train", "--data", tmp_path / "missing.tsv", "--out", tmp_path / "other")
+    assert bad.returncode == 2 and "no such data file" in bad.stderr
+
+
+def test_bench_reports_medians(tiny_checkpoint_dir):
+    result = cli("bench", "-c", tiny_checkpoint_dir, "--repeats", 2, "--json", "alpha beta gamma")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    operations = {row["operation"] for row in rows}
+    assert {"load checkpoint", "step (Next button)", "greedy", "beam 5"} <= operations
+    assert all(row["median_ms"] > 0 for row in rows)

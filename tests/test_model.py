@@ -1,0 +1,99 @@
+import pytest
+import torch
+
+from nmt_core.attention import ATTENTION_TYPES, masked_softmax
+from nmt_core.model import ModelConfig, Seq2Seq, reverse_padded, source_batch
+from nmt_core.text import BOS_ID
+
+
+def small_model(attention: str, **kwargs) -> Seq2Seq:
+    torch.manual_seed(0)
+    cfg = ModelConfig(src_vocab_size=30, tgt_vocab_size=25, embedding_dim=16, hidden_size=24, output_size=16,
+                      attention_size=12, attention=attention, dropout=0.0, **kwargs)
+    return Seq2Seq(cfg).eval()
+
+
+BATCH = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14]]
+TARGET = torch.tensor([[BOS_ID, 5, 6, 7], [BOS_ID, 8, 9, 10], [BOS_ID, 11, 12, 13]])
+
+
+def test_masked_softmax_rows_sum_to_one_and_padding_gets_zero():
+    scores = torch.randn(2, 3, 5)
+    mask = torch.tensor([[True, True, True, False, False], [True] * 5])
+    weights = masked_softmax(scores, mask)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 3))
+    assert torch.all(weights[0, :, 3:] == 0)
+
+
+@pytest.mark.parametrize("attention", [a for a in ATTENTION_TYPES if a != "none"])
+@pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
+def test_attention_rows_sum_to_one_padding_zero(attention, rnn_type):
+    model = small_model(attention, rnn_type=rnn_type)
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        _, attn = model(src, lengths, TARGET)
+    assert attn.shape == (3, 4, src.size(1))
+    assert torch.allclose(attn.sum(-1), torch.ones(3, 4), atol=1e-5)
+    for row, length in enumerate(lengths.tolist()):
+        assert torch.all(attn[row, :, length:] == 0)
+
+
+@pytest.mark.parametrize("attention", ATTENTION_TYPES)
+@pytest.mark.parametrize("options", [{}, {"input_feeding": True}, {"rnn_type": "lstm", "num_layers": 2},
+                                     {"bidirectional": False, "reverse_source": True}])
+def test_teacher_forcing_equals_stepping(attention, options):
+    """The fast whole-sequence path and Seq2Seq.step must compute the same thing."""
+    model = small_model(attention, **options)
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        logits, attn = model(src, lengths, TARGET)
+        memory, state = model.encode(src, lengths)
+        for t in range(TARGET.size(1)):
+            log_probs, step_attn, state = model.step(TARGET[:, t], state, memory)
+            assert torch.allclose(log_probs, torch.log_softmax(logits[:, t], -1), atol=1e-5)
+            if attention == "none":
+                assert step_attn is None and attn is None
+            else:
+                assert torch.allclose(step_attn, attn[:, t], atol=1e-6)
+
+
+@pytest.mark.parametrize("attention", ATTENTION_TYPES)
+def test_padding_does_not_change_results(attention):
+    """A sentence alone and inside a padded batch gets the same outputs."""
+    model = small_model(attention, rnn_type="lstm", reverse_source=attention == "none")
+    src, lengths = source_batch(BATCH)
+    alone_src, alone_len = source_batch([BATCH[1]])
+    with torch.no_grad():
+        batch_logits, _ = model(src, lengths, TARGET)
+        alone_logits, _ = model(alone_src, alone_len, TARGET[1:2])
+    assert torch.allclose(batch_logits[1], alone_logits[0], atol=1e-5)
+
+
+def test_reverse_padded_is_an_involution_and_keeps_padding():
+    src, lengths = source_batch(BATCH)
+    reversed_src = reverse_padded(src, lengths)
+    assert reversed_src[1].tolist()[:3] == [3, 11, 10]  # EOS, then the words backwards
+    assert reversed_src[1].tolist()[3:] == src[1].tolist()[3:]
+    assert torch.equal(reverse_padded(reversed_src, lengths), src)
+
+
+def test_state_is_never_stored_on_the_module():
+    model = small_model("luong-general")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    attributes = set(vars(model.decoder))
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        model(src, lengths, TARGET)
+    assert set(vars(model.decoder)) == attributes
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_config_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="attention"):
+        ModelConfig(src_vocab_size=5, tgt_vocab_size=5, attention="cosine")
+    with pytest.raises(ValueError, match="rnn_type"):
+        ModelConfig(src_vocab_size=5, tgt_vocab_size=5, rnn_type="transformer")
+    with pytest.raises(ValueError, match="even"):
+        ModelConfig(src_vocab_size=5, tgt_vocab_size=5, hidden_size=7, bidirectional=True)
+    with pytest.raises(ValueError, match="tie_embeddings"):
+        ModelConfig(src_vocab_size=5, tgt_vocab_size=5, embedding_dim=8, output_size=16)
