@@ -377,11 +377,23 @@ class Trainer:
             self.save()
             self.log(f"time budget spent at epoch {run['epoch'] + 1}, batch {run['batch']}: run again to resume")
             return {"finished": False, **run}
+        if self.distributed:
+            run["ranks_in_sync"] = self.ranks_in_sync()
+            self.save()
         if self.rank == 0:
             self.finish()
         if self.distributed:
             dist.barrier()
         return {"finished": True, **run}
+
+    def ranks_in_sync(self) -> bool:
+        """Every rank holds bit-identical weights (DDP's promise); checked once at the end."""
+        fingerprint = torch.cat([p.detach().double().flatten()[:64] for p in self.model.parameters()]).cpu()
+        everyone = [torch.zeros_like(fingerprint) for _ in range(self.world)]
+        dist.all_gather(everyone, fingerprint)
+        same = all(torch.equal(everyone[0], other) for other in everyone[1:])
+        self.log(f"ranks in sync: {same}")
+        return same
 
     def end_epoch(self, epoch: int):
         cfg, run = self.cfg, self.run
