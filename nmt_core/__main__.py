@@ -17,7 +17,7 @@ from .model import ModelConfig
 
 TRAIN_HELP = {
     "data": "anki zip (e.g. ../shared/data/tatoeba/spa-eng.zip) or TSV of source<TAB>target",
-    "out": "final checkpoint folder to write",
+    "out": "final checkpoint folder to write (with --recipe: checkpoints/NAME)",
     "work_dir": "folder for resumable training state (default: OUT.work)",
     "source_language": "source language code (zip default: the non-English side)",
     "target_language": "target language code",
@@ -37,7 +37,7 @@ def _add_dataclass_options(parser, cls, skip=(), prefix=""):
             parser.add_argument(flag, dest=prefix + f.name, action=argparse.BooleanOptionalAction, default=None,
                                 help=help_text)
         elif f.default is MISSING and f.default_factory is MISSING:
-            parser.add_argument(flag, dest=f.name, required=True, help=help_text)
+            parser.add_argument(flag, dest=f.name, help=help_text + " (required unless --recipe gives it)")
         elif f.default is not MISSING:
             parser.add_argument(flag, dest=prefix + f.name, type=type(default), default=None, help=help_text)
 
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a model (resumable)",
         description="Train a model into a checkpoint folder. Resumable: run the same command again after a stop.",
     )
+    train.add_argument("--recipe", help="start from a shipped model's recipe (see nmt_core/recipes.py)")
+    train.add_argument("--data-dir", default="../shared/data/tatoeba", help="where --recipe finds its data file")
     _add_dataclass_options(train, _train_config_class(), skip={"model"})
     _add_dataclass_options(train, ModelConfig, skip={"src_vocab_size", "tgt_vocab_size"}, prefix="")
     return parser
@@ -221,9 +223,22 @@ def run_bench(args) -> int:
 
 
 def run_train(args) -> int:
+    from pathlib import Path
+
+    from .recipes import RECIPES
     from .train import TrainConfig, train
 
     values = vars(args)
+    if args.recipe:
+        if args.recipe not in RECIPES:
+            return _fail(f"unknown recipe {args.recipe!r}; choose one of {', '.join(RECIPES)}")
+        recipe = dict(RECIPES[args.recipe])
+        recipe["data"] = str(Path(args.data_dir) / recipe["data"])
+        recipe["out"] = f"checkpoints/{args.recipe}"
+        values = {**recipe, **{k: v for k, v in values.items() if v is not None}}
+    missing = [name for name in ("data", "out") if not values.get(name)]
+    if missing:
+        return _fail(f"--{missing[0]} is required (or use --recipe)")
     config_kwargs = {f.name: values[f.name] for f in fields(TrainConfig) if values.get(f.name) is not None}
     model_kwargs = {f.name: values[f.name] for f in fields(ModelConfig)
                     if f.name not in ("src_vocab_size", "tgt_vocab_size") and values.get(f.name) is not None}

@@ -74,7 +74,8 @@ class TrainConfig:
     average_last: int = 3  # average the weights of up to this many best epochs at the end (1 = off)
     dev_bleu_sentences: int = 1000  # dev sources translated (greedy) for the per-epoch BLEU
     test_beam: int = 5
-    test_length_penalty: float = 1.0
+    length_penalties: str = "0.0,0.5,1.0,1.5"  # tried on dev with the test beam; the best becomes the default
+    tune_sentences: int = 600  # dev sources used to pick the length penalty
     time_budget_minutes: float = 0.0  # 0 = none; stop cleanly (resumable) when spent
     save_every_minutes: float = 10.0  # mid-epoch resumable saves
     seed: int = 1
@@ -194,11 +195,23 @@ def dev_loss_accuracy(model: Seq2Seq, examples, batch_size: int, device) -> tupl
     return total_loss / max(total_tokens, 1), total_correct / max(total_tokens, 1)
 
 
-def test_scores(translator: Translator, test, beam: int, length_penalty: float) -> dict:
+def beam_scores(translator: Translator, sources_refs, beam: int, length_penalty: float):
+    """Corpus scores of beam-search translations of [(source, [refs])]."""
     settings = DecodeSettings(method="beam", beam_size=beam, n_best=1, length_penalty=length_penalty,
                               num_candidates=1).validate()
-    hyps = [beam_search(translator, source, settings).translation for source, _ in test]
-    scores = corpus_scores(hyps, [refs for _, refs in test])
+    hyps = [beam_search(translator, source, settings).translation for source, _ in sources_refs]
+    return corpus_scores(hyps, [refs for _, refs in sources_refs])
+
+
+def tune_length_penalty(translator: Translator, dev, beam: int, candidates: list[float]) -> tuple[float, dict]:
+    """The length penalty with the best dev BLEU under beam search, and every value's BLEU."""
+    results = {alpha: round(beam_scores(translator, dev, beam, alpha).bleu, 2) for alpha in candidates}
+    best = max(results, key=lambda alpha: (results[alpha], -abs(alpha - 1.0)))
+    return best, results
+
+
+def test_scores(translator: Translator, test, beam: int, length_penalty: float) -> dict:
+    scores = beam_scores(translator, test, beam, length_penalty)
     return {"test_bleu": round(scores.bleu, 2), "test_chrf": round(scores.chrf, 2), "test_sentences": len(test),
             "test_beam": beam, "test_length_penalty": length_penalty, "bleu_signature": scores.bleu_signature}
 
@@ -250,7 +263,9 @@ class Trainer:
             run = json.loads(self.run_file.read_text())
             # The stored config wins (same data, split, model), except the knobs
             # that only say how long or how loudly to run this time.
-            stored = TrainConfig(**run["config"])
+            # Options added or retired since the run started fall back to defaults.
+            known = {f.name for f in fields(TrainConfig)}
+            stored = TrainConfig(**{k: v for k, v in run["config"].items() if k in known})
             for knob in ("time_budget_minutes", "save_every_minutes", "progress", "threads", "epochs", "device"):
                 setattr(stored, knob, getattr(cfg, knob))
             cfg = stored
@@ -459,7 +474,11 @@ class Trainer:
                 load(load_file(str(self.work / best["file"])))
         self.model.eval()
         metrics = {"dev_bleu_greedy": round(chosen_bleu, 2)}
-        metrics.update(test_scores(translator, self.split.test, cfg.test_beam, cfg.test_length_penalty))
+        alphas = [float(a) for a in str(cfg.length_penalties).split(",") if a.strip()] or [1.0]
+        alpha, tried = tune_length_penalty(translator, self.split.dev[: cfg.tune_sentences], cfg.test_beam, alphas)
+        self.log(f"dev BLEU by length penalty (beam {cfg.test_beam}): {tried}")
+        metrics["dev_bleu_by_length_penalty"] = {str(a): b for a, b in tried.items()}
+        metrics.update(test_scores(translator, self.split.test, cfg.test_beam, alpha))
         self.log(f"test: {metrics}")
         metadata = {
             "source_language": self.src_lang,
@@ -472,7 +491,7 @@ class Trainer:
                          "torch": torch.__version__},
             "history": run["history"],
             "metrics": metrics,
-            "decoding_defaults": {"beam_size": cfg.test_beam, "length_penalty": cfg.test_length_penalty},
+            "decoding_defaults": {"beam_size": cfg.test_beam, "length_penalty": alpha},
         }
         save_checkpoint(cfg.out, self.model, self.src_tok, self.tgt_tok, metadata)
         self.log(f"checkpoint written to {cfg.out}")

@@ -1,0 +1,43 @@
+"""How each shipped checkpoint is trained: ``python -m nmt_core train --recipe NAME``.
+
+A recipe is a set of ``train`` options; options given on the command line
+override it. ``data`` is a file name inside ``--data-dir`` (default
+``../shared/data/tatoeba``); the output defaults to ``checkpoints/NAME``.
+"""
+
+from __future__ import annotations
+
+# The flagship shape: a bidirectional GRU encoder (2 x 256 units) and a GRU
+# decoder of 512 units with Luong "general" attention, 8k SentencePiece pieces
+# per language, target embeddings tied to the output layer (6.6M parameters).
+_FLAGSHIP = {
+    "rnn_type": "gru",
+    "bidirectional": True,
+    "attention": "luong-general",
+    "embedding_dim": 256,
+    "hidden_size": 512,
+    "output_size": 256,
+    "dropout": 0.25,
+    "src_vocab_size": 8000,
+    "tgt_vocab_size": 8000,
+    "epochs": 20,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "patience": 3,
+    "seed": 1,
+}
+
+RECIPES: dict[str, dict] = {
+    "spa-eng-luong": {**_FLAGSHIP, "data": "spa-eng.zip"},
+    "spa-eng-bahdanau": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "bahdanau"},
+    # The classic encoder-decoder (Sutskever et al. 2014): LSTMs, no attention,
+    # the source read backwards so its first words sit next to the decoder's start.
+    "spa-eng-noattn": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "none", "rnn_type": "lstm",
+                       "bidirectional": False, "reverse_source": True, "num_layers": 2},
+    # Hands-On ML's English -> Spanish model: bidirectional LSTM encoder.
+    "eng-spa-luong": {**_FLAGSHIP, "data": "spa-eng.zip", "source_language": "eng", "target_language": "spa",
+                      "rnn_type": "lstm"},
+    "fra-eng-luong": {**_FLAGSHIP, "data": "fra-eng.zip"},
+    "eng-fra-luong": {**_FLAGSHIP, "data": "fra-eng.zip", "source_language": "eng", "target_language": "fra"},
+    "deu-eng-luong": {**_FLAGSHIP, "data": "deu-eng.zip"},
+}
