@@ -1,7 +1,8 @@
 """Attention Explorer: router and the shared sidebar (checkpoint, sentence, decoding settings).
 
-The sidebar widgets live here so they persist across pages; their values are
-mirrored into the URL so any view can be shared as a link.
+The sidebar widgets live here so they persist across pages. Every setting is
+mirrored into the URL (?model=...&text=...&method=beam&beam=5...) so a view can
+be shared as a link and reopens exactly.
 """
 
 import streamlit as st
@@ -15,41 +16,76 @@ st.set_page_config(page_title="Attention Explorer", layout="wide")
 torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
 
 DEFAULT_SENTENCE = "¿Todavía están en casa?"
-params = st.query_params
+METHODS = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
+
+# widget key -> (URL parameter, type, default). Each widget is seeded from the URL
+# once per session and written back to the URL on every run.
+URL_STATE = {
+    "sentence_input": ("text", str, DEFAULT_SENTENCE),
+    "method_input": ("method", str, "beam"),
+    "beam_input": ("beam", int, 5),
+    "length_penalty_input": ("lp", float, 1.0),
+    "temperature_input": ("temperature", float, 1.0),
+    "top_k_input": ("top_k", int, 0),
+    "top_p_input": ("top_p", float, 1.0),
+    "seed_input": ("seed", int, 0),
+    "unk_penalty_input": ("unk", float, 0.0),
+}
+LIMITS = {"beam_input": (1, 20), "length_penalty_input": (0.0, 2.0), "temperature_input": (0.0, 3.0),
+          "top_k_input": (0, 1000), "top_p_input": (0.05, 1.0), "seed_input": (0, 2**31 - 1),
+          "unk_penalty_input": (0.0, 10.0)}
+
+
+def from_url(key: str):
+    """The URL's value for a widget, converted and clamped; the default when absent or malformed."""
+    name, kind, default = URL_STATE[key]
+    try:
+        value = kind(st.query_params.get(name, default))
+    except ValueError:
+        return default
+    if key in LIMITS:
+        low, high = LIMITS[key]
+        value = min(max(value, low), high)
+    if key == "method_input" and value not in METHODS.values():
+        return default
+    return value[:1000] if key == "sentence_input" else value
+
 
 names = available_checkpoints()
-# Widgets are keyed and seeded from the URL once per session: a widget whose
-# default changed between reruns would otherwise be recreated and lose its value.
-if "model_input" not in st.session_state and names:
-    st.session_state["model_input"] = params.get("model") if params.get("model") in names else names[0]
-if "sentence_input" not in st.session_state:
-    st.session_state["sentence_input"] = params.get("text", DEFAULT_SENTENCE)[:1000]
+for key in URL_STATE:
+    # Re-assigning a widget's value to its own key keeps it when Streamlit recreates
+    # the widget under a new id (it does on a session's first rerun and across pages).
+    st.session_state[key] = st.session_state[key] if key in st.session_state else from_url(key)
+if names:
+    wanted = st.session_state.get("model_input", st.query_params.get("model"))
+    st.session_state["model_input"] = wanted if wanted in names else names[0]
 
 with st.sidebar:
     st.header("Attention Explorer")
     name = st.selectbox("Model", names, key="model_input") if names else None
     sentence = st.text_area("Sentence", key="sentence_input", max_chars=1000)
-    methods = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
-    method_label = st.radio("Decoding", list(methods), horizontal=True)
-    method = methods[method_label]
+    method = st.radio("Decoding", list(METHODS.values()), key="method_input", horizontal=True,
+                      format_func=lambda m: {v: k for k, v in METHODS.items()}[m])
     settings = DecodeSettings(method=method)
     if method == "beam":
-        settings.beam_size = st.slider("Beam width", 1, 20, 5)
+        settings.beam_size = st.slider("Beam width", *LIMITS["beam_input"], key="beam_input")
         settings.n_best = settings.beam_size
-        settings.length_penalty = st.slider("Length penalty (α)", 0.0, 2.0, 1.0, 0.1)
+        settings.length_penalty = st.slider("Length penalty (α)", *LIMITS["length_penalty_input"], step=0.1,
+                                            key="length_penalty_input")
     elif method == "sample":
-        settings.temperature = st.slider("Temperature", 0.0, 3.0, 1.0, 0.05)
-        settings.top_k = st.number_input("Top-k (0 = off)", 0, 1000, 0)
-        settings.top_p = st.slider("Top-p", 0.05, 1.0, 1.0, 0.05)
-        settings.seed = st.number_input("Seed", 0, 2**31 - 1, 0)
-    settings.unk_penalty = st.slider("UNK penalty", 0.0, 10.0, 0.0, 0.5)
+        settings.temperature = st.slider("Temperature", *LIMITS["temperature_input"], step=0.05,
+                                         key="temperature_input")
+        settings.top_k = st.number_input("Top-k (0 = off)", *LIMITS["top_k_input"], key="top_k_input")
+        settings.top_p = st.slider("Top-p", *LIMITS["top_p_input"], step=0.05, key="top_p_input")
+        settings.seed = st.number_input("Seed", *LIMITS["seed_input"], key="seed_input")
+    settings.unk_penalty = st.slider("UNK penalty", *LIMITS["unk_penalty_input"], step=0.5, key="unk_penalty_input")
 
 st.session_state["checkpoint"] = name
 st.session_state["sentence"] = sentence
 st.session_state["settings"] = settings
-if name:
-    st.query_params["model"] = name
-st.query_params["text"] = sentence
+st.query_params.from_dict(
+    {**({"model": name} if name else {}), **{URL_STATE[key][0]: st.session_state[key] for key in URL_STATE}}
+)
 
 # Pages are functions rather than files, and their modules are not named like their
 # URL paths: Streamlit's test harness would run such a file as an old-style page.

@@ -74,3 +74,24 @@ def test_corrupt_checkpoint_is_an_error_message(models_root):
     app = run_app("alpha beta")
     assert not app.exception
     assert "cannot be loaded" in app.error[0].value
+
+
+def test_every_setting_round_trips_through_the_url(models_root):
+    app = run_app(model="tiny-luong", text="alpha beta", method="sample", temperature="0.5", top_k="3",
+                  top_p="0.9", seed="11", unk="1.5")
+    assert not app.exception
+    assert app.sidebar.radio[0].value == "sample"
+    assert app.session_state["settings"].temperature == 0.5 and app.session_state["settings"].seed == 11
+    assert app.session_state["settings"].top_k == 3 and app.session_state["settings"].unk_penalty == 1.5
+    assert app.query_params["seed"] in ("11", ["11"])
+
+
+@pytest.mark.parametrize("params", [{"beam": "abc"}, {"beam": "999"}, {"method": "<script>"}, {"lp": "-4"},
+                                    {"model": "../../etc"}, {"text": "x" * 5000}])
+def test_malformed_urls_fall_back_to_safe_values(models_root, params):
+    app = run_app(**params)
+    assert not app.exception
+    settings = app.session_state["settings"]
+    assert 1 <= settings.beam_size <= 20 and 0 <= settings.length_penalty <= 2
+    assert app.session_state["checkpoint"] == "tiny-luong"
+    assert len(app.session_state["sentence"]) <= 1000
