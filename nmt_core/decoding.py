@@ -130,7 +130,7 @@ class Translator:
             return []
         if isinstance(prefix, str):
             return self.tgt_tokenizer.encode(prefix)
-        bad = [i for i in prefix if not (0 <= int(i) < self.tgt_tokenizer.vocab_size) or i in (PAD_ID, BOS_ID)]
+        bad = [i for i in prefix if not (0 <= int(i) < self.tgt_tokenizer.vocab_size) or i in (PAD_ID, BOS_ID, EOS_ID)]
         if bad:
             raise InputError(f"prefix token ids {bad} are not valid target tokens")
         return [int(i) for i in prefix]

@@ -276,6 +276,7 @@ class Trainer:
         if resumed:
             self.src_tok = Tokenizer.from_file(self.work / "src.model")
             self.tgt_tok = Tokenizer.from_file(self.work / "tgt.model")
+            run.setdefault("stopped_early", run.pop("done", False))  # runs started by library 0.1.0 drafts
             self.run = run
         else:
             if self.rank == 0:
