@@ -1,0 +1,39 @@
+"""The checkpoints shipped in checkpoints/: they load, describe themselves, and translate."""
+
+from pathlib import Path
+
+import pytest
+
+from nmt_core.checkpoint import list_checkpoints, load_checkpoint
+from nmt_core.decoding import DecodeSettings
+
+SHIPPED = list_checkpoints(Path(__file__).resolve().parents[1] / "checkpoints")
+LANGUAGES = {"spa", "eng", "fra", "deu"}
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
+def test_shipped_checkpoint_is_complete(folder):
+    checkpoint = load_checkpoint(folder)
+    config = checkpoint.config
+    assert {config["source_language"], config["target_language"]} <= LANGUAGES
+    assert config["attention"] == checkpoint.model.cfg.attention
+    assert config["history"] and all("dev_bleu" in h for h in config["history"])
+    assert config["metrics"]["test_bleu"] > 0 and config["metrics"]["test_chrf"] > 0
+    assert config["training"]["train_minutes"] > 0 and config["training"]["hardware"]
+    assert (folder / "model.safetensors").stat().st_size < 25 * 2**20
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "Tatoeba" in card and "manythings.org" in card
+
+
+def test_shipped_set_stays_under_150_mib():
+    total = sum(f.stat().st_size for folder in SHIPPED for f in folder.iterdir())
+    assert total < 150 * 2**20
+
+
+@pytest.mark.skipif(not any(p.name == "spa-eng-luong" for p in SHIPPED), reason="flagship not shipped yet")
+def test_flagship_translates_the_tutorial_sentence():
+    translator = load_checkpoint(Path(__file__).resolve().parents[1] / "checkpoints" / "spa-eng-luong").translator
+    for settings in (DecodeSettings(method="greedy"), DecodeSettings(method="beam", beam_size=5)):
+        trace = translator.translate("¿todavía están en casa?", settings)
+        assert trace.translation.lower() == "are you still at home?"
+        assert len(trace.attention) == len(trace.target_tokens)
