@@ -15,6 +15,7 @@ from pages.common import available_checkpoints
 st.set_page_config(page_title="Attention Explorer", layout="wide")
 torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
 
+DEFAULT_MODEL = "spa-eng-luong"  # the flagship, whose tutorial sentence is the default
 DEFAULT_SENTENCE = "¿Todavía están en casa?"
 METHODS = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
 
@@ -58,7 +59,8 @@ for key in URL_STATE:
     st.session_state[key] = st.session_state[key] if key in st.session_state else from_url(key)
 if names:
     wanted = st.session_state.get("model_input", st.query_params.get("model"))
-    st.session_state["model_input"] = wanted if wanted in names else names[0]
+    fallback = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    st.session_state["model_input"] = wanted if wanted in names else fallback
 
 with st.sidebar:
     st.header("Attention Explorer")
