@@ -56,10 +56,6 @@ class Checkpoint:
     def translator(self) -> Translator:
         return Translator(self.model, self.src_tokenizer, self.tgt_tokenizer)
 
-    @property
-    def model_config(self) -> ModelConfig:
-        return self.model.cfg
-
 
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()

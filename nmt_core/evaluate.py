@@ -17,9 +17,6 @@ class Scores:
     bleu_signature: str
     chrf_signature: str
 
-    def as_dict(self) -> dict:
-        return {"bleu": round(self.bleu, 2), "chrf": round(self.chrf, 2), "sentences": self.sentences}
-
 
 def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
     """Per-source reference lists -> sacrebleu's reference streams (None where a source has fewer)."""

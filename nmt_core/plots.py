@@ -70,13 +70,3 @@ def nbest_frame(trace: Trace) -> pd.DataFrame:
         for i, h in enumerate(trace.beam.hypotheses)
     ])
 
-
-def history_frame(config: dict) -> pd.DataFrame:
-    """Per-epoch training history of a checkpoint, long form: epoch, metric, split, value."""
-    rows = []
-    for record in config.get("history", []):
-        for key, value in record.items():
-            if "_" in key and key.split("_", 1)[0] in ("train", "dev"):
-                split, metric = key.split("_", 1)
-                rows.append({"epoch": record["epoch"], "metric": metric, "split": split, "value": value})
-    return pd.DataFrame(rows, columns=["epoch", "metric", "split", "value"])

@@ -38,10 +38,10 @@ def available_checkpoints() -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def translate_cached(folder: str, sentence: str, settings: tuple, prefix: tuple = ()) -> dict:
+def translate_cached(folder: str, sentence: str, settings: tuple) -> dict:
     checkpoint = load_cached(folder)
     with torch.inference_mode():
-        trace = checkpoint.translator.translate(sentence, DecodeSettings(*settings), prefix=list(prefix) or None)
+        trace = checkpoint.translator.translate(sentence, DecodeSettings(*settings))
     return trace.to_dict()
 
 
