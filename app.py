@@ -10,7 +10,7 @@ import torch
 
 from nmt_core.decoding import DecodeSettings
 from pages import translate_page
-from pages.common import available_checkpoints
+from pages.common import available_checkpoints, default_length_penalty
 
 st.set_page_config(page_title="Attention Explorer", layout="wide")
 torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
@@ -37,9 +37,10 @@ LIMITS = {"beam_input": (1, 20), "length_penalty_input": (0.0, 2.0), "temperatur
           "unk_penalty_input": (0.0, 10.0)}
 
 
-def from_url(key: str):
+def from_url(key: str, default=None):
     """The URL's value for a widget, converted and clamped; the default when absent or malformed."""
-    name, kind, default = URL_STATE[key]
+    name, kind, fallback = URL_STATE[key]
+    default = fallback if default is None else default
     try:
         value = kind(st.query_params.get(name, default))
     except ValueError:
@@ -53,14 +54,20 @@ def from_url(key: str):
 
 
 names = available_checkpoints()
-for key in URL_STATE:
-    # Re-assigning a widget's value to its own key keeps it when Streamlit recreates
-    # the widget under a new id (it does on a session's first rerun and across pages).
-    st.session_state[key] = st.session_state[key] if key in st.session_state else from_url(key)
 if names:
     wanted = st.session_state.get("model_input", st.query_params.get("model"))
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
     st.session_state["model_input"] = wanted if wanted in names else fallback
+for key in URL_STATE:
+    # Re-assigning a widget's value to its own key keeps it when Streamlit recreates
+    # the widget under a new id (it does on a session's first rerun and across pages).
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+    elif key == "length_penalty_input" and names:
+        # A link without ?lp= opens with the length penalty tuned for the chosen model.
+        st.session_state[key] = from_url(key, default_length_penalty(st.session_state["model_input"]))
+    else:
+        st.session_state[key] = from_url(key)
 
 with st.sidebar:
     st.header("Attention Explorer")

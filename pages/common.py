@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from nmt_core.checkpoint import Checkpoint, list_checkpoints, load_checkpoint
+from nmt_core.checkpoint import Checkpoint, CheckpointError, list_checkpoints, load_checkpoint, read_config
 from nmt_core.decoding import DecodeSettings
 from nmt_core.trace import Trace
 
@@ -31,6 +31,14 @@ def load_cached(folder: str) -> Checkpoint:
 
 def get_checkpoint(name: str) -> Checkpoint:
     return load_cached(str(checkpoint_root() / name))
+
+
+def default_length_penalty(name: str) -> float:
+    """The beam length penalty tuned for a model on its dev set (1.0 when it has none)."""
+    try:
+        return float(read_config(checkpoint_root() / name).get("decoding_defaults", {}).get("length_penalty", 1.0))
+    except (CheckpointError, TypeError, ValueError):
+        return 1.0
 
 
 def available_checkpoints() -> list[str]:

@@ -95,3 +95,14 @@ def test_malformed_urls_fall_back_to_safe_values(models_root, params):
     assert 1 <= settings.beam_size <= 20 and 0 <= settings.length_penalty <= 2
     assert app.session_state["checkpoint"] == "tiny-luong"
     assert len(app.session_state["sentence"]) <= 1000
+
+
+def test_length_penalty_opens_at_the_models_tuned_value(models_root):
+    import json
+
+    config_path = models_root / "tiny-luong" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["decoding_defaults"]["length_penalty"] = 0.5
+    config_path.write_text(json.dumps(config))
+    assert run_app("alpha beta").session_state["settings"].length_penalty == 0.5
+    assert run_app("alpha beta", lp="1.5").session_state["settings"].length_penalty == 1.5
