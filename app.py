@@ -18,6 +18,7 @@ torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
 DEFAULT_MODEL = "spa-eng-luong"  # the flagship, whose tutorial sentence is the default
 DEFAULT_SENTENCE = "¿Todavía están en casa?"
 METHODS = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
+METHOD_LABELS = {method: label for label, method in METHODS.items()}
 
 # widget key -> (URL parameter, type, default). Each widget is seeded from the URL
 # once per session and written back to the URL on every run.
@@ -74,7 +75,7 @@ with st.sidebar:
     name = st.selectbox("Model", names, key="model_input") if names else None
     sentence = st.text_area("Sentence", key="sentence_input", max_chars=1000)
     method = st.radio("Decoding", list(METHODS.values()), key="method_input", horizontal=True,
-                      format_func=lambda m: {v: k for k, v in METHODS.items()}[m])
+                      format_func=METHOD_LABELS.get)
     settings = DecodeSettings(method=method)
     if method == "beam":
         settings.beam_size = st.slider("Beam width", *LIMITS["beam_input"], key="beam_input")

@@ -29,10 +29,6 @@ def load_cached(folder: str) -> Checkpoint:
     return load_checkpoint(folder)
 
 
-def get_checkpoint(name: str) -> Checkpoint:
-    return load_cached(str(checkpoint_root() / name))
-
-
 def default_length_penalty(name: str) -> float:
     """The beam length penalty tuned for a model on its dev set (1.0 when it has none)."""
     try:
