@@ -75,7 +75,7 @@ with st.sidebar:
     name = st.selectbox("Model", names, key="model_input") if names else None
     sentence = st.text_area("Sentence", key="sentence_input", max_chars=1000)
     method = st.radio("Decoding", list(METHODS.values()), key="method_input", horizontal=True,
-                      format_func=METHOD_LABELS.get)
+                      format_func=METHOD_LABELS.__getitem__)
     settings = DecodeSettings(method=method)
     if method == "beam":
         settings.beam_size = st.slider("Beam width", *LIMITS["beam_input"], key="beam_input")
