@@ -2,15 +2,17 @@
 
 The sidebar widgets live here so they persist across pages. Every setting is
 mirrored into the URL (?model=...&text=...&method=beam&beam=5...) so a view can
-be shared as a link and reopens exactly.
+be shared as a link and reopens exactly; pages add their own parameters
+(``step``, ``node``...) through ``pages.common.set_url``.
 """
 
 import streamlit as st
 import torch
 
-from nmt_core.decoding import DecodeSettings
-from pages import translate_page
-from pages.common import available_checkpoints, default_length_penalty
+from nmt_core.decoding import MAX_OUTPUT_LENGTH, DecodeSettings
+from pages.common import available_checkpoints, config_of, default_length_penalty, describe_checkpoint
+from pages.examples import examples_for
+from pages.style import apply_classroom_style
 
 st.set_page_config(page_title="Attention Explorer", layout="wide")
 torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
@@ -19,6 +21,7 @@ DEFAULT_MODEL = "spa-eng-luong"  # the flagship, whose tutorial sentence is the 
 DEFAULT_SENTENCE = "¿Todavía están en casa?"
 METHODS = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
 METHOD_LABELS = {method: label for label, method in METHODS.items()}
+MAX_SENTENCE_CHARACTERS = 1000
 
 # widget key -> (URL parameter, type, default). Each widget is seeded from the URL
 # once per session and written back to the URL on every run.
@@ -32,26 +35,53 @@ URL_STATE = {
     "top_p_input": ("top_p", float, 1.0),
     "seed_input": ("seed", int, 0),
     "unk_penalty_input": ("unk", float, 0.0),
+    "max_tokens_input": ("max", int, 0),
+    "classroom_input": ("classroom", int, 0),
 }
-LIMITS = {"beam_input": (1, 20), "length_penalty_input": (0.0, 2.0), "temperature_input": (0.0, 3.0),
+LIMITS = {"beam_input": (1, 16), "length_penalty_input": (0.0, 2.0), "temperature_input": (0.0, 3.0),
           "top_k_input": (0, 1000), "top_p_input": (0.05, 1.0), "seed_input": (0, 2**31 - 1),
-          "unk_penalty_input": (0.0, 10.0)}
+          "unk_penalty_input": (0.0, 10.0), "max_tokens_input": (0, MAX_OUTPUT_LENGTH), "classroom_input": (0, 1)}
+
+# (title, script in pages/, url path). A page's script runs only when it is
+# opened, so one page's import cost (or bug) never slows or breaks another.
+# Script names differ from their URL paths: AppTest's switch_page relies on it.
+PAGES = [
+    ("Translate", "translate_page", "translate"),
+    ("Step through", "step_page", "step"),
+    ("Beam search", "beam_page", "beam"),
+    ("Sampling", "sampling_page", "sampling"),
+    ("Compare", "compare_page", "compare"),
+    ("Models", "models_page", "models"),
+    ("Evaluate", "evaluate_page", "evaluate"),
+]
 
 
 def from_url(key: str, default=None):
     """The URL's value for a widget, converted and clamped; the default when absent or malformed."""
     name, kind, fallback = URL_STATE[key]
     default = fallback if default is None else default
+    raw = st.query_params.get(name, default)
     try:
-        value = kind(st.query_params.get(name, default))
-    except ValueError:
+        value = kind(float(raw)) if kind is int else kind(raw)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    if kind is float and value != value:  # NaN
         return default
     if key in LIMITS:
         low, high = LIMITS[key]
         value = min(max(value, low), high)
     if key == "method_input" and value not in METHODS.values():
         return default
-    return value[:1000] if key == "sentence_input" else value
+    if key == "classroom_input":
+        return bool(value)
+    return value[:MAX_SENTENCE_CHARACTERS] if key == "sentence_input" else value
+
+
+def use_example():
+    """Copy the chosen example into the sentence box (a widget callback runs before the rerun)."""
+    if st.session_state.get("example_input"):
+        st.session_state["sentence_input"] = st.session_state["example_input"]
+    st.session_state["example_input"] = None
 
 
 names = available_checkpoints()
@@ -72,8 +102,11 @@ for key in URL_STATE:
 
 with st.sidebar:
     st.header("Attention Explorer")
-    name = st.selectbox("Model", names, key="model_input") if names else None
-    sentence = st.text_area("Sentence", key="sentence_input", max_chars=1000)
+    name = st.selectbox("Model", names, key="model_input", format_func=describe_checkpoint) if names else None
+    sentence = st.text_area("Sentence", key="sentence_input", max_chars=MAX_SENTENCE_CHARACTERS)
+    source_language = (config_of(name) or {}).get("source_language") if name else None
+    st.selectbox("Examples", examples_for(source_language), index=None, key="example_input", on_change=use_example,
+                 placeholder="Pick an example sentence…")
     method = st.radio("Decoding", list(METHODS.values()), key="method_input", horizontal=True,
                       format_func=METHOD_LABELS.__getitem__)
     settings = DecodeSettings(method=method)
@@ -81,23 +114,37 @@ with st.sidebar:
         settings.beam_size = st.slider("Beam width", *LIMITS["beam_input"], key="beam_input")
         settings.n_best = settings.beam_size
         settings.length_penalty = st.slider("Length penalty (α)", *LIMITS["length_penalty_input"], step=0.1,
-                                            key="length_penalty_input")
+                                            key="length_penalty_input",
+                                            help="GNMT: hypotheses are ranked by log-prob / ((5 + length) / 6)^α")
     elif method == "sample":
         settings.temperature = st.slider("Temperature", *LIMITS["temperature_input"], step=0.05,
-                                         key="temperature_input")
+                                         key="temperature_input", help="0 means greedy (always the top token)")
         settings.top_k = st.number_input("Top-k (0 = off)", *LIMITS["top_k_input"], key="top_k_input")
         settings.top_p = st.slider("Top-p", *LIMITS["top_p_input"], step=0.05, key="top_p_input")
         settings.seed = st.number_input("Seed", *LIMITS["seed_input"], key="seed_input")
-    settings.unk_penalty = st.slider("UNK penalty", *LIMITS["unk_penalty_input"], step=0.5, key="unk_penalty_input")
+    with st.expander("More settings"):
+        settings.unk_penalty = st.slider("UNK penalty", *LIMITS["unk_penalty_input"], step=0.5,
+                                         key="unk_penalty_input", help="Subtracted from <unk>'s log-prob")
+        settings.max_tokens = st.number_input("Maximum length (tokens, 0 = automatic)",
+                                              *LIMITS["max_tokens_input"], key="max_tokens_input",
+                                              help="Automatic: 2 × source pieces + 10")
+    classroom = st.toggle("Classroom mode", key="classroom_input", help="Large type for a projector, essentials only")
 
 st.session_state["checkpoint"] = name
 st.session_state["sentence"] = sentence
 st.session_state["settings"] = settings
-st.query_params.from_dict(
-    {**({"model": name} if name else {}), **{URL_STATE[key][0]: st.session_state[key] for key in URL_STATE}}
-)
+st.session_state["classroom"] = bool(classroom)
+if classroom:
+    apply_classroom_style()
 
-# Pages are functions rather than files, and their modules are not named like their
-# URL paths: Streamlit's test harness would run such a file as an old-style page.
-page = st.navigation([st.Page(translate_page.render, title="Translate", url_path="translate", default=True)])
+# Write the shared state into the URL, leaving the pages' own parameters (step, node...) alone.
+shared = {**({"model": name} if name else {}),
+          **{URL_STATE[key][0]: int(st.session_state[key]) if key == "classroom_input" else st.session_state[key]
+             for key in URL_STATE}}
+for param, value in shared.items():
+    if st.query_params.get(param) != str(value):
+        st.query_params[param] = str(value)
+
+page = st.navigation([st.Page(f"pages/{script}.py", title=title, url_path=path, default=(path == "translate"))
+                      for title, script, path in PAGES])
 page.run()

@@ -47,6 +47,7 @@ class DecodeSettings:
     unk_penalty: float = 0.0  # subtracted from <unk>'s log-prob (inf bans it)
     max_length_ratio: float = 2.0  # output limit = ratio * source pieces + extra
     max_length_extra: int = 10
+    max_tokens: int = 0  # hard cap on output tokens, </s> included (0 = only the ratio rule)
     num_candidates: int = 10  # alternatives recorded per step
 
     def validate(self) -> DecodeSettings:
@@ -64,12 +65,14 @@ class DecodeSettings:
         check(self.unk_penalty >= 0, f"UNK penalty must be 0 or more, not {self.unk_penalty}")
         check(0 < self.max_length_ratio <= 10, f"max length ratio must be in (0, 10], not {self.max_length_ratio}")
         check(0 <= self.max_length_extra <= 100, "max length extra must be between 0 and 100")
+        check(0 <= self.max_tokens <= MAX_OUTPUT_LENGTH, f"max tokens must be between 0 (automatic) and {MAX_OUTPUT_LENGTH}")
         check(1 <= self.num_candidates <= 100, "candidates per step must be between 1 and 100")
         check(-(2**63) <= self.seed < 2**63, "seed must fit in 64 bits")
         return self
 
     def max_length(self, source_pieces: int) -> int:
-        return min(MAX_OUTPUT_LENGTH, int(self.max_length_ratio * source_pieces + self.max_length_extra))
+        limit = min(MAX_OUTPUT_LENGTH, int(self.max_length_ratio * source_pieces + self.max_length_extra))
+        return min(limit, self.max_tokens) if self.max_tokens else limit
 
     def to_dict(self) -> dict:
         return asdict(self)

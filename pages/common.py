@@ -1,18 +1,25 @@
-"""Shared page helpers: cached model loading and decoding, settings from the sidebar.
+"""Shared page helpers: cached model loading and decoding, URL state, classroom mode.
 
 Models are loaded once per process (``st.cache_resource``) and shared by every
 browser session; nmt_core keeps no per-decode state on them. Traces are cached
-by (checkpoint, sentence, settings) as plain dicts.
+by (checkpoint, sentence, settings, forced prefix) as plain dicts, so a rerun
+that only moves a slider does no model work.
+
+What every page can read from ``st.session_state`` (set by app.py's sidebar):
+``checkpoint`` (folder name or None), ``sentence`` (str), ``settings``
+(:class:`DecodeSettings`), ``classroom`` (bool).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import streamlit as st
 import torch
 
+from nmt_core.card import language_name
 from nmt_core.checkpoint import Checkpoint, CheckpointError, list_checkpoints, load_checkpoint, read_config
 from nmt_core.decoding import DecodeSettings
 from nmt_core.trace import Trace
@@ -29,11 +36,24 @@ def load_cached(folder: str) -> Checkpoint:
     return load_checkpoint(folder)
 
 
+def load(name: str) -> Checkpoint:
+    """The shared, loaded checkpoint ``name``; raises CheckpointError (never caches a failure)."""
+    return load_cached(str(checkpoint_root() / name))
+
+
+def config_of(name: str) -> dict | None:
+    """A checkpoint's config.json, or None when it cannot be read."""
+    try:
+        return read_config(checkpoint_root() / name)
+    except CheckpointError:
+        return None
+
+
 def default_length_penalty(name: str) -> float:
     """The beam length penalty tuned for a model on its dev set (1.0 when it has none)."""
     try:
-        return float(read_config(checkpoint_root() / name).get("decoding_defaults", {}).get("length_penalty", 1.0))
-    except (CheckpointError, TypeError, ValueError):
+        return float((config_of(name) or {}).get("decoding_defaults", {}).get("length_penalty", 1.0))
+    except (AttributeError, TypeError, ValueError):
         return 1.0
 
 
@@ -41,17 +61,40 @@ def available_checkpoints() -> list[str]:
     return [p.name for p in list_checkpoints(checkpoint_root())]
 
 
+def describe_checkpoint(name: str) -> str:
+    """One line for the model picker: "spa-eng-luong · Spanish→English · luong-general · BLEU 51.4"."""
+    config = config_of(name)
+    if config is None:
+        return f"{name} · unreadable config"
+    parts = [name]
+    src, tgt = config.get("source_language"), config.get("target_language")
+    if src and tgt:
+        parts.append(f"{language_name(src)}→{language_name(tgt)}")
+    model = config.get("model", {})
+    if isinstance(model, dict):
+        parts.append(str(model.get("attention", "?")))
+    bleu = (config.get("metrics") or {}).get("test_bleu")
+    if isinstance(bleu, int | float):
+        parts.append(f"BLEU {bleu:.1f}")
+    return " · ".join(parts)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
-def translate_cached(folder: str, sentence: str, settings: tuple) -> dict:
+def translate_cached(folder: str, sentence: str, settings: tuple, prefix: tuple[int, ...] = ()) -> dict:
     checkpoint = load_cached(folder)
     with torch.inference_mode():
-        trace = checkpoint.translator.translate(sentence, DecodeSettings(*settings))
+        trace = checkpoint.translator.translate(sentence, DecodeSettings(*settings), list(prefix) or None)
     return trace.to_dict()
 
 
-def translate(name: str, sentence: str, settings: DecodeSettings) -> Trace:
-    values = tuple(settings.to_dict().values())
-    return Trace.from_dict(translate_cached(str(checkpoint_root() / name), sentence, values))
+def translate(name: str, sentence: str, settings: DecodeSettings, prefix: list[int] | None = None) -> Trace:
+    """Decode (or fetch the cached trace). ``prefix``: target token ids to force first.
+
+    Raises InputError (bad sentence or settings) and CheckpointError.
+    """
+    values = tuple(settings.validate().to_dict().values())
+    folder = str(checkpoint_root() / name)
+    return Trace.from_dict(translate_cached(folder, sentence, values, tuple(int(i) for i in prefix or ())))
 
 
 def escape_markdown(text: str) -> str:
@@ -59,3 +102,26 @@ def escape_markdown(text: str) -> str:
     for char in "\\`*_{}[]()#+-.!<>|~":
         text = text.replace(char, "\\" + char)
     return text
+
+
+def url_int(name: str, default: int, low: int, high: int) -> int:
+    """A page's own integer URL parameter (e.g. ``step``), clamped; default when absent or malformed."""
+    try:
+        value = float(st.query_params.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    if math.isnan(value):
+        return default
+    return int(min(max(value, low), high))
+
+
+def set_url(**params) -> None:
+    """Write a page's own URL parameters (only when they changed, so the URL does not churn)."""
+    for name, value in params.items():
+        if st.query_params.get(name) != str(value):
+            st.query_params[name] = str(value)
+
+
+def classroom() -> bool:
+    """True when the sidebar's classroom toggle is on: large type, essentials only."""
+    return bool(st.session_state.get("classroom", False))

@@ -42,3 +42,6 @@ def render():
 
     st.subheader("Candidates")
     st.dataframe(nbest_frame(trace), hide_index=True, width="stretch")
+
+
+render()

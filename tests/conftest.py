@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,11 @@ def tiny_checkpoint(tiny_checkpoint_dir):
 @pytest.fixture(scope="session")
 def translator(tiny_checkpoint):
     return tiny_checkpoint.translator
+
+
+@pytest.fixture
+def models_root(tmp_path, tiny_checkpoint_dir, monkeypatch):
+    """A checkpoints folder holding the tiny Luong model as "tiny-luong", used by the app."""
+    shutil.copytree(tiny_checkpoint_dir, tmp_path / "tiny-luong")
+    monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
+    return tmp_path

@@ -1,29 +1,12 @@
 """The Streamlit app through streamlit.testing (no browser)."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def models_root(tmp_path, tiny_checkpoint_dir, monkeypatch):
-    shutil.copytree(tiny_checkpoint_dir, tmp_path / "tiny-luong")
-    monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
-    return tmp_path
+from tests.apphelpers import run_page
 
 
-def run_app(text: str | None = None, **params) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    if text is not None:
-        app.sidebar.text_area[0].set_value(text).run()
-    return app
+def run_app(text: str | None = None, **params):
+    return run_page(None, text, **params)
 
 
 def test_translate_page_shows_translation_and_heatmap(models_root):

@@ -1,0 +1,31 @@
+"""Classroom mode's look: large type and roomy widgets, readable on a 1280x720 projector.
+
+Only fixed CSS goes through ``unsafe_allow_html`` here; user text never does.
+Plotly and Altair figures read :data:`CLASSROOM_FONT_SIZE` themselves.
+"""
+
+import streamlit as st
+
+CLASSROOM_FONT_SIZE = 22  # px, for figure text in classroom mode
+NORMAL_FONT_SIZE = 13
+
+CLASSROOM_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stText"], [data-testid="stCaptionContainer"],
+[data-testid="stMetricValue"], [data-testid="stWidgetLabel"] p, .stDataFrame { font-size: 1.25rem !important; }
+[data-testid="stText"] { font-size: 1.6rem !important; }
+h1 { font-size: 2.6rem !important; }
+h2, h3 { font-size: 1.9rem !important; }
+button p { font-size: 1.2rem !important; }
+.block-container { padding-top: 2rem; max-width: 100%; }
+</style>
+"""
+
+
+def apply_classroom_style() -> None:
+    st.markdown(CLASSROOM_CSS, unsafe_allow_html=True)
+
+
+def figure_font_size(classroom: bool) -> int:
+    return CLASSROOM_FONT_SIZE if classroom else NORMAL_FONT_SIZE
