@@ -8,9 +8,16 @@ be shared as a link and reopens exactly; pages add their own parameters
 
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
-from nmt_core.decoding import MAX_OUTPUT_LENGTH, DecodeSettings
-from pages.common import available_checkpoints, config_of, default_length_penalty, describe_checkpoint
+from nmt_core.decoding import MAX_INPUT_CHARACTERS, MAX_OUTPUT_LENGTH, DecodeSettings
+from pages.common import (
+    available_checkpoints,
+    checkpoint_problem,
+    config_of,
+    default_length_penalty,
+    describe_checkpoint,
+)
 from pages.examples import examples_for
 from pages.style import apply_classroom_style
 
@@ -21,7 +28,9 @@ DEFAULT_MODEL = "spa-eng-luong"  # the flagship, whose tutorial sentence is the 
 DEFAULT_SENTENCE = "¿Todavía están en casa?"
 METHODS = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
 METHOD_LABELS = {method: label for label, method in METHODS.items()}
-MAX_SENTENCE_CHARACTERS = 1000
+# The box (and ?text=) accept as much as nmt_core reads; a sentence longer than the model's
+# limit is cut at a word boundary by Translator.prepare, with a notice on the page.
+MAX_SENTENCE_CHARACTERS = MAX_INPUT_CHARACTERS
 
 # widget key -> (URL parameter, type, default). Each widget is seeded from the URL
 # once per session and written back to the URL on every run.
@@ -42,9 +51,9 @@ LIMITS = {"beam_input": (1, 16), "length_penalty_input": (0.0, 2.0), "temperatur
           "top_k_input": (0, 1000), "top_p_input": (0.05, 1.0), "seed_input": (0, 2**31 - 1),
           "unk_penalty_input": (0.0, 10.0), "max_tokens_input": (0, MAX_OUTPUT_LENGTH), "classroom_input": (0, 1)}
 
-# (title, script in pages/, url path). A page's script runs only when it is
-# opened, so one page's import cost (or bug) never slows or breaks another.
-# Script names differ from their URL paths: AppTest's switch_page relies on it.
+# (title, script in pages/, URL path). A page's script runs only when it is opened,
+# so one page's import cost (or bug) never slows or breaks another. Script names
+# differ from URL paths on purpose: see the note on PagesManager below.
 PAGES = [
     ("Translate", "translate_page", "translate"),
     ("Step through", "step_page", "step"),
@@ -54,6 +63,14 @@ PAGES = [
     ("Models", "models_page", "models"),
     ("Evaluate", "evaluate_page", "evaluate"),
 ]
+
+# Streamlit wraps an app that has a pages/ folder in its legacy multipage mode: every
+# pages/*.py becomes a page of its own, run *without* app.py (no sidebar), and a deep
+# link like /step, unknown to that legacy list, flashes "Page not found" before our
+# st.navigation resolves it. This app navigates with st.navigation only, so switch the
+# legacy mode off (it is decided once per process; this takes effect from the next run).
+if getattr(PagesManager, "uses_pages_directory", None):
+    PagesManager.uses_pages_directory = False
 
 
 def from_url(key: str, default=None):
@@ -67,6 +84,10 @@ def from_url(key: str, default=None):
         return default
     if kind is float and value != value:  # NaN
         return default
+    if kind is float:
+        # The sliders step by 0.05 or more; rounding also turns a denormal like 1e-320 (which
+        # float32 maths reads as 0, dividing by it) into a plain 0.
+        value = round(value, 6)
     if key in LIMITS:
         low, high = LIMITS[key]
         value = min(max(value, low), high)
@@ -87,7 +108,9 @@ def use_example():
 names = available_checkpoints()
 if names:
     wanted = st.session_state.get("model_input", st.query_params.get("model"))
-    fallback = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    # Open on the flagship, else on the first model that is not broken.
+    fallback = DEFAULT_MODEL if DEFAULT_MODEL in names else next(
+        (n for n in names if checkpoint_problem(n) is None), names[0])
     st.session_state["model_input"] = wanted if wanted in names else fallback
 for key in URL_STATE:
     # Re-assigning a widget's value to its own key keeps it when Streamlit recreates

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import MISSING, fields
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .decoding import DecodeSettings, InputError, Translator
 from .model import ModelConfig
+from .text import normalize
 
 TRAIN_HELP = {
     "data": "anki zip (e.g. ../shared/data/tatoeba/spa-eng.zip) or TSV of source<TAB>target",
@@ -39,7 +41,8 @@ def _add_dataclass_options(parser, cls, skip=(), prefix=""):
         elif f.default is MISSING and f.default_factory is MISSING:
             parser.add_argument(flag, dest=f.name, help=help_text + " (required unless --recipe gives it)")
         elif f.default is not MISSING:
-            parser.add_argument(flag, dest=prefix + f.name, type=type(default), default=None, help=help_text)
+            kind = int if default is None else type(default)  # None defaults are counts (epochs)
+            parser.add_argument(flag, dest=prefix + f.name, type=kind, default=None, help=help_text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--output", help="also write the translations here, one per line")
 
     bench = commands.add_parser(
-        "bench", help="decoding speed on this CPU",
-        description="Median and 90th-percentile latency of stepping, greedy, beam and sampling decodes.",
+        "bench", help="decoding speed of one checkpoint on this CPU",
+        description="Median and 90th-percentile latency of greedy, beam-5 and one decoder step per sentence, "
+        "and beam 5 as a multiple of the hardware floor. The full benchmark (textbook ratio, batched "
+        "evaluation, training, app timings) is benchmarks/bench.py.",
     )
     bench.add_argument("-c", "--checkpoint", required=True)
     bench.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: a few sample sentences")
@@ -159,26 +164,33 @@ def run_translate(args) -> int:
     except (CheckpointError, InputError) as error:
         return _fail(str(error))
     translator = checkpoint.translator
-    lines = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
+    if args.text is None and hasattr(sys.stdin, "reconfigure"):
+        # Bytes that are not UTF-8 become U+FFFD (then <unk>) instead of a UnicodeDecodeError traceback.
+        sys.stdin.reconfigure(errors="replace")
+    lines = [args.text] if args.text is not None else (line.rstrip("\r\n") for line in sys.stdin)
     failures = 0
     for number, line in enumerate(lines, start=1):
-        if args.text is None and not line.strip():
-            print("{}" if args.json else "", flush=True)  # keep one output line per input line
+        where = "" if args.text is not None else f"line {number}: "
+        if args.text is None and not normalize(line):
+            # Blank (or only control / zero-width characters): keep one output line per input line.
+            print("{}" if args.json else "", flush=True)
             continue
         try:
             trace = translator.translate(line, settings)
         except InputError as error:
             failures += 1
-            where = "" if args.text is not None else f"line {number}: "
             print(f"error: {where}{error}", file=sys.stderr)
             print(json.dumps({"error": str(error)}) if args.json else "", flush=True)
             continue
+        if not args.json:  # JSON output carries them in "warnings"
+            for message in trace.warnings:  # e.g. a too-long sentence was cut: say so, on stderr
+                print(f"warning: {where}{message}", file=sys.stderr)
         print(_result_json(trace, args) if args.json else trace.translation, flush=True)
     return 1 if failures else 0
 
 
 def run_evaluate(args) -> int:
-    from .decoding import beam_search
+    from .batch_beam import beam_search_batch
     from .evaluate import corpus_scores, read_eval_tsv
 
     try:
@@ -190,12 +202,8 @@ def run_evaluate(args) -> int:
     except (CheckpointError, InputError, ValueError, OSError) as error:
         return _fail(str(error))
     translator: Translator = checkpoint.translator
-    hypotheses = []
-    for source, _ in rows:
-        try:
-            hypotheses.append(beam_search(translator, source, settings).translation)
-        except InputError:
-            hypotheses.append("")
+    # Batched beam search: the same translations as one sentence at a time, several times faster.
+    hypotheses = [h.translation for h in beam_search_batch(translator, [source for source, _ in rows], settings)]
     scores = corpus_scores(hypotheses, [refs for _, refs in rows])
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
@@ -212,13 +220,28 @@ def run_evaluate(args) -> int:
 
 
 def run_bench(args) -> int:
-    from .bench import format_rows, run_bench
+    import torch
 
+    from . import bench
+
+    torch.set_num_threads(max(args.threads, 1))
     try:
-        rows = run_bench(args.checkpoint, args.sentences, max(args.repeats, 1), args.threads)
+        checkpoint = load_checkpoint(args.checkpoint)
+        sentences = args.sentences or bench.sentences_for(checkpoint)
+        report = {"latency": bench.decode_latency(checkpoint, sentences, max(args.repeats, 1)),
+                  "yardstick": bench.hardware_yardstick(checkpoint, sentences, max(args.repeats, 1))}
     except (CheckpointError, InputError) as error:
         return _fail(str(error))
-    print(json.dumps(rows, ensure_ascii=False) if args.json else format_rows(rows))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    latency, yardstick = report["latency"], report["yardstick"]
+    print(f"{len(sentences)} sentences x {latency['repeats']} repeats, {max(args.threads, 1)} thread(s); "
+          "ms, median / p90 across sentences")
+    for key, label in (("greedy_ms", "greedy"), ("beam5_ms", "beam 5"), ("step_ms", "one step")):
+        print(f"  {label:<9} {latency[key][0]:8.1f} / {latency[key][1]:.1f}")
+    print(f"  beam 5 needs {yardstick['beam5_mflop'][0]:.0f} MFLOP; at {yardstick['matmul_gflops']:.0f} GFLOP/s "
+          f"the floor is {yardstick['floor_ms'][0]:.2f} ms; ours is {yardstick['multiple_of_floor'][0]:.1f}x it")
     return 0
 
 
@@ -253,7 +276,16 @@ def run_train(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"translate": run_translate, "evaluate": run_evaluate, "bench": run_bench, "train": run_train}
-    return handler[args.command](args)
+    try:
+        return handler[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, as Unix tools do. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

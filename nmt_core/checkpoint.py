@@ -9,23 +9,32 @@ A checkpoint is a folder::
     README.md          the model card, written from config.json
 
 Loading reads JSON, safetensors and SentencePiece protobufs only: a checkpoint
-from a stranger cannot run code. Anything missing, truncated or mismatched
-raises :class:`CheckpointError` naming the file and what is wrong with it.
+from a stranger cannot run code. A pickle file (``.pt``, ``.pth``, ``.pkl``,
+``.bin``...) in the folder, or given as the path, is refused without being
+opened. Anything missing, truncated or mismatched raises
+:class:`CheckpointError` naming the file and what is wrong with it.
+
+:func:`check_checkpoint` runs the cheap checks only (config, files, sizes,
+the safetensors header, the tokenisers; no weights, no checksums): the app
+uses it to list a broken model as unavailable without loading it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import __version__
+from .attention import ATTENTION_TYPES
 from .decoding import Translator
 from .model import ModelConfig, Seq2Seq
 from .text import SPECIAL_IDS, Tokenizer
@@ -40,7 +49,15 @@ class CheckpointError(Exception):
 
     def __init__(self, path: Path | str, problem: str):
         self.path = str(path)
+        self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+    @property
+    def summary(self) -> str:
+        """A few words for a label: the file's name and the first clause of the problem."""
+        clause = re.split(r": |; | \(|\. ", self.problem, maxsplit=1)[0]
+        text = f"{Path(self.path).name}: {clause}"
+        return text if len(text) <= 70 else text[:69] + "…"
 
 
 @dataclass
@@ -128,6 +145,8 @@ def save_checkpoint(
 def read_config(folder: str | Path) -> dict:
     """Parse and sanity-check ``config.json`` without touching the weights."""
     path = Path(folder) / CONFIG
+    if Path(folder).is_file():
+        raise CheckpointError(folder, "is a file; give the checkpoint folder (the one holding config.json)")
     if not Path(folder).is_dir():
         raise CheckpointError(folder, "no such checkpoint folder")
     if not path.is_file():
@@ -138,29 +157,91 @@ def read_config(folder: str | Path) -> dict:
         raise CheckpointError(path, f"not valid JSON ({error})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(path, f"not an Attention Explorer checkpoint config (expected format {FORMAT!r})")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(path, f"format version {config.get('format_version')} is newer than this library reads")
+    version = config.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(path, f"format_version must be a whole number, not {version!r}")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(path, f"format version {version} is newer than this library reads")
     for key in ("model", "sha256"):
         if key not in config:
             raise CheckpointError(path, f"has no {key!r} entry")
+    if not isinstance(config["sha256"], dict):
+        raise CheckpointError(path, "the 'sha256' entry must map file names to checksums")
     return config
 
 
-def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint folder for inference (eval mode, fp32)."""
-    folder = Path(folder)
-    config = read_config(folder)
+# Pickle-based formats (torch.save, pickle, most PyTorch ``.bin``): unpickling runs whatever code the
+# file names, so these are refused on sight, never opened.
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin")
+# Larger than any model a laptop CPU app should build; a config beyond these is refused before
+# anything is allocated (a stranger's config.json must not be able to exhaust memory).
+SIZE_LIMITS = {"src_vocab_size": 10**6, "tgt_vocab_size": 10**6, "embedding_dim": 8192, "hidden_size": 8192,
+               "attention_size": 8192, "output_size": 8192, "num_layers": 8}
+
+
+def refuse_pickles(path: str | Path) -> None:
+    """Raise CheckpointError when ``path`` is, or is a folder holding, a pickle file."""
+    path = Path(path)
+    found = [path] if path.suffix.lower() in PICKLE_SUFFIXES else []
+    if not found and path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+    if found:
+        raise CheckpointError(
+            found[0],
+            "pickle files are refused, never loaded: unpickling can run any code the file's author chose. "
+            "A checkpoint is config.json + model.safetensors + src.model + tgt.model; "
+            "remove the pickle file (or convert it to safetensors where you trust it).",
+        )
+
+
+def model_config(folder: Path, config: dict) -> ModelConfig:
+    """The architecture in config.json, checked before anything is built."""
+    path = folder / CONFIG
+    model = config["model"]
+    if not isinstance(model, dict):
+        raise CheckpointError(path, "the 'model' entry must be an object of architecture arguments")
+    attention = model.get("attention", "luong-general")
+    if attention not in ATTENTION_TYPES:
+        raise CheckpointError(
+            path, f"unknown attention type {attention!r}; this library knows {', '.join(ATTENTION_TYPES)}"
+        )
     try:
-        cfg = ModelConfig.from_dict(config["model"])
+        cfg = ModelConfig.from_dict(model)
     except (TypeError, ValueError) as error:
-        raise CheckpointError(folder / CONFIG, f"bad model arguments: {error}") from None
+        raise CheckpointError(path, f"bad model arguments: {error}") from None
+    for name, high in SIZE_LIMITS.items():
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise CheckpointError(path, f"bad model arguments: {name} must be a whole number from 1 to {high}, "
+                                        f"not {value!r}")
+    return cfg
+
+
+def _weights_header(folder: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape from model.safetensors' header, without reading the tensors."""
+    path = folder / WEIGHTS
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(path, f"unreadable, truncated or not a safetensors file ({error})") from None
+
+
+def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, ModelConfig, list[Tokenizer]]:
+    """Every check short of reading the weights: config, files, checksums (optional), tokenisers, header."""
+    folder = Path(folder)
+    refuse_pickles(folder)
+    config = read_config(folder)
+    cfg = model_config(folder, config)
 
     for name in (WEIGHTS, SRC_SPM, TGT_SPM):
         path = folder / name
         if not path.is_file():
             raise CheckpointError(path, "missing")
+        if path.stat().st_size == 0:
+            raise CheckpointError(path, "empty (0 bytes): the file is truncated")
         expected = config["sha256"].get(name)
-        if expected and sha256(path) != expected:
+        if verify_checksums and expected and sha256(path) != expected:
             raise CheckpointError(
                 path, "does not match the checksum in config.json: the file is truncated, corrupt or from another model"
             )
@@ -173,9 +254,34 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> C
             raise CheckpointError(folder / name, f"not a usable SentencePiece model ({error})") from None
         if tokenizer.vocab_size != vocab:
             raise CheckpointError(
-                folder / name, f"has {tokenizer.vocab_size} pieces but the model expects {vocab}"
+                folder / name, f"has {tokenizer.vocab_size} pieces but the model expects {vocab} (wrong vocabulary)"
             )
         tokenizers.append(tokenizer)
+
+    header = _weights_header(folder)
+    stored = sum(math.prod(shape) for shape in header.values())
+    declared = config.get("parameters")
+    if isinstance(declared, int) and not isinstance(declared, bool) and stored != declared:
+        raise CheckpointError(
+            folder / WEIGHTS,
+            f"weights do not fit config.json: they hold {stored:,} parameters, config.json says {declared:,} "
+            "(weights and config from different models)",
+        )
+    return config, cfg, tokenizers
+
+
+def check_checkpoint(folder: str | Path) -> dict:
+    """The cheap checks (no weights read, no checksums): what the app runs to list a model as unavailable.
+
+    Returns config.json's contents; raises :class:`CheckpointError` naming the file and the problem.
+    """
+    return _inspect(folder, verify_checksums=False)[0]
+
+
+def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Load a checkpoint folder for inference (eval mode, fp32)."""
+    folder = Path(folder)
+    config, cfg, tokenizers = _inspect(folder, verify_checksums=True)
 
     model = Seq2Seq(cfg)
     try:

@@ -22,10 +22,12 @@ from .model import DecoderState, Memory, Seq2Seq, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer, normalize
 from .trace import BeamNode, BeamTrace, Candidate, Hypothesis, Step, Trace
 
-MAX_SOURCE_CHARACTERS = 1000
-MAX_SOURCE_PIECES = 200
+MAX_SOURCE_CHARACTERS = 1000  # one sentence; a longer line of an evaluation file is refused (nmt_core.evaluate)
+MAX_INPUT_CHARACTERS = 10_000  # the most of a typed sentence that is read at all (bounds a pasted book's work)
+MAX_SOURCE_PIECES = 200  # the encoder's limit: longer sentences are cut at a word boundary, with a notice
 MAX_OUTPUT_LENGTH = 250
 METHODS = ("greedy", "sample", "beam")
+MIN_TEMPERATURE = 1e-6  # below this, sampling is greedy (the argmax, with probability 1)
 
 
 class InputError(ValueError):
@@ -65,10 +67,16 @@ class DecodeSettings:
         check(self.unk_penalty >= 0, f"UNK penalty must be 0 or more, not {self.unk_penalty}")
         check(0 < self.max_length_ratio <= 10, f"max length ratio must be in (0, 10], not {self.max_length_ratio}")
         check(0 <= self.max_length_extra <= 100, "max length extra must be between 0 and 100")
-        check(0 <= self.max_tokens <= MAX_OUTPUT_LENGTH, f"max tokens must be between 0 (automatic) and {MAX_OUTPUT_LENGTH}")
+        check(0 <= self.max_tokens <= MAX_OUTPUT_LENGTH,
+              f"max tokens must be between 0 (automatic) and {MAX_OUTPUT_LENGTH}")
         check(1 <= self.num_candidates <= 100, "candidates per step must be between 1 and 100")
         check(-(2**63) <= self.seed < 2**63, "seed must fit in 64 bits")
         return self
+
+    @property
+    def is_greedy(self) -> bool:
+        """Greedy, or sampling at a temperature so small that float32 logits / T would overflow."""
+        return self.method == "greedy" or self.temperature < MIN_TEMPERATURE
 
     def max_length(self, source_pieces: int) -> int:
         limit = min(MAX_OUTPUT_LENGTH, int(self.max_length_ratio * source_pieces + self.max_length_extra))
@@ -99,29 +107,66 @@ class Translator:
         return next(self.model.parameters()).device
 
     def prepare(self, text: str) -> PreparedSource:
-        """Normalise and tokenise; raise :class:`InputError` for unusable text."""
+        """Normalise and tokenise; raise :class:`InputError` only for text with nothing to translate.
+
+        Too long a sentence is not an error: it is cut at the last word boundary that fits in
+        MAX_SOURCE_PIECES pieces (the encoder's limit) and a notice goes into ``warnings``.
+        """
         if not isinstance(text, str):
             raise InputError("the sentence must be text")
-        if len(text) > MAX_SOURCE_CHARACTERS:
-            raise InputError(
-                f"The sentence is {len(text):,} characters long; the limit is {MAX_SOURCE_CHARACTERS:,}. "
-                "These models were trained on single sentences: translate one sentence at a time."
-            )
-        normalized = normalize(text)
+        # Bound the work before tokenising: a pasted book is cut to MAX_INPUT_CHARACTERS first.
+        characters = len(text)
+        normalized = normalize(text[:MAX_INPUT_CHARACTERS])
         if not normalized:
             raise InputError("The sentence is empty: type something to translate.")
         ids = self.src_tokenizer.encode(normalized)
-        if len(ids) > MAX_SOURCE_PIECES:
-            raise InputError(f"The sentence has {len(ids)} pieces; the limit is {MAX_SOURCE_PIECES}.")
         warnings = []
+        if len(ids) > MAX_SOURCE_PIECES:
+            pieces = f"more than {len(ids):,}" if characters > MAX_INPUT_CHARACTERS else f"{len(ids):,}"
+            normalized = self._longest_fitting_prefix(normalized)
+            ids = self.src_tokenizer.encode(normalized)
+            warnings.append(
+                f"The sentence is too long: the model reads at most {MAX_SOURCE_PIECES} pieces and this one has "
+                f"{pieces}. Only the first {len(normalized):,} of its {characters:,} characters were translated "
+                f"(up to “{normalized[-30:].lstrip()}”): translate one sentence at a time."
+            )
+        elif characters > MAX_INPUT_CHARACTERS:
+            warnings.append(f"The sentence is too long: only its first {MAX_INPUT_CHARACTERS:,} of {characters:,} "
+                            "characters were read: translate one sentence at a time.")
         unknown = sum(1 for i in ids if i == UNK_ID)
         if unknown:
             warnings.append(
                 f"{unknown} piece{'s' if unknown > 1 else ''} of the sentence {'are' if unknown > 1 else 'is'} "
                 "unknown to this model (shown as <unk>): characters it never saw in training."
+                + (" Is the sentence in the model's source language?" if unknown * 2 >= len(ids) else "")
             )
         tokens = self.src_tokenizer.pieces(ids) + [self.src_tokenizer.pieces([EOS_ID])[0]]
         return PreparedSource(normalized, ids, tokens, warnings)
+
+    def _longest_fitting_prefix(self, normalized: str) -> str:
+        """The longest prefix of ``normalized`` that encodes to at most MAX_SOURCE_PIECES pieces.
+
+        Cut at a space when one fits (whole words), else at any character (a long run of
+        text without spaces, e.g. Chinese). Binary search: ~log2(length) encodes.
+        """
+
+        def fits(end: int) -> bool:
+            return len(self.src_tokenizer.encode(normalized[:end])) <= MAX_SOURCE_PIECES
+
+        def longest(ends: list[int]) -> int:
+            low, high = 0, len(ends)  # ends[:low] all fit (assumed monotone); ends[high:] do not
+            while low < high:
+                middle = (low + high) // 2
+                if fits(ends[middle]):
+                    low = middle + 1
+                else:
+                    high = middle
+            return ends[low - 1] if low else 0
+
+        end = longest([i for i, ch in enumerate(normalized) if ch == " "])
+        if not end:
+            end = longest(list(range(1, len(normalized) + 1)))
+        return normalized[:end].rstrip()
 
     def encode(self, source: PreparedSource) -> tuple[Memory, DecoderState]:
         src, lengths = source_batch([source.ids], self.device)
@@ -150,14 +195,23 @@ class Translator:
         return Stepper(self, text, (settings or DecodeSettings()).validate(), prefix)
 
 
-def adjusted_log_probs(log_probs: torch.Tensor, unk_penalty: float) -> torch.Tensor:
-    """Ban <pad> and <s> as outputs, apply the UNK penalty, renormalise. (B, V) -> (B, V)."""
-    log_probs = log_probs.clone()
-    log_probs[:, PAD_ID] = float("-inf")
-    log_probs[:, BOS_ID] = float("-inf")
+def next_token_log_probs(model: Seq2Seq, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory,
+                         unk_penalty: float = 0.0):
+    """One decoder step, scored as every decoder here scores it.
+
+    prev_tokens (B,) -> log_probs (B, V) fp32 over the tokens that may be emitted
+    (<pad> and <s> banned, the UNK penalty subtracted, then normalised),
+    attention (B, S) or None, and the new state. One log-softmax over the
+    adjusted logits: the same distribution as renormalising the model's
+    log-probs, at half the cost.
+    """
+    logits, attention, state = model.step_logits(prev_tokens, state, memory)
+    logits = logits.float()
+    logits[:, PAD_ID] = float("-inf")
+    logits[:, BOS_ID] = float("-inf")
     if unk_penalty:
-        log_probs[:, UNK_ID] -= unk_penalty
-    return torch.log_softmax(log_probs, dim=-1)
+        logits[:, UNK_ID] -= unk_penalty
+    return torch.log_softmax(logits, dim=-1), attention, state
 
 
 def sampling_distribution(log_probs: torch.Tensor, settings: DecodeSettings) -> torch.Tensor:
@@ -166,7 +220,7 @@ def sampling_distribution(log_probs: torch.Tensor, settings: DecodeSettings) -> 
     Temperature first, then top-k, then top-p (nucleus) on what is left, as in
     Holtzman et al. (2020). Temperature 0 (or greedy) is a one-hot argmax.
     """
-    if settings.method == "greedy" or settings.temperature == 0:
+    if settings.is_greedy:
         probs = torch.zeros_like(log_probs)
         probs[log_probs.argmax()] = 1.0
         return probs
@@ -215,10 +269,11 @@ class Stepper:
         if self._pending is None:
             with torch.inference_mode():
                 prev = torch.tensor([self._prev], device=self.translator.device)
-                log_probs, attention, state = self.translator.model.step(prev, self.state, self.memory)
-            # "The model's distribution" from here on means over tokens it may emit:
-            # <pad>/<s> banned and the UNK penalty applied, as beam search scores them.
-            raw = adjusted_log_probs(log_probs.float().cpu(), self.settings.unk_penalty)[0]
+                # "The model's distribution" from here on means over tokens it may emit:
+                # <pad>/<s> banned and the UNK penalty applied, as beam search scores them.
+                log_probs, attention, state = next_token_log_probs(
+                    self.translator.model, prev, self.state, self.memory, self.settings.unk_penalty)
+            raw = log_probs[0].cpu()
             chooser = sampling_distribution(raw, self.settings)
             attention = None if attention is None else attention[0].float().cpu()
             self._pending = (raw, chooser, attention, state)
@@ -241,7 +296,7 @@ class Stepper:
     def choose(self) -> int:
         """The decoder's own choice for the next token (draws from the RNG when sampling)."""
         _, chooser, _, _ = self._next()
-        if self.settings.method == "greedy" or self.settings.temperature == 0:
+        if self.settings.is_greedy:
             return int(chooser.argmax())
         return int(torch.multinomial(chooser, 1, generator=self.generator))
 
@@ -277,7 +332,7 @@ class Stepper:
     def trace(self) -> Trace:
         finished = bool(self.steps) and self.steps[-1].token_id == EOS_ID
         ids = [s.token_id for s in (self.steps[:-1] if finished else self.steps)]
-        method = "greedy" if self.settings.method == "greedy" or self.settings.temperature == 0 else "sample"
+        method = "greedy" if self.settings.is_greedy else "sample"
         return Trace(
             method=method,
             settings=self.settings.to_dict(),
@@ -318,7 +373,8 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
         nodes = [BeamNode(0, None, -1, BOS_ID, tokenizer.pieces([BOS_ID])[0], 0.0, 0.0, 0.0, None)]
         prefix_steps: list[Step] = []
         for token_id in translator.prefix_ids(prefix):
-            log_probs, attention, state = model.step(torch.tensor([nodes[-1].token_id], device=device), state, memory)
+            log_probs, attention, state = next_token_log_probs(
+                model, torch.tensor([nodes[-1].token_id], device=device), state, memory, settings.unk_penalty)
             lp = float(log_probs[0, token_id])
             parent = nodes[-1]
             row = None if attention is None else attention[0].float().cpu().tolist()
@@ -338,26 +394,30 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
             k = len(alive)
             prev = torch.tensor([n.token_id for n in alive], device=device)
             memory_k = memory.index_select(torch.zeros(k, dtype=torch.long, device=device))
-            log_probs, attention, state = model.step(prev, state, memory_k)
-            log_probs = adjusted_log_probs(log_probs.float(), settings.unk_penalty).cpu()
+            log_probs, attention, state = next_token_log_probs(model, prev, state, memory_k, settings.unk_penalty)
+            log_probs = log_probs.cpu()
             attention = None if attention is None else attention.float().cpu()
             per_parent = min(width + 1, log_probs.size(1))
             top_lp, top_ids = log_probs.topk(per_parent, dim=-1)  # (k, per_parent)
             cumulative = torch.tensor([n.score for n in alive])[:, None] + top_lp
             order = cumulative.flatten().argsort(descending=True).tolist()
             penalty = length_penalty(step_index + 1, settings.length_penalty)
+            # Plain Python values once per step: indexing tensors element by element costs
+            # microseconds each, and a step records k × (width + 1) nodes.
+            ids_list, lp_list, score_list = top_ids.tolist(), top_lp.tolist(), cumulative.tolist()
+            pieces = tokenizer.pieces([i for row in ids_list for i in row])
+            rows = None if attention is None else attention.tolist()
             next_alive, parent_rows = [], []
             for flat in order:
                 row, col = divmod(flat, per_parent)
-                token_id = int(top_ids[row, col])
-                score = float(cumulative[row, col])
+                token_id = ids_list[row][col]
+                score = score_list[row][col]
                 if score == float("-inf"):
                     continue
                 node = BeamNode(
                     id=len(nodes), parent=alive[row].id, step=step_index, token_id=token_id,
-                    token=tokenizer.pieces([token_id])[0], logprob=float(top_lp[row, col]), score=score,
-                    normalized_score=score / penalty,
-                    attention=None if attention is None else attention[row].tolist(),
+                    token=pieces[flat], logprob=lp_list[row][col], score=score,
+                    normalized_score=score / penalty, attention=None if rows is None else rows[row],
                 )
                 nodes.append(node)
                 children.setdefault(node.parent, []).append(node)

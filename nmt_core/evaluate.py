@@ -1,11 +1,38 @@
-"""Corpus BLEU and chrF through sacrebleu, with any number of references per source."""
+"""Evaluation: read a batch, translate it, score it (sacrebleu BLEU and chrF), export it.
+
+The pieces, in the order the Evaluate page and ``python -m nmt_core evaluate`` use them:
+
+* :func:`decode_upload` / :func:`parse_eval_text` / :func:`read_eval_tsv`: bytes or text of
+  ``source[<TAB>reference[<TAB>more references]]`` lines -> :class:`EvalRow` list, with an
+  :class:`EvalInputError` naming the line and what is wrong with it.
+* :func:`translate_many`: sources -> translations, reporting progress through a callback.
+* :func:`corpus_scores`, :func:`sentence_frame`: corpus and per-sentence scores.
+* :func:`beam_curve`: corpus BLEU/chrF at several beam widths.
+* :func:`results_csv`: the per-sentence table as CSV bytes.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
+import pandas as pd
 from sacrebleu.metrics import BLEU, CHRF
+
+from .batch_beam import beam_search_batch
+from .decoding import DecodeSettings, Translator
+from .text import normalize
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # what the page accepts; a CPU translates ~5,000 lines in minutes, not seconds
+MAX_LINES = 5000
+MAX_LINE_CHARACTERS = 1000  # per source: evaluation is of sentences, and a cut sentence would skew BLEU
+CHUNK = 64  # sentences decoded together between two progress reports
+FORMAT = "source<TAB>reference[<TAB>reference...]"  # references optional on the page, required by the CLI
+
+Progress = Callable[[int, int], None]  # on_progress(done, total)
 
 
 @dataclass
@@ -16,6 +43,124 @@ class Scores:
     references: int  # the most references any source has
     bleu_signature: str
     chrf_signature: str
+
+
+@dataclass
+class EvalRow:
+    """One line of an evaluation batch. ``line``: 1-based line number in the input."""
+
+    line: int
+    source: str
+    references: list[str]
+
+
+class EvalInputError(ValueError):
+    """A batch that cannot be evaluated. ``problem`` says what is wrong; ``line`` (1-based) is where,
+    or None for the whole input (empty, too big, not UTF-8). ``str()`` reads "Line 3: problem"."""
+
+    def __init__(self, problem: str, line: int | None = None):
+        self.problem, self.line = problem, line
+        super().__init__(f"Line {line}: {problem}" if line else problem)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+    """An uploaded file's bytes -> text; clear errors for empty, too large and non-UTF-8 files."""
+    if not data:
+        raise EvalInputError("The file is empty.")
+    if len(data) > max_bytes:
+        raise EvalInputError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB. "
+                             "Split it, or evaluate a sample of it.")
+    try:
+        return data.decode("utf-8-sig")  # -sig: drop the byte-order mark spreadsheet programs write
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise EvalInputError(f"not valid UTF-8 (byte {error.start + 1} of the file); save the file as UTF-8 "
+                             "(any spreadsheet or editor can) and upload it again", line) from None
+
+
+def parse_eval_text(text: str, require_references: bool = False, max_lines: int | None = MAX_LINES,
+                    max_characters: int | None = MAX_LINE_CHARACTERS) -> list[EvalRow]:
+    """``source[<TAB>reference[<TAB>reference...]]`` lines -> rows; blank lines are skipped.
+
+    ``max_lines`` caps the sentences, ``max_characters`` each source (None: no limit).
+    References are optional, but all or nothing: a batch where some lines have
+    references and some do not is an error (its BLEU would silently cover only
+    part of it). Raises :class:`EvalInputError` naming the first bad line.
+    """
+    rows: list[EvalRow] = []
+    lines = text.removeprefix("\ufeff").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if max_lines is not None and len(rows) >= max_lines:
+            raise EvalInputError(f"more than {max_lines:,} sentences; evaluate at most {max_lines:,} at a time",
+                                 number)
+        columns = line.split("\t")
+        source = columns[0].strip()
+        references = [c.strip() for c in columns[1:] if c.strip()]
+        expected = f"expected '{FORMAT}'" if require_references else f"expected '{FORMAT}' or just 'source'"
+        if not normalize(source):
+            raise EvalInputError(f"{expected}, but the source (before the first tab) is empty", number)
+        if max_characters is not None and len(source) > max_characters:
+            raise EvalInputError(f"the source is {len(source):,} characters long; the limit is "
+                                 f"{max_characters:,} (one sentence per line)", number)
+        if len(columns) > 1 and not references:
+            raise EvalInputError(f"{expected}, but there is nothing after the tab", number)
+        if require_references and not references:
+            raise EvalInputError(f"{expected}, but there is no tab and reference after the source", number)
+        if rows and bool(rows[0].references) != bool(references):
+            first = rows[0]
+            raise EvalInputError(
+                f"{'a' if references else 'no'} reference, but line {first.line} has "
+                f"{'one' if first.references else 'none'}: give every line a reference (for BLEU), or none "
+                "(translations only)", number)
+        rows.append(EvalRow(number, source, references))
+    if not rows:
+        raise EvalInputError("No sentences: write one sentence per line, optionally followed by a tab and its "
+                             "reference translation.")
+    return rows
+
+
+def read_eval_tsv(path: str | Path) -> list[tuple[str, list[str]]]:
+    """A file of ``source<TAB>ref[<TAB>ref...]`` lines -> [(source, [refs])]; every line needs a reference.
+
+    Errors read ``PATH:LINE: problem`` (raised as ValueError) and the file may be of any length.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not valid UTF-8 ({error.reason} at byte {error.start + 1})") from None
+    try:
+        rows = parse_eval_text(text, require_references=True, max_lines=None, max_characters=None)
+    except EvalInputError as error:
+        where = f"{path}:{error.line}" if error.line else f"{path}"
+        raise ValueError(f"{where}: {error.problem}") from None
+    return [(row.source, row.references) for row in rows]
+
+
+# --------------------------------------------------------------------------- translating
+
+
+def translate_many(translator: Translator, sources: Sequence[str], beam_size: int, length_penalty: float,
+                   on_progress: Progress | None = None) -> list[str]:
+    """Translations of ``sources``, in order, calling ``on_progress(done, total)`` as it goes.
+
+    Batched beam search (:func:`nmt_core.batch_beam.beam_search_batch`) in chunks
+    of :data:`CHUNK` sentences: each sentence gets exactly the translation the
+    Translate page gives it with the same beam and length penalty. A sentence
+    the translator refuses (empty after normalisation) gets an empty translation.
+    """
+    report = on_progress or (lambda done, total: None)
+    report(0, len(sources))
+    settings = DecodeSettings(method="beam", beam_size=max(beam_size, 1), n_best=1, length_penalty=length_penalty)
+    results = beam_search_batch(translator, list(sources), settings, batch_size=CHUNK, on_progress=report)
+    return [result.translation for result in results]
+
+
+# --------------------------------------------------------------------------- scoring
 
 
 def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
@@ -46,17 +191,76 @@ def corpus_scores(hypotheses: list[str], references: list[list[str]]) -> Scores:
     )
 
 
-def read_eval_tsv(path: str | Path) -> list[tuple[str, list[str]]]:
-    """``source<TAB>ref[<TAB>ref...]`` lines -> [(source, [refs])]; blank lines skipped."""
-    rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        columns = [c for c in line.split("\t")]
-        refs = [c for c in columns[1:] if c.strip()]
-        if not columns[0].strip() or not refs:
-            raise ValueError(f"{path}:{number}: expected 'source<TAB>reference[<TAB>reference...]'")
-        rows.append((columns[0], refs))
-    if not rows:
-        raise ValueError(f"{path}: no sentences to evaluate")
-    return rows
+def translate_link(model: str, source: str, beam_size: int, length_penalty: float) -> str:
+    """A relative link that opens ``source`` in the Translate page with the same model and beam."""
+    query = {"model": model, "text": source, "method": "beam", "beam": beam_size, "lp": length_penalty}
+    return "./?" + urlencode(query)  # Translate is the default page, served at the app's root
+
+
+def sentence_frame(rows: list[EvalRow], hypotheses: list[str], model: str, beam_size: int,
+                   length_penalty: float) -> pd.DataFrame:
+    """One row per sentence, worst first when there are references.
+
+    Columns: line, source, translation, reference (several joined by " | "),
+    bleu and chrf (sentence-level; NaN without references), link (to the
+    Translate page). Sentence BLEU uses effective order, so short sentences
+    are not all 0.
+    """
+    if len(rows) != len(hypotheses):
+        raise ValueError(f"{len(rows)} sentences but {len(hypotheses)} translations")
+    bleu, chrf = BLEU(effective_order=True), CHRF()
+    records = []
+    for row, hypothesis in zip(rows, hypotheses, strict=True):
+        scored = bool(row.references)
+        records.append({
+            "line": row.line,
+            "source": row.source,
+            "translation": hypothesis,
+            "reference": " | ".join(row.references),
+            "bleu": bleu.sentence_score(hypothesis, row.references).score if scored else float("nan"),
+            "chrf": chrf.sentence_score(hypothesis, row.references).score if scored else float("nan"),
+            "link": translate_link(model, row.source, beam_size, length_penalty),
+        })
+    frame = pd.DataFrame(records, columns=["line", "source", "translation", "reference", "bleu", "chrf", "link"])
+    if rows and rows[0].references:
+        frame = frame.sort_values(["bleu", "chrf", "line"], kind="stable").reset_index(drop=True)
+    return frame
+
+
+def beam_curve(translator: Translator, rows: list[EvalRow], beams: Sequence[int] = (1, 2, 4, 8),
+               length_penalty: float = 1.0, on_progress: Progress | None = None) -> pd.DataFrame:
+    """Corpus BLEU and chrF of ``rows`` at each beam width: columns beam, bleu, chrf, seconds.
+
+    Progress counts sentences over all widths together (``len(rows) * len(beams)``).
+    """
+    if not rows or not all(row.references for row in rows):
+        raise ValueError("a BLEU-vs-beam curve needs a reference for every sentence")
+    sources, references = [row.source for row in rows], [row.references for row in rows]
+    total = len(sources) * len(beams)
+    records = []
+    for index, beam in enumerate(beams):
+        offset = index * len(sources)
+
+        def report(done: int, _: int, offset=offset):
+            if on_progress:
+                on_progress(offset + done, total)
+
+        started = time.perf_counter()
+        hypotheses = translate_many(translator, sources, beam, length_penalty, report)
+        seconds = time.perf_counter() - started
+        scores = corpus_scores(hypotheses, references)
+        records.append({"beam": beam, "bleu": scores.bleu, "chrf": scores.chrf, "seconds": seconds})
+    return pd.DataFrame(records, columns=["beam", "bleu", "chrf", "seconds"])
+
+
+# --------------------------------------------------------------------------- export
+
+
+def results_csv(frame: pd.DataFrame) -> bytes:
+    """The per-sentence table as CSV (UTF-8 with a byte-order mark, so spreadsheets read accents right)."""
+    columns = [c for c in ("line", "source", "translation", "reference", "bleu", "chrf") if c in frame.columns]
+    out = frame[columns].copy()
+    for column in ("bleu", "chrf"):
+        if column in out.columns:
+            out[column] = out[column].round(2)
+    return out.to_csv(index=False).encode("utf-8-sig")

@@ -297,6 +297,10 @@ class Seq2Seq(nn.Module):
         logits, weights, state = self.decoder.step_logits(prev_tokens, state, memory)
         return torch.log_softmax(logits.float(), dim=-1), weights, state
 
+    def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory):
+        """:meth:`step` before the softmax: logits (B, V), for decoders that adjust scores first."""
+        return self.decoder.step_logits(prev_tokens, state, memory)
+
     def forward(self, src, lengths, tgt_in):
         """Teacher-forced logits (B, T, V) and attention (B, T, S) or None."""
         memory, state = self.encode(src, lengths)

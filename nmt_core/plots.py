@@ -3,16 +3,37 @@
 Token labels go through :func:`label`, which HTML-escapes them: plotly renders
 a subset of HTML in tick labels and hover text, and user text must be shown as
 text, never as markup.
+
+Heatmaps use integer axes with tick labels: with text axes plotly would merge
+repeated tokens (two "the") into one row. Every heatmap here puts target
+tokens down and source tokens across with the same margins and row height, so
+figures placed side by side (the Compare page) line up row for row.
 """
 
 from __future__ import annotations
 
 import html
+import math
 
+import altair as alt
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .alignment import argmax_alignment, attention_view, entropy
 from .trace import Trace
+
+ROW_HEIGHT = 28  # px per heatmap row
+CLASSROOM_ROW_HEIGHT = 46  # px per row on a projector: cells big enough to read from the back
+FRAME_COLUMNS = ["target_index", "target_token", "target_pieces", "source_index", "source_token", "source_pieces",
+                 "weight"]
+PROBABILITY_COLUMNS = ["step", "token", "probability", "forced", "runner_up", "runner_up_probability"]
+ENTROPY_COLUMNS = ["model", "step", "token", "entropy", "uniform"]
+ALIGNMENT_COLUMNS = ["target_index", "target_word", "source_index", "source_word", "weight"]
+CONTEXT_ROW = "context"  # the no-attention bar's one row: the same vector at every step
+NO_ATTENTION_NOTE = ("No attention: the decoder sees only the encoder's final state, one fixed vector for the whole "
+                     "sentence, the same at every step. The bar stands for that vector: every source piece goes into "
+                     "it, none is singled out.")
 
 
 def label(token: str) -> str:
@@ -20,43 +41,336 @@ def label(token: str) -> str:
     return html.escape(token, quote=False)
 
 
-def attention_frame(trace: Trace) -> pd.DataFrame:
+def image_config(filename: str, image_format: str = "png", scale: int = 2) -> dict:
+    """``st.plotly_chart(config=...)``: the modebar's camera button saves the figure as PNG or SVG in the browser."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in filename)[:80] or "figure"
+    return {"toImageButtonOptions": {"format": image_format, "filename": safe, "scale": scale},
+            "displaylogo": False}
+
+
+def set_font_size(figure: go.Figure, font_size: int) -> go.Figure:
+    """Apply ``font_size`` to every text of a figure, axes and annotations included.
+
+    ``layout.font`` alone is not enough: Streamlit's plotly theme sets tick and
+    title fonts explicitly, and those win over the inherited global font.
+    """
+    sized = {"size": font_size}
+    figure.update_layout(font=sized, legend={"font": sized})
+    figure.update_xaxes(tickfont=sized, title_font=sized)
+    figure.update_yaxes(tickfont=sized, title_font=sized)
+    figure.update_annotations(font=sized)
+    figure.update_traces(colorbar={"tickfont": sized, "title": {"font": sized}}, selector={"type": "heatmap"})
+    return figure
+
+
+# --- Attention heatmaps -----------------------------------------------------------------------------------
+
+
+def matrix_frame(matrix, source: list[str], target: list[str], source_pieces: list[list[str]] | None = None,
+                 target_pieces: list[list[str]] | None = None) -> pd.DataFrame:
+    """Long form of a (T, S) matrix: one row per (target, source) cell with its ``weight``."""
+    matrix = np.asarray(matrix, dtype=float).reshape(len(target), len(source))
+    source_pieces = source_pieces or [[s] for s in source]
+    target_pieces = target_pieces or [[t] for t in target]
+    rows = [
+        {"target_index": t, "target_token": target[t], "target_pieces": " ".join(target_pieces[t]),
+         "source_index": s, "source_token": source[s], "source_pieces": " ".join(source_pieces[s]),
+         "weight": float(matrix[t, s])}
+        for t in range(len(target)) for s in range(len(source))
+    ]
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+def attention_frame(trace: Trace, merge_words: bool = False) -> pd.DataFrame:
     """Long form: one row per (target token, source token) with its attention weight.
 
-    Empty for a model without attention.
+    ``merge_words``: pieces merged into words (sum over source pieces, mean over
+    target pieces; see :mod:`nmt_core.alignment`). Empty for a model without attention.
+    """
+    if trace.attention is None:
+        return pd.DataFrame([], columns=FRAME_COLUMNS)
+    view = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words)
+    return matrix_frame(view.matrix, view.source, view.target, view.source_pieces, view.target_pieces)
+
+
+def _axes(frame: pd.DataFrame, source: list[str] | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    """Source labels, target labels and the (T, S) matrix of a long frame (``source``: labels for an empty one)."""
+    if len(frame) or source is None:
+        source = frame.drop_duplicates("source_index").sort_values("source_index")["source_token"].tolist()
+    target = frame.drop_duplicates("target_index").sort_values("target_index")["target_token"].tolist()
+    matrix = np.zeros((len(target), len(source)))
+    matrix[frame["target_index"].to_numpy(int), frame["source_index"].to_numpy(int)] = frame["weight"].to_numpy(float)
+    return source, target, matrix
+
+
+def _hover(frame: pd.DataFrame, rows: int, columns: int, value_name: str) -> list[list[str]]:
+    hover = [[""] * columns for _ in range(rows)]
+    for row in frame.itertuples(index=False):
+        text = f"{label(row.target_token)} ← {label(row.source_token)}<br>{value_name}: {row.weight:.3f}"
+        if row.source_pieces != row.source_token or row.target_pieces != row.target_token:
+            text += f"<br>pieces: {label(row.target_pieces)} ← {label(row.source_pieces)}"
+        hover[row.target_index][row.source_index] = text
+    return hover
+
+
+def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, font_size: int = 13,
+                   colorscale="Blues", zmin: float = 0.0, zmax: float = 1.0, zmid: float | None = None,
+                   value_name: str = "attention", y_title: str = "translation", show_scale: bool = True,
+                   source: list[str] | None = None, top_margin: int | None = None) -> go.Figure:
+    """A long frame (:data:`FRAME_COLUMNS`) as a heatmap: target rows down, source columns across.
+
+    Height is ``max(220, 120 + height_per_row * rows)``. ``top_margin`` (see
+    :func:`aligned_top_margin`) pins the space above the first row and makes
+    every row exactly ``height_per_row`` px, so figures side by side line up
+    row for row even when their source labels differ. ``source``: the column
+    labels when the frame has no rows yet (nothing decoded).
+    """
+    source, target, matrix = _axes(frame, source)
+    hover = _hover(frame, len(target), len(source), value_name)
+    figure = go.Figure(go.Heatmap(
+        z=matrix, x=list(range(len(source))), y=list(range(len(target))), colorscale=colorscale, zmin=zmin,
+        zmax=zmax, zmid=zmid, text=hover, hoverinfo="text", xgap=1, ygap=1, showscale=show_scale,
+        colorbar={"title": {"text": value_name}, "thickness": 12},
+    ))
+    figure.update_layout(
+        xaxis={"tickmode": "array", "tickvals": list(range(len(source))), "ticktext": [label(s) for s in source],
+               "side": "top", "title": {"text": "source"}, "showgrid": False},
+        yaxis={"tickmode": "array", "tickvals": list(range(len(target))), "ticktext": [label(t) for t in target],
+               "autorange": "reversed", "title": {"text": y_title}, "showgrid": False},
+        height=max(220, 120 + height_per_row * len(target)),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        font={"size": font_size},
+        plot_bgcolor="white",
+    )
+    set_font_size(figure, font_size)
+    if top_margin is not None:
+        # Labels upright (long ones shortened; hover keeps them whole) and no automatic margin:
+        # the plot area starts at the same height in every figure.
+        # The left margin is set from the row labels too: narrow columns need every pixel for cells.
+        rows = [label(_shorten(t)) for t in target]
+        left = int(0.62 * font_size * max((len(_shorten(t)) for t in target), default=1) + 14)
+        figure.update_layout(height=top_margin + 10 + height_per_row * max(len(target), 1),
+                             margin={"t": top_margin, "l": left, "r": 4},
+                             xaxis={"tickangle": -90, "automargin": False,
+                                    "ticktext": [label(_shorten(s)) for s in source]},
+                             yaxis={"automargin": False, "ticktext": rows,
+                                    "title": {"text": y_title, "standoff": 4}})
+    return figure
+
+
+ALIGNED_LABEL_CHARACTERS = 16  # source labels longer than this are shortened in side-by-side heatmaps
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= ALIGNED_LABEL_CHARACTERS else text[:ALIGNED_LABEL_CHARACTERS - 1] + "…"
+
+
+def aligned_top_margin(source_labels: list[list[str]], font_size: int = 13) -> int:
+    """Room above heatmaps placed side by side: enough for the longest (shortened) source label set
+    upright, plus the axis title; the same value for every figure makes their rows line up."""
+    longest = max((len(_shorten(text)) for labels in source_labels for text in labels), default=1)
+    return int(2.5 * font_size + 0.62 * font_size * longest)
+
+
+def attention_heatmap(trace: Trace, height_per_row: int = ROW_HEIGHT, *, merge_words: bool = False,
+                      font_size: int = 13, show_scale: bool = True, top_margin: int | None = None,
+                      y_title: str = "translation") -> go.Figure:
+    """Target tokens down, source tokens across. Integer axes with tick labels,
+    so repeated tokens (two "the") stay separate rows instead of merging.
+
+    Hover shows the target and source piece (or word, with its pieces) and the weight.
+    ``top_margin``: line up with other heatmaps (see :func:`heatmap_figure`).
+    """
+    if trace.attention is None and trace.output_steps:
+        raise ValueError("this trace has no attention (a model without attention); use context_heatmap")
+    source = attention_view(trace.source_tokens, [], np.zeros((0, len(trace.source_tokens))), merge_words).source
+    return heatmap_figure(attention_frame(trace, merge_words), height_per_row=height_per_row, font_size=font_size,
+                          show_scale=show_scale, source=source, top_margin=top_margin, y_title=y_title)
+
+
+def context_frame(trace: Trace, merge_words: bool = False) -> pd.DataFrame:
+    """A model without attention: one row standing for the fixed context, the same weight on every source piece."""
+    view = attention_view(trace.source_tokens, [], np.zeros((0, len(trace.source_tokens))), merge_words)
+    n = len(view.source)
+    return matrix_frame(np.full((1, n), 1.0 / max(n, 1)), view.source, [CONTEXT_ROW], view.source_pieces)
+
+
+def context_heatmap(frame: pd.DataFrame, height_per_row: int = ROW_HEIGHT, font_size: int = 13,
+                    top_margin: int | None = None) -> go.Figure:
+    """The no-attention "heatmap": one uniform grey bar across the source, with the explanation on hover."""
+    figure = heatmap_figure(frame, height_per_row=height_per_row, font_size=font_size,
+                            colorscale=[[0, "#9e9e9e"], [1, "#9e9e9e"]], value_name="share", y_title="",
+                            show_scale=False, top_margin=top_margin)
+    note = "encoder's final state: the same context at every step"
+    figure.update_traces(text=[[f"{label(row.source_token)} → {note}" for row in frame.itertuples()]])
+    return figure
+
+
+# --- Per-token probability --------------------------------------------------------------------------------
+
+
+def probability_frame(trace: Trace) -> pd.DataFrame:
+    """One row per emitted token (``</s>`` included): its model probability and the best other candidate."""
+    rows = []
+    for step in trace.steps:
+        others = [c for c in step.candidates if c.token_id != step.token_id]
+        rows.append({"step": step.index + 1, "token": step.token, "probability": math.exp(step.logprob),
+                     "forced": step.forced, "runner_up": others[0].token if others else "",
+                     "runner_up_probability": others[0].prob if others else float("nan")})
+    return pd.DataFrame(rows, columns=PROBABILITY_COLUMNS)
+
+
+def probability_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
+    """Horizontal bars, one per emitted token in reading order (as the heatmap's rows): the probability
+    the model gave it. Forced tokens are orange (the legend appears only when there are some).
+
+    Altair draws labels as text, not markup. Each bar is labelled "step. token"
+    so a repeated token ("the" twice) keeps two bars.
+    """
+    data = frame.assign(label=[f"{s}. {t}" for s, t in zip(frame["step"], frame["token"], strict=True)],
+                        kind=["forced" if f else "chosen by the decoder" for f in frame["forced"]])
+    legend = alt.Legend(orient="bottom", labelFontSize=font_size) if data["forced"].any() else None
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("label:N", sort=list(data["label"]), title=None,
+                axis=alt.Axis(labelFontSize=font_size, labelLimit=240, labelOverlap=False)),
+        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability",
+                axis=alt.Axis(labelFontSize=font_size, titleFontSize=font_size, tickCount=5)),
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["chosen by the decoder", "forced"],
+                                                              range=["#1f77b4", "#ff7f0e"]), legend=legend),
+        tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("token:N"), alt.Tooltip("probability:Q", format=".3f"),
+                 alt.Tooltip("runner_up:N", title="runner-up"),
+                 alt.Tooltip("runner_up_probability:Q", title="runner-up probability", format=".3f")],
+    ).properties(height=max(len(data), 1) * (font_size + 12) + 50)
+
+
+# --- Compare: entropy, difference, word alignment --------------------------------------------------------
+
+
+def entropy_frame(traces: dict[str, Trace]) -> pd.DataFrame:
+    """Attention entropy in bits per target step, per model (models without attention left out).
+
+    ``uniform``: log2 of the number of source pieces, the entropy of attention spread evenly.
     """
     rows = []
-    if trace.attention is None:
-        return pd.DataFrame(rows, columns=["target_index", "target_token", "source_index", "source_token", "weight"])
-    for t, (token, weights) in enumerate(zip(trace.target_tokens, trace.attention or [], strict=True)):
-        for s, (source, weight) in enumerate(zip(trace.source_tokens, weights, strict=True)):
-            rows.append({"target_index": t, "target_token": token, "source_index": s, "source_token": source,
-                         "weight": weight})
-    return pd.DataFrame(rows, columns=["target_index", "target_token", "source_index", "source_token", "weight"])
+    for name, trace in traces.items():
+        if trace.attention is None:
+            continue
+        uniform = math.log2(len(trace.source_tokens))
+        for step, (token, bits) in enumerate(zip(trace.target_tokens, entropy(trace.attention, base=2),
+                                                 strict=True)):
+            rows.append({"model": name, "step": step + 1, "token": token, "entropy": bits, "uniform": uniform})
+    return pd.DataFrame(rows, columns=ENTROPY_COLUMNS)
 
 
-def attention_heatmap(trace: Trace, height_per_row: int = 28) -> go.Figure:
-    """Target tokens down, source tokens across. Integer axes with tick labels,
-    so repeated tokens (two "the") stay separate rows instead of merging."""
-    frame = attention_frame(trace)
-    matrix = frame.pivot(index="target_index", columns="source_index", values="weight").to_numpy()
-    src_labels = [label(t) for t in trace.source_tokens]
-    tgt_labels = [label(t) for t in trace.target_tokens]
-    hover = [[f"{tgt_labels[t]} ← {src_labels[s]}: {matrix[t][s]:.3f}" for s in range(len(src_labels))]
-             for t in range(len(tgt_labels))]
-    figure = go.Figure(
-        go.Heatmap(z=matrix, x=list(range(len(src_labels))), y=list(range(len(tgt_labels))), colorscale="Blues",
-                   zmin=0, zmax=1, text=hover, hoverinfo="text", colorbar={"title": "attention"})
-    )
+def entropy_chart(frame: pd.DataFrame, font_size: int = 13, height: int = 300) -> go.Figure:
+    """One line per model: entropy (bits) of each step's attention row; dashed: even spread over the source."""
+    figure = go.Figure()
+    for name, rows in frame.groupby("model", sort=False):
+        hover = [f"{label(name)}<br>step {r.step}: {label(r.token)}<br>{r.entropy:.2f} bits"
+                 for r in rows.itertuples(index=False)]
+        figure.add_trace(go.Scatter(x=rows["step"].tolist(), y=rows["entropy"].tolist(), mode="lines+markers",
+                                    name=label(name), text=hover, hoverinfo="text"))
+    for uniform in sorted(set(frame["uniform"].round(6))):
+        figure.add_hline(y=uniform, line={"dash": "dash", "color": "#888"},
+                         annotation_text=f"even over {2 ** uniform:.0f} pieces", annotation_position="top left")
     figure.update_layout(
-        xaxis={"tickmode": "array", "tickvals": list(range(len(src_labels))), "ticktext": src_labels,
-               "side": "top", "title": "source"},
-        yaxis={"tickmode": "array", "tickvals": list(range(len(tgt_labels))), "ticktext": tgt_labels,
-               "autorange": "reversed", "title": "translation"},
-        height=max(220, 120 + height_per_row * len(tgt_labels)),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        xaxis={"title": {"text": "target step"}, "dtick": 1},
+        yaxis={"title": {"text": "attention entropy (bits)"}, "rangemode": "tozero"},
+        height=height, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+        legend={"orientation": "h", "y": -0.25},
     )
-    return figure
+    return set_font_size(figure, font_size)
+
+
+def difference_frame(trace_a: Trace, trace_b: Trace, rows: int, merge_words: bool = False) -> pd.DataFrame:
+    """Long form of A − B over the first ``rows`` target tokens (both over the same source pieces).
+
+    The labels are A's target tokens; B must have read the same source pieces.
+    """
+    if trace_a.attention is None or trace_b.attention is None:
+        raise ValueError("both traces need attention")
+    if trace_a.source_tokens != trace_b.source_tokens:
+        raise ValueError("the two traces read different source pieces")
+    if rows > min(len(trace_a.target_tokens), len(trace_b.target_tokens)):
+        raise ValueError(f"cannot compare {rows} rows")
+    target = trace_a.target_tokens[:rows]
+    a = attention_view(trace_a.source_tokens, target, trace_a.attention[:rows], merge_words)
+    b = attention_view(trace_b.source_tokens, target, trace_b.attention[:rows], merge_words)
+    return matrix_frame(a.matrix - b.matrix, a.source, a.target, a.source_pieces, a.target_pieces)
+
+
+def difference_heatmap(frame: pd.DataFrame, height_per_row: int = ROW_HEIGHT, font_size: int = 13) -> go.Figure:
+    """A − B on a diverging scale centred at 0: red where A attends more, blue where B does."""
+    extent = float(frame["weight"].abs().max()) if len(frame) else 0.0
+    extent = extent if extent > 1e-9 else 1.0  # all zero: keep a readable scale
+    return heatmap_figure(frame, height_per_row=height_per_row, font_size=font_size, colorscale="RdBu_r",
+                          zmin=-extent, zmax=extent, zmid=0.0, value_name="A − B")
+
+
+def alignment_frame(trace: Trace, merge_words: bool = True) -> pd.DataFrame:
+    """Each target word (or piece) with the source word it attends to most (argmax) and that weight."""
+    if trace.attention is None:
+        return pd.DataFrame([], columns=ALIGNMENT_COLUMNS)
+    view = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words)
+    links = argmax_alignment(view.matrix)
+    return pd.DataFrame([
+        {"target_index": t, "target_word": view.target[t], "source_index": s, "source_word": view.source[s],
+         "weight": float(view.matrix[t, s])}
+        for t, s in enumerate(links)
+    ], columns=ALIGNMENT_COLUMNS)
+
+
+def alignment_figure(frame: pd.DataFrame, source_words: list[str], font_size: int = 13,
+                     height: int | None = None) -> go.Figure:
+    """Source words along the top, target words along the bottom, a line from each target word to the
+    source word it attends to most; darker and thicker lines carry more weight.
+
+    Both rows span the same width, so a sentence and its translation of
+    different lengths still face each other.
+    """
+    n_source, n_target = len(source_words), len(frame)
+
+    def x_source(i: int) -> float:
+        return (i + 0.5) / max(n_source, 1)
+
+    def x_target(j: int) -> float:
+        return (j + 0.5) / max(n_target, 1)
+
+    figure = go.Figure()
+    for row in frame.itertuples(index=False):
+        strength = max(0.0, min(1.0, row.weight))
+        figure.add_trace(go.Scatter(
+            x=[x_target(row.target_index), x_source(row.source_index)], y=[0, 1], mode="lines",
+            line={"width": 1 + 5 * strength, "color": f"rgba(31, 119, 180, {0.25 + 0.75 * strength:.2f})"},
+            hoverinfo="skip", showlegend=False,
+        ))
+    source_hover = [f"source: {label(w)}" for w in source_words]
+    target_hover = [f"{label(r.target_word)} → {label(r.source_word)} ({r.weight:.2f})"
+                    for r in frame.itertuples(index=False)]
+    figure.add_trace(go.Scatter(x=[x_source(i) for i in range(n_source)], y=[1] * n_source, mode="markers",
+                                marker={"size": 8, "color": "#444"}, text=source_hover, hoverinfo="text",
+                                showlegend=False))
+    figure.add_trace(go.Scatter(x=[x_target(j) for j in range(n_target)], y=[0] * n_target, mode="markers",
+                                marker={"size": 8, "color": "#1f77b4"}, text=target_hover, hoverinfo="text",
+                                showlegend=False))
+    crowded = max(n_source, n_target) > 6  # slanted labels when words would overlap
+    angle = -35 if crowded else 0
+    for i, word in enumerate(source_words):
+        figure.add_annotation(x=x_source(i), y=1, text=label(word), showarrow=False, yshift=14, textangle=angle,
+                              xanchor="left" if crowded else "center", yanchor="bottom")
+    for row in frame.itertuples(index=False):
+        figure.add_annotation(x=x_target(row.target_index), y=0, text=label(row.target_word), showarrow=False,
+                              yshift=-14, textangle=angle, xanchor="right" if crowded else "center", yanchor="top")
+    room = 4 * font_size if crowded else 2 * font_size
+    figure.update_layout(
+        xaxis={"visible": False, "range": [0, 1]}, yaxis={"visible": False, "range": [-0.05, 1.05]},
+        height=height or int(160 + 2 * room), margin={"l": 10, "r": 10, "t": room + 10, "b": room + 10},
+        plot_bgcolor="white",
+    )
+    return set_font_size(figure, font_size)
+
+
+# --- N-best -----------------------------------------------------------------------------------------------
 
 
 def nbest_frame(trace: Trace) -> pd.DataFrame:
@@ -69,4 +383,3 @@ def nbest_frame(trace: Trace) -> pd.DataFrame:
          "finished": h.finished}
         for i, h in enumerate(trace.beam.hypotheses)
     ])
-

@@ -35,14 +35,18 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
+from .batch_beam import beam_search_batch
 from .checkpoint import save_checkpoint, weights_for_saving
 from .data import ENGLISH, Split, clean_pairs, read_pairs, split_pairs, zip_language
-from .decoding import DecodeSettings, Translator, beam_search, greedy_batch
+from .decoding import DecodeSettings, Translator, greedy_batch
 from .evaluate import corpus_scores
 from .model import ModelConfig, Seq2Seq, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_tokenizer
 
 MODEL_FIELDS = {f.name for f in fields(ModelConfig)} - {"src_vocab_size", "tgt_vocab_size"}
+
+
+DEFAULT_EPOCHS = 10
 
 
 @dataclass
@@ -62,7 +66,7 @@ class TrainConfig:
     test_fraction: float = 0.02
     split_seed: int = 0
     model: dict = field(default_factory=dict)  # ModelConfig arguments
-    epochs: int = 10
+    epochs: int | None = None  # None: DEFAULT_EPOCHS for a new run; a resumed run keeps its own number
     batch_size: int = 64  # sentences per batch (per process)
     lr: float = 1e-3  # Adam
     lr_decay: float = 0.5  # multiply the LR when dev BLEU does not improve
@@ -199,7 +203,8 @@ def beam_scores(translator: Translator, sources_refs, beam: int, length_penalty:
     """Corpus scores of beam-search translations of [(source, [refs])]."""
     settings = DecodeSettings(method="beam", beam_size=beam, n_best=1, length_penalty=length_penalty,
                               num_candidates=1).validate()
-    hyps = [beam_search(translator, source, settings).translation for source, _ in sources_refs]
+    # Batched, with exactly the single-sentence search's results (tests/test_batch_beam.py).
+    hyps = [h.translation for h in beam_search_batch(translator, [source for source, _ in sources_refs], settings)]
     return corpus_scores(hyps, [refs for _, refs in sources_refs])
 
 
@@ -274,9 +279,13 @@ class Trainer:
             # Options added or retired since the run started fall back to defaults.
             known = {f.name for f in fields(TrainConfig)}
             stored = TrainConfig(**{k: v for k, v in run["config"].items() if k in known})
-            for knob in ("time_budget_minutes", "save_every_minutes", "progress", "threads", "epochs", "device"):
+            for knob in ("time_budget_minutes", "save_every_minutes", "progress", "threads", "device"):
                 setattr(stored, knob, getattr(cfg, knob))
+            if cfg.epochs is not None:  # only when asked: a bare resume must not shorten the run
+                stored.epochs = cfg.epochs
             cfg = stored
+        if cfg.epochs is None:
+            cfg.epochs = DEFAULT_EPOCHS
         self.cfg = cfg
         self.split, self.src_lang, self.tgt_lang = load_split(cfg)
         self.work.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,14 @@ import streamlit as st
 import torch
 
 from nmt_core.card import language_name
-from nmt_core.checkpoint import Checkpoint, CheckpointError, list_checkpoints, load_checkpoint, read_config
+from nmt_core.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    read_config,
+)
 from nmt_core.decoding import DecodeSettings
 from nmt_core.trace import Trace
 
@@ -62,10 +69,15 @@ def available_checkpoints() -> list[str]:
 
 
 def describe_checkpoint(name: str) -> str:
-    """One line for the model picker: "spa-eng-luong · Spanish→English · luong-general · BLEU 51.4"."""
-    config = config_of(name)
-    if config is None:
-        return f"{name} · unreadable config"
+    """One line for the model picker: "spa-eng-luong · Spanish→English · luong-general · BLEU 51.4".
+
+    A checkpoint that fails the cheap checks reads "name · unavailable: <short reason>"; picking it
+    shows the full error on the page, and every other model keeps working.
+    """
+    problem = checkpoint_problem(name)
+    if problem is not None:
+        return f"{name} · unavailable: {problem}"
+    config = config_of(name) or {}
     parts = [name]
     src, tgt = config.get("source_language"), config.get("target_language")
     if src and tgt:
@@ -125,3 +137,33 @@ def set_url(**params) -> None:
 def classroom() -> bool:
     """True when the sidebar's classroom toggle is on: large type, essentials only."""
     return bool(st.session_state.get("classroom", False))
+
+
+def checkpoint_problem(name: str) -> str | None:
+    """Why checkpoint ``name`` cannot be used, in a few words; None when the cheap checks pass.
+
+    Cheap: config.json, file presence, the safetensors header and sizes, the tokenisers' vocabularies
+    (no weights read, no checksums). Cached per folder *and* its files' sizes and modification times,
+    so a fixed or replaced file is noticed on the next rerun.
+    """
+    folder = checkpoint_root() / name
+    return _checkpoint_problem_cached(str(folder), folder_signature(folder))
+
+
+def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of every file in ``folder``: changes whenever a file does."""
+    try:
+        entries = [(e.name, e.stat()) for e in os.scandir(folder) if e.is_file()]
+    except OSError:
+        return ()
+    return tuple(sorted((name, stat.st_size, stat.st_mtime_ns) for name, stat in entries))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _checkpoint_problem_cached(folder: str, signature: tuple) -> str | None:
+    # ``signature`` is only part of the cache key.
+    try:
+        check_checkpoint(folder)
+    except CheckpointError as error:
+        return error.summary
+    return None

@@ -1,6 +1,249 @@
-"""Placeholder until the page lands."""
+"""Compare: the sidebar's sentence through two to four checkpoints side by side.
+
+Translations, scores and attention heatmaps in columns (same row height and
+margins, so rows line up), attention entropy per step, the difference of two
+models' attention where they share tokenizers, and each model's word alignment.
+The selection lives in the URL as ``?models=a,b,c`` (and ``?pair=a,b`` for the difference).
+"""
+
+from itertools import combinations
 
 import streamlit as st
 
-st.title("compare")
-st.info("This page is being built.")
+from nmt_core.alignment import (
+    MERGE_RULE,
+    attention_type,
+    attention_view,
+    common_prefix_length,
+    default_selection,
+    same_tokenizers,
+)
+from nmt_core.checkpoint import CheckpointError
+from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.plots import (
+    CLASSROOM_ROW_HEIGHT,
+    NO_ATTENTION_NOTE,
+    ROW_HEIGHT,
+    aligned_top_margin,
+    alignment_figure,
+    alignment_frame,
+    attention_heatmap,
+    context_frame,
+    context_heatmap,
+    difference_frame,
+    difference_heatmap,
+    entropy_chart,
+    entropy_frame,
+    image_config,
+    nbest_frame,
+)
+from pages.common import (
+    available_checkpoints,
+    classroom,
+    config_of,
+    describe_checkpoint,
+    escape_markdown,
+    set_url,
+    translate,
+    url_int,
+)
+from pages.style import figure_font_size
+
+MAX_MODELS = 4
+MODELS_KEY, MODELS_KEPT = "compare_models", "compare_models_kept"  # widget key; copy that outlives page switches
+PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_words_kept"
+
+
+def initial_selection(names: list[str]) -> list[str]:
+    """This session's last choice, else the link's ``?models=``, else the default mix of attention types."""
+    kept = [n for n in st.session_state.get(MODELS_KEPT, []) if n in names]
+    if kept:
+        return kept
+    wanted = [n for n in str(st.query_params.get("models", "")).split(",") if n in names]
+    if wanted:
+        return list(dict.fromkeys(wanted))[:MAX_MODELS]
+    return default_selection(st.session_state.get("checkpoint"), {n: config_of(n) for n in names}, MAX_MODELS)
+
+
+def decode_all(chosen: list[str], sentence: str, settings) -> tuple[dict, dict]:
+    """Traces by model; problems by model (("warning" | "error", message)), shown in that model's column."""
+    traces, problems = {}, {}
+    for name in chosen:
+        try:
+            traces[name] = translate(name, sentence, settings)
+        except InputError as error:
+            problems[name] = ("warning", escape_markdown(str(error)))
+        except CheckpointError as error:
+            problems[name] = ("error", f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    return traces, problems
+
+
+def score_line(trace) -> str:
+    best = nbest_frame(trace).iloc[0]
+    tokens = len(trace.target_tokens)
+    return (f"log-prob {best['log-prob']:.2f} · normalised {best['normalised']:.2f} · {tokens} token"
+            f"{'s' if tokens != 1 else ''}")
+
+
+def show_columns(chosen, traces, problems, configs, merge, big):
+    """One column per model: name, translation and scores in one row of columns, heatmaps (or the
+    fixed-context bar) in the next, so the figures start at the same height however the texts wrap."""
+    font_size = figure_font_size(big)
+    row_height = CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        with column:
+            st.subheader(escape_markdown(name))
+            st.caption(escape_markdown(f"attention: {attention_type(configs[name])}"))
+            if name in problems:
+                kind, message = problems[name]
+                (st.warning if kind == "warning" else st.error)(message)
+                continue
+            st.text(traces[name].translation or "(empty)")
+            if not big:
+                st.caption(score_line(traces[name]))
+    # One top margin for every heatmap, from the longest source label of any model: rows line up across columns.
+    top = aligned_top_margin([attention_view(t.source_tokens, [], [], merge).source for t in traces.values()],
+                             font_size)
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        trace = traces.get(name)
+        if trace is None:
+            continue
+        with column:
+            if trace.attention is None:
+                figure = context_heatmap(context_frame(trace, merge), row_height, font_size, top)
+                st.plotly_chart(figure, width="stretch", config=image_config(f"context-{name}"),
+                                key=f"compare_context_{name}")
+                st.caption(NO_ATTENTION_NOTE)
+            else:
+                figure = attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size,
+                                           show_scale=False, top_margin=top, y_title="")  # narrow columns
+                st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}"),
+                                key=f"compare_heatmap_{name}")
+
+
+def aligned_pair(a_name, b_name, traces, sentence, settings):
+    """B's trace with rows that match A's target tokens, how many rows to compare, and how:
+    "same" (same translation), "forced" (B made to write A's translation) or "prefix" (common prefix only)."""
+    a, b = traces[a_name], traces[b_name]
+    if a.target_ids == b.target_ids:
+        return b, len(a.target_ids), "same"
+    try:
+        # Feeding A's tokens to B as a forced prefix makes B write A's translation; attention at a step
+        # depends only on the tokens before it, so greedy is enough (and cheapest) here.
+        forced_settings = DecodeSettings(method="greedy", unk_penalty=settings.unk_penalty,
+                                         max_tokens=settings.max_tokens)
+        forced = translate(b_name, sentence, forced_settings, prefix=a.target_ids)
+    except (InputError, CheckpointError):
+        return b, common_prefix_length(a.target_ids, b.target_ids), "prefix"
+    return forced, len(a.target_ids), "forced"
+
+
+def alignment_note(mode: str, a_name: str, b_name: str, rows: int) -> str:
+    """How the rows of A and B were made to match, for the page (markdown, names escaped)."""
+    a, b = escape_markdown(a_name), escape_markdown(b_name)
+    if mode == "same":
+        return "Both models wrote the same translation, so each row compares the same token."
+    if mode == "forced":
+        return (f"The translations differ, so **{b} was forced to write {a}'s translation** ({a}'s tokens fed to "
+                f"{b} as a forced prefix): each row compares both models' attention while writing the same token.")
+    return f"The translations differ; compared on their **common prefix** ({rows} tokens) only."
+
+
+def show_difference(with_attention, traces, configs, sentence, settings, merge, font_size):
+    st.subheader("Difference of attention (A − B)")
+    pairs = [(a, b) for a, b in combinations(with_attention, 2) if same_tokenizers(configs[a], configs[b])]
+    if not pairs:
+        st.caption("A difference needs two models with attention that cut text into the same pieces "
+                   "(identical src.model and tgt.model).")
+        return
+    options = [f"{a},{b}" for a, b in pairs]
+    if st.session_state.get(PAIR_KEY) not in options:
+        wanted = str(st.query_params.get("pair", ""))
+        st.session_state[PAIR_KEY] = wanted if wanted in options else options[0]
+    pair = st.selectbox("Models (A − B)", options, key=PAIR_KEY, format_func=lambda p: " − ".join(p.split(",")))
+    set_url(pair=pair)
+    a_name, b_name = pair.split(",")
+    b_trace, rows, mode = aligned_pair(a_name, b_name, traces, sentence, settings)
+    st.caption(alignment_note(mode, a_name, b_name, rows))
+    if rows == 0:
+        st.info("There is no target token to compare.")
+        return
+    frame = difference_frame(traces[a_name], b_trace, rows, merge)
+    st.plotly_chart(difference_heatmap(frame, font_size=font_size), width="stretch",
+                    config=image_config(f"difference-{a_name}-{b_name}"), key="compare_difference")
+    st.caption(f"Red: {escape_markdown(a_name)} attends more; blue: {escape_markdown(b_name)} attends more; "
+               "white: the same. Each row sums to 0: attention moved, not added.")
+
+
+def show_alignments(chosen, traces, font_size):
+    st.subheader("Word alignment")
+    st.caption("Each target word is linked to the source word it attends to most (the argmax of its row, after "
+               "merging pieces into words). Thicker, darker lines carry more weight.")
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        trace = traces.get(name)
+        with column:
+            if trace is None:
+                continue
+            if trace.attention is None:
+                st.caption("No attention, so no alignment: every target word sees the same summary of the sentence.")
+                continue
+            source_words = attention_view(trace.source_tokens, [], [], merge_words=True).source
+            st.plotly_chart(alignment_figure(alignment_frame(trace), source_words, font_size=font_size),
+                            width="stretch", config=image_config(f"alignment-{name}"), key=f"compare_alignment_{name}")
+
+
+def render():
+    st.title("Compare")
+    names = available_checkpoints()
+    if not names:
+        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        return
+    sentence = st.session_state.get("sentence", "")
+    settings = st.session_state.get("settings") or DecodeSettings()
+    big = classroom()
+    font_size = figure_font_size(big)
+
+    st.session_state[MODELS_KEY] = initial_selection(names) if MODELS_KEY not in st.session_state else \
+        [n for n in st.session_state[MODELS_KEY] if n in names]
+    chosen = st.multiselect("Checkpoints", names, key=MODELS_KEY, max_selections=MAX_MODELS,
+                            format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
+                            help="The sentence and decoding settings come from the sidebar")
+    st.session_state[MODELS_KEPT] = list(chosen)
+    set_url(models=",".join(chosen))
+    if len(chosen) < 2:
+        st.info("Pick at least two checkpoints to compare them side by side.")
+        return
+
+    if WORDS_KEY not in st.session_state:
+        st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", 0, 0, 1)))
+    merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
+    st.session_state[WORDS_KEPT] = merge
+    set_url(words=int(merge))
+    if merge and not big:
+        st.caption(MERGE_RULE)
+
+    configs = {name: config_of(name) for name in chosen}
+    traces, problems = decode_all(chosen, sentence, settings)
+    show_columns(chosen, traces, problems, configs, merge, big)
+    sources = {tuple(t.source_tokens) for t in traces.values()}
+    if len(sources) > 1:
+        st.caption("These checkpoints cut the sentence into different pieces, so their source axes differ.")
+    else:
+        st.caption("Same source axis in every column; colour is the attention weight from 0 (white) to 1 "
+                   "(dark blue), the same scale everywhere.")
+
+    with_attention = [n for n in chosen if n in traces and traces[n].attention is not None]
+    if not big:
+        st.subheader("How focused is the attention?")
+        frame = entropy_frame({n: traces[n] for n in with_attention})
+        if len(frame):
+            st.plotly_chart(entropy_chart(frame, font_size=font_size), width="stretch",
+                            config=image_config("attention-entropy"), key="compare_entropy")
+        st.caption("Entropy in **bits** of each step's attention over the source pieces (`</s>` included): 0 bits "
+                   "means all attention on one piece; the dashed line is attention spread evenly. "
+                   "Models without attention have no attention to measure.")
+        show_difference(with_attention, traces, configs, sentence, settings, merge, font_size)
+    show_alignments(chosen, traces, font_size)
+
+
+render()

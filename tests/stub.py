@@ -48,6 +48,11 @@ class StubModel(nn.Module):
         return memory, DecoderState(torch.full((1, src.size(0), MAX_HISTORY), -1.0))
 
     def step(self, prev_tokens, state, memory):
+        log_probs, attention, state = self.step_logits(prev_tokens, state, memory)
+        return torch.log_softmax(log_probs, dim=-1), attention, state
+
+    def step_logits(self, prev_tokens, state, memory):
+        """The table's log-probs serve as logits (they are already normalised)."""
         self.calls.append(len(prev_tokens))
         history = state.h.clone()
         log_probs = torch.full((len(prev_tokens), len(VOCAB)), -math.inf)

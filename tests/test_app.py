@@ -2,6 +2,7 @@
 
 import pytest
 
+from nmt_core.decoding import MAX_INPUT_CHARACTERS
 from tests.apphelpers import run_page
 
 
@@ -77,7 +78,7 @@ def test_malformed_urls_fall_back_to_safe_values(models_root, params):
     settings = app.session_state["settings"]
     assert 1 <= settings.beam_size <= 20 and 0 <= settings.length_penalty <= 2
     assert app.session_state["checkpoint"] == "tiny-luong"
-    assert len(app.session_state["sentence"]) <= 1000
+    assert len(app.session_state["sentence"]) <= MAX_INPUT_CHARACTERS
 
 
 def test_length_penalty_opens_at_the_models_tuned_value(models_root):

@@ -1,6 +1,25 @@
+import io
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
 import pytest
 
-from nmt_core.evaluate import corpus_scores, read_eval_tsv, reference_streams
+from nmt_core.decoding import DecodeSettings
+from nmt_core.evaluate import (
+    EvalInputError,
+    EvalRow,
+    beam_curve,
+    corpus_scores,
+    decode_upload,
+    parse_eval_text,
+    read_eval_tsv,
+    reference_streams,
+    results_csv,
+    sentence_frame,
+    translate_link,
+    translate_many,
+)
 
 
 def test_perfect_and_multi_reference_scores():
@@ -25,3 +44,121 @@ def test_read_eval_tsv(tmp_path):
     path.write_text("only a source\n", encoding="utf-8")
     with pytest.raises(ValueError, match=":1: expected"):
         read_eval_tsv(path)
+
+
+# --------------------------------------------------------------------------- batches for the Evaluate page
+
+
+
+def test_parse_with_and_without_references():
+    rows = parse_eval_text("\ufeffhola\thello\thi\r\n\n  adiós \t bye \t\t\n")
+    assert rows == [EvalRow(1, "hola", ["hello", "hi"]), EvalRow(3, "adiós", ["bye"])]
+    assert parse_eval_text("uno\n\ndos\n") == [EvalRow(1, "uno", []), EvalRow(3, "dos", [])]
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("hola\thello\n\thello\n", 2, "source (before the first tab) is empty"),
+    ("hola\thello\nadiós\t \t\n", 2, "nothing after the tab"),
+    ("hola\thello\nadiós\n", 2, "no reference, but line 1 has one"),
+    ("hola\nadiós\tbye\n", 2, "a reference, but line 1 has none"),
+    ("\u200b\n", 1, "source (before the first tab) is empty"),
+    ("ok\n" + "x" * 1001 + "\n", 2, "1,001 characters"),
+])
+def test_parse_names_the_bad_line(text, line, words):
+    with pytest.raises(EvalInputError, match=re.escape(words)) as caught:
+        parse_eval_text(text)
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"Line {line}: ")
+
+
+def test_parse_limits_and_empty_input():
+    with pytest.raises(EvalInputError, match="more than 3 sentences") as caught:
+        parse_eval_text("a\nb\n\nc\nd\n", max_lines=3)
+    assert caught.value.line == 5
+    assert len(parse_eval_text("a\nb\nc\n", max_lines=3)) == 3
+    for text in ("", "\n  \n\t\n"):
+        with pytest.raises(EvalInputError, match="No sentences"):
+            parse_eval_text(text)
+    with pytest.raises(EvalInputError, match="no tab and reference"):
+        parse_eval_text("hola\n", require_references=True)
+
+
+def test_decode_upload():
+    assert decode_upload("\ufeffhola\thello\n".encode()) == "hola\thello\n"
+    with pytest.raises(EvalInputError, match="empty"):
+        decode_upload(b"")
+    with pytest.raises(EvalInputError, match="limit is"):
+        decode_upload(b"a\n" * 600, max_bytes=1000)
+    with pytest.raises(EvalInputError, match="not valid UTF-8") as caught:
+        decode_upload(b"uno\tone\ndos\ttwo\n" + "tr\u00e9s\tthree\n".encode("latin-1"))
+    assert caught.value.line == 3 and str(caught.value).startswith("Line 3: ")
+
+
+def test_read_eval_tsv_reports_encoding_and_line_problems(tmp_path):
+    path = tmp_path / "eval.tsv"
+    path.write_bytes("adiós\tbye\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        read_eval_tsv(path)
+    path.write_text("hola\thello\n\tbye\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"eval\.tsv:2: expected .* source \(before the first tab\) is empty"):
+        read_eval_tsv(path)
+
+
+def test_translate_many_matches_single_decodes_and_reports_progress(translator):
+    sources = ["alpha beta gamma", "mu eta", "kappa lambda mu iota", "delta"] * 40  # more than two chunks
+    for beam in (1, 3):
+        calls: list[tuple[int, int]] = []
+        results = translate_many(translator, sources, beam, 1.0,
+                                 lambda done, total, calls=calls: calls.append((done, total)))
+        settings = DecodeSettings(method="beam", beam_size=beam, n_best=1, length_penalty=1.0)
+        assert results == [translator.translate(s, settings).translation for s in sources]
+        assert calls[0] == (0, len(sources)) and calls[-1] == (len(sources), len(sources))
+        assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+        assert len(calls) > 2  # progress moves during the batch, not only at its ends
+    assert translate_many(translator, [], 4, 1.0) == []
+
+
+def test_sentence_frame_is_worst_first_with_links():
+    rows = [EvalRow(1, "uno", ["one"]), EvalRow(2, "dos", ["two", "2"]), EvalRow(4, "tres & más", ["three more"])]
+    frame = sentence_frame(rows, ["one", "none", "three"], "spa-eng", 4, 0.5)
+    assert frame["line"].tolist() == [2, 4, 1]
+    assert frame["bleu"].tolist() == sorted(frame["bleu"]) and frame["bleu"].iloc[-1] == pytest.approx(100.0)
+    assert frame.loc[frame.line == 2, "reference"].item() == "two | 2"
+    link = frame.loc[frame.line == 4, "link"].item()
+    assert link.startswith("./?")  # the Translate page is the app's root
+    query = parse_qs(urlsplit(link).query)
+    assert query == {"model": ["spa-eng"], "text": ["tres & más"], "method": ["beam"], "beam": ["4"], "lp": ["0.5"]}
+    unscored = sentence_frame([EvalRow(3, "b", []), EvalRow(1, "a", [])], ["B", "A"], "m", 1, 1.0)
+    assert unscored["line"].tolist() == [3, 1] and unscored["bleu"].isna().all()
+
+
+def test_translate_link_escapes_everything():
+    link = translate_link("m", "a&b=c#d?", 5, 1.0)
+    assert parse_qs(urlsplit(link).query)["text"] == ["a&b=c#d?"] and "#" not in link
+
+
+def test_results_csv_round_trip():
+    rows = [EvalRow(1, 'dijo "hola", y', ["he said \"hi\", and"]), EvalRow(2, "año\tñ", ["year"])]
+    frame = sentence_frame(rows, ["he said hi, and", "year"], "m", 2, 1.0)
+    data = results_csv(frame)
+    assert data.startswith("\ufeff".encode())
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    assert list(back.columns) == ["line", "source", "translation", "reference", "bleu", "chrf"]
+    original = frame.set_index("line")
+    for _, row in back.iterrows():
+        assert row["source"] == original.loc[row["line"], "source"]
+        assert row["reference"] == original.loc[row["line"], "reference"]
+        assert row["bleu"] == pytest.approx(original.loc[row["line"], "bleu"], abs=0.01)
+
+
+def test_beam_curve(translator):
+    rows = [EvalRow(i + 1, s, [" ".join(reversed(s.split()))])
+            for i, s in enumerate(["alpha beta gamma", "mu eta", "kappa lambda mu iota"])]
+    calls = []
+    curve = beam_curve(translator, rows, (1, 2), 1.0, lambda done, total: calls.append((done, total)))
+    assert curve["beam"].tolist() == [1, 2] and list(curve.columns) == ["beam", "bleu", "chrf", "seconds"]
+    hypotheses = translate_many(translator, [r.source for r in rows], 2, 1.0)
+    assert curve["bleu"].iloc[1] == pytest.approx(corpus_scores(hypotheses, [r.references for r in rows]).bleu)
+    assert calls[-1] == (6, 6) and {total for _, total in calls} == {6}
+    with pytest.raises(ValueError, match="needs a reference"):
+        beam_curve(translator, [EvalRow(1, "alpha", [])])

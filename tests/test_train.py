@@ -65,6 +65,15 @@ def test_time_budget_stops_and_resumes_mid_epoch(tmp_path, reverse_corpus):
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model."))
 
 
+def test_a_bare_resume_keeps_the_runs_own_epoch_count(tmp_path, reverse_corpus):
+    """Resuming without --epochs must not cut a 2-epoch run short at the default."""
+    cfg = tiny_config(reverse_corpus, tmp_path / "bare", epochs=2, average_last=1, time_budget_minutes=1e-9)
+    assert not train(cfg)["finished"]
+    resume = tiny_config(reverse_corpus, tmp_path / "bare", epochs=None, average_last=1)
+    result = train(resume)
+    assert result["finished"] and result["epoch"] == 2
+
+
 def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, reverse_corpus):
     """torchrun with 2 gloo processes: ranks hold identical weights and the loss falls."""
     import os

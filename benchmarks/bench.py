@@ -1,0 +1,233 @@
+"""The speed benchmark: one command, every figure the speed issue asks for.
+
+    .venv/bin/python benchmarks/bench.py            # everything (about 5 minutes)
+    .venv/bin/python benchmarks/bench.py --quick    # fewer repeats and sentences (about 1 minute)
+
+Runs on the shipped checkpoints and our own sentences (nmt_core/bench.py),
+all in one process so ratios compare like with like on a noisy machine:
+
+1. greedy / beam-5 / one-step latency per sentence, every shipped model;
+2. the textbook beam search vs ours (ratio), on the flagship;
+3. the hardware yardstick: beam-5 FLOPs / this machine's fp32 matmul rate;
+4. batched beam-5 evaluation of 1,000 sentences (held-out test sources when
+   ../shared/data is present, else our sentences repeated), 1 thread and all cores;
+5. training throughput in target tokens/s;
+6. app server time (AppTest): a fresh decode, a cached rerun, a step click;
+7. cold start to the first rendered translation in Chromium (skipped without it);
+8. peak memory of this process and of the streamlit server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from nmt_core import bench  # noqa: E402
+from nmt_core.checkpoint import CheckpointError, list_checkpoints, load_checkpoint  # noqa: E402
+
+FLAGSHIP = "spa-eng-luong"
+
+
+def held_out_sources(checkpoint, data_dir: Path, count: int) -> tuple[list[str], str]:
+    """Up to ``count`` distinct test-split sources of the checkpoint's own data, else our sentences repeated."""
+    from nmt_core.data import clean_pairs, read_pairs, split_pairs
+
+    data = checkpoint.config.get("data", {})
+    path = data_dir / Path(str(data.get("file", ""))).name
+    if path.is_file():
+        src, tgt = checkpoint.config.get("source_language"), checkpoint.config.get("target_language")
+        split = split_pairs(clean_pairs(read_pairs(path, src, tgt), max_words=data.get("max_words", 30)),
+                            data.get("dev_fraction", 0.02), data.get("test_fraction", 0.02), data.get("split_seed", 0))
+        sources = list(dict.fromkeys(p.source for p in split.test))[:count]
+        if len(sources) >= count:
+            return sources, f"held-out test sources of {path.name}"
+    sentences = bench.sentences_for(checkpoint)
+    return [sentences[i % len(sentences)] for i in range(count)], "our sentences, repeated"
+
+
+def app_timings(model: str, sentences: list[str], repeats: int) -> dict:
+    """Server time of app reruns through AppTest (in-process): fresh decode, cached rerun, step click."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    def open_app(sentence: str) -> AppTest:
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        app.query_params.update({"model": model, "text": sentence, "method": "beam", "beam": "5"})
+        return app
+
+    fresh, cached, step_click = [], [], []
+    open_app(sentences[0]).run()  # warm-up: imports and model load happen once per process
+    for i in range(repeats):
+        sentence = sentences[i % len(sentences)]
+        st.cache_data.clear()
+        app = open_app(sentence)
+        start = time.perf_counter()
+        app.run()
+        fresh.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        app.run()
+        cached.append((time.perf_counter() - start) * 1000)
+        if app.exception:
+            raise RuntimeError(f"app raised: {app.exception}")
+    app = open_app(sentences[0])
+    app.run()
+    app.switch_page("pages/step_page.py").run()
+    next_buttons = [b for b in app.button if "next" in str(b.label).lower()]
+    for _ in range(repeats if next_buttons else 0):
+        next_buttons = [b for b in app.button if "next" in str(b.label).lower()]
+        start = time.perf_counter()
+        next_buttons[0].click().run()
+        step_click.append((time.perf_counter() - start) * 1000)
+    result = {"fresh_decode_rerun_ms": bench.median_p90(fresh), "cached_rerun_ms": bench.median_p90(cached)}
+    if step_click:
+        result["step_click_ms"] = bench.median_p90(step_click)
+    return result
+
+
+def browser_cold_start(model: str) -> dict | None:
+    """Seconds from `streamlit run` to the first translation rendered in Chromium; server peak memory."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if time.perf_counter() - start > 120:
+                    raise RuntimeError("streamlit did not start within 120 s") from None
+                time.sleep(0.05)
+        server_up = time.perf_counter() - start
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(f"{url}/?model={model}")
+            page.wait_for_selector('[data-testid="stText"]', timeout=120_000)
+            rendered = time.perf_counter() - start
+            browser.close()
+        peak_kib = next(int(line.split()[1]) for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
+                        if line.startswith("VmHWM"))
+        return {"server_up_s": server_up, "first_translation_s": rendered, "server_peak_mib": peak_kib / 1024}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "tatoeba"))
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--eval-sentences", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="3 repeats, 4 sentences, 200 evaluation sentences")
+    parser.add_argument("--skip-app", action="store_true")
+    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--json", help="also write every figure to this JSON file")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.eval_sentences = 3, min(args.eval_sentences, 200)
+
+    torch.set_num_threads(1)  # as the app: one request, one core
+    cores = os.cpu_count() or 1
+    report: dict = {"threads": 1, "cores": cores, "torch": torch.__version__, "latency": {}}
+    print(f"torch {torch.__version__}, {cores} cores; decoding on 1 thread (as the app) unless stated")
+
+    checkpoints = {}
+    for folder in list_checkpoints(args.checkpoints):
+        try:
+            checkpoints[folder.name] = load_checkpoint(folder)
+        except CheckpointError as error:
+            print(f"skipping {folder.name}: {error}")
+    if not checkpoints:
+        print(f"no loadable checkpoint under {args.checkpoints}")
+        return 2
+    flagship_name = FLAGSHIP if FLAGSHIP in checkpoints else next(iter(checkpoints))
+    flagship = checkpoints[flagship_name]
+    limit = 4 if args.quick else None
+
+    print("\n1. Latency per sentence (ms; median and p90 across sentences of per-sentence medians)")
+    print(f"   {'model':<20} {'greedy':>15} {'beam 5':>15} {'one step':>15}")
+    for name, checkpoint in checkpoints.items():
+        row = bench.decode_latency(checkpoint, bench.sentences_for(checkpoint)[:limit], args.repeats)
+        report["latency"][name] = row
+        print(f"   {name:<20} " + " ".join(f"{row[k][0]:>7.1f} /{row[k][1]:>6.1f}"
+                                          for k in ("greedy_ms", "beam5_ms", "step_ms")))
+
+    sentences = bench.sentences_for(flagship)[:limit]
+    print(f"\n2. Textbook beam search vs ours ({flagship_name}, beam 5, {len(sentences)} sentences)")
+    row = report["textbook"] = bench.textbook_ratio(flagship, sentences)
+    print(f"   textbook {row['textbook_ms'][0]:.0f} ms, ours {row['ours_ms'][0]:.1f} ms (medians); "
+          f"ratio median {row['ratio'][0]:.0f}x (p90 {row['ratio'][1]:.0f}x); "
+          f"same translation for {row['same_translation']}/{row['sentences']}")
+
+    print("\n3. Hardware yardstick (beam 5, fp32, 1 thread)")
+    row = report["yardstick"] = bench.hardware_yardstick(flagship, sentences, args.repeats)
+    print(f"   matmul rate {row['matmul_gflops']:.0f} GFLOP/s (1024x1024 fp32); a decode needs "
+          f"{row['beam5_mflop'][0]:.0f} MFLOP (median) -> floor {row['floor_ms'][0]:.2f} ms; "
+          f"ours is {row['multiple_of_floor'][0]:.1f}x the floor (p90 {row['multiple_of_floor'][1]:.1f}x)")
+
+    sources, origin = held_out_sources(flagship, Path(args.data_dir), args.eval_sentences)
+    print(f"\n4. Batched beam-5 evaluation, {len(sources)} sentences ({origin})")
+    for threads in sorted({1, cores}):
+        torch.set_num_threads(threads)
+        row = report[f"batch_{threads}_threads"] = bench.batch_throughput(flagship, sources)
+        print(f"   {threads} thread(s): {row['seconds']:.1f} s, {row['sentences_per_s']:.0f} sentences/s")
+    torch.set_num_threads(1)
+
+    print("\n5. Training throughput (batch 64, forward + backward + Adam, 1 thread)")
+    row = report["training"] = bench.training_throughput(flagship, bench.sentences_for(flagship))
+    print(f"   {row['target_tokens_per_s']:.0f} target tokens/s (step median {row['step_ms'][0]:.0f} ms, "
+          f"{row['target_tokens_per_batch']} target tokens per batch)")
+
+    if not args.skip_app:
+        print(f"\n6. App server time (AppTest, {args.repeats} runs)")
+        row = report["app"] = app_timings(flagship_name, bench.sentences_for(flagship), args.repeats)
+        for key, (median, p90) in row.items():
+            print(f"   {key.replace('_ms', ''):<22} median {median:7.1f} ms, p90 {p90:7.1f} ms")
+
+    if not args.skip_browser:
+        print("\n7. Cold start in a browser (streamlit run -> first translation in Chromium)")
+        row = report["browser"] = browser_cold_start(flagship_name)
+        if row is None:
+            print("   skipped: needs /usr/bin/chromium and playwright")
+        else:
+            print(f"   server answering after {row['server_up_s']:.1f} s; first translation rendered after "
+                  f"{row['first_translation_s']:.1f} s; server peak memory {row['server_peak_mib']:.0f} MiB")
+
+    report["peak_memory_mib"] = bench.peak_memory_mib()
+    print(f"\n8. Peak memory of this benchmark process: {report['peak_memory_mib']:.0f} MiB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, default=statistics.median))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

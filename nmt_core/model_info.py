@@ -1,0 +1,236 @@
+"""What the Models page says about a checkpoint, read from its config.json, folder and weights.
+
+Everything here returns plain values or DataFrames (no figures, no streamlit).
+A config.json may come from anywhere, so every reader tolerates missing or
+mistyped entries: it shows what it can and leaves the rest out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from torch import nn
+
+from .card import CREDIT, language_name
+
+
+@dataclass(frozen=True)
+class AttentionInfo:
+    title: str
+    formula: str  # plain text, for tables and captions
+    latex: str  # the same for st.latex
+    explanation: str
+
+
+ATTENTION_INFO = {
+    "none": AttentionInfo(
+        "No attention (Sutskever et al. 2014; Cho et al. 2014)",
+        "none: the decoder sees only the encoder's final state",
+        r"\text{no attention: } s_0 = h_{\text{final}}",
+        "The whole source is squeezed into one vector, the encoder's final state; long sentences suffer."),
+    "bahdanau": AttentionInfo(
+        "Additive attention (Bahdanau et al. 2015)", "score(s, h) = vᵀ tanh(W₁s + W₂h)",
+        r"\operatorname{score}(s_{t-1}, h_i) = v^\top \tanh(W_1 s_{t-1} + W_2 h_i)",
+        "Scored with the decoder's previous state s, before it reads the next word; a small feed-forward "
+        "layer compares the state with each source vector h."),
+    "luong-general": AttentionInfo(
+        "Multiplicative attention, general (Luong et al. 2015)", "score(s, h) = sᵀWh",
+        r"\operatorname{score}(s_t, h_i) = s_t^\top W h_i",
+        "Scored with the decoder's current state s (after its RNN step) through a learned matrix W."),
+    "luong-dot": AttentionInfo(
+        "Multiplicative attention, dot (Luong et al. 2015)", "score(s, h) = sᵀh",
+        r"\operatorname{score}(s_t, h_i) = s_t^\top h_i",
+        "Scored with the decoder's current state s by a plain dot product: no attention parameters at all."),
+}
+WEIGHTS_LATEX = r"a_{t,i} = \frac{\exp \operatorname{score}(s, h_i)}{\sum_j \exp \operatorname{score}(s, h_j)}, \quad c_t = \sum_i a_{t,i} h_i"  # noqa: E501
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def attention_info(config: dict) -> AttentionInfo | None:
+    """The attention type's title and formula; None for a type this library does not know."""
+    kind = _dict(config.get("model")).get("attention", config.get("attention"))
+    return ATTENTION_INFO.get(kind) if isinstance(kind, str) else None
+
+
+def _rows(pairs: list[tuple[str, object]]) -> pd.DataFrame:
+    """(label, value) pairs -> a two-column text table, leaving out missing values."""
+    kept = [(label, str(value)) for label, value in pairs if value is not None and value != ""]
+    return pd.DataFrame(kept, columns=["", "value"])
+
+
+def architecture_frame(config: dict) -> pd.DataFrame:
+    """Layers, sizes, RNN type, direction, attention, vocabularies: one row each."""
+    model = _dict(config.get("model"))
+    rnn = str(model.get("rnn_type", "?")).upper()
+    layers, hidden = model.get("num_layers"), model.get("hidden_size")
+    bidirectional = model.get("bidirectional")
+    per_direction = f" ({hidden // 2} per direction)" if bidirectional and isinstance(hidden, int) else ""
+    plural = "s" if layers != 1 else ""
+    info = attention_info(config)
+    tied = model.get("tie_embeddings")
+    return _rows([
+        ("Encoder", f"{'bidirectional' if bidirectional else 'one-directional'} {rnn}, {layers} layer{plural}, "
+                    f"{hidden} units{per_direction}" + (", reads the source backwards"
+                                                       if model.get("reverse_source") else "")),
+        ("Decoder", f"{rnn}, {layers} layer{plural}, {hidden} units"
+                    + (", input feeding" if model.get("input_feeding") else "")),
+        ("Attention", f"{model.get('attention', '?')}: {info.formula}" if info else model.get("attention")),
+        ("Attention layer size", model.get("attention_size") if model.get("attention") == "bahdanau" else None),
+        ("Embeddings", f"{model.get('embedding_dim')} per piece"
+                       + (", target embeddings shared with the output layer" if tied else "")),
+        ("Attentional vector h̃", model.get("output_size")),
+        ("Vocabulary", f"{model.get('src_vocab_size')} source / {model.get('tgt_vocab_size')} target "
+                       "SentencePiece pieces"),
+        ("Dropout", model.get("dropout")),
+        ("Weights stored as", config.get("weights_dtype")),
+    ])
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Trainable numbers in ``model``; a tensor shared by two layers (tied embeddings) counts once."""
+    return sum(p.numel() for p in model.parameters())
+
+
+PART_NAMES = {
+    "encoder.embed": "source embeddings",
+    "encoder.rnn": "encoder RNN",
+    "decoder.embed": "target embeddings",
+    "decoder.attention": "attention",
+    "decoder.rnn": "decoder RNN",
+    "decoder.combine": "attentional layer W_c",
+    "decoder.out": "output layer",
+}
+
+
+def parameter_frame(model: nn.Module) -> pd.DataFrame:
+    """Parameters per part of the model (columns part, parameters, share), largest first.
+
+    Tied tensors are listed once, under the first part that owns them (the target
+    embeddings), and the output layer then shows only its bias.
+    """
+    counts: dict[str, int] = {}
+    for name, tensor in model.named_parameters():  # named_parameters lists a shared tensor once
+        prefix = ".".join(name.split(".")[:2])
+        part = PART_NAMES.get(prefix, prefix)
+        counts[part] = counts.get(part, 0) + tensor.numel()
+    total = sum(counts.values()) or 1
+    frame = pd.DataFrame([(part, n, n / total) for part, n in counts.items()], columns=["part", "parameters", "share"])
+    return frame.sort_values("parameters", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def human_size(size: int) -> str:
+    """Bytes in binary units: 512 B, 1.5 KiB, 12.6 MiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def file_frame(folder: str | Path) -> pd.DataFrame:
+    """The checkpoint folder's files (columns file, bytes, size), by name; links are not followed."""
+    rows = []
+    for path in sorted(Path(folder).iterdir()):
+        if path.is_file() and not path.is_symlink():
+            size = path.stat().st_size
+            rows.append((path.name, size, human_size(size)))
+    return pd.DataFrame(rows, columns=["file", "bytes", "size"])
+
+
+def data_frame(config: dict) -> pd.DataFrame:
+    """Languages, data file, split sizes: one row each."""
+    data = _dict(config.get("data"))
+    src, tgt = config.get("source_language"), config.get("target_language")
+
+    def count(key):
+        return f"{data[key]:,}" if _number(data.get(key)) else None
+
+    return _rows([
+        ("Languages", f"{language_name(src)} → {language_name(tgt)}" if src and tgt else None),
+        ("Data file", data.get("file")),
+        ("Sentence pairs", count("pairs")),
+        ("Training pairs", count("train_pairs")),
+        ("Dev sources", count("dev_sources")),
+        ("Test sources", count("test_sources")),
+        ("Longest sentence kept", f"{data['max_words']} words" if _number(data.get("max_words")) else None),
+        ("Split seed", data.get("split_seed")),
+    ])
+
+
+def credit(config: dict) -> str:
+    """The data's licence credit: the checkpoint's own, else the library's Tatoeba credit."""
+    own = _dict(config.get("data")).get("credit")
+    return str(own) if own and "tatoeba" not in str(own).lower() else CREDIT
+
+
+def training_frame(config: dict) -> pd.DataFrame:
+    """Epochs, training time, hardware: one row each."""
+    training = _dict(config.get("training"))
+    settings = _dict(training.get("config"))
+    minutes = training.get("train_minutes")
+    averaged = training.get("averaged_epochs")
+    return _rows([
+        ("Epochs", training.get("epochs_completed")),
+        ("Best epoch (dev BLEU)", training.get("best_epoch")),
+        ("Weights", f"average of epochs {', '.join(map(str, averaged))}" if isinstance(averaged, list)
+         and len(averaged) > 1 else None),
+        ("Training time", (f"{minutes / 60:.1f} hours" if minutes >= 90 else f"{minutes:.1f} minutes")
+         if _number(minutes) else None),
+        ("Hardware", training.get("hardware")),
+        ("Processes", training.get("processes") if _number(training.get("processes"))
+         and training.get("processes") > 1 else None),
+        ("Batch size", settings.get("batch_size")),
+        ("Learning rate", settings.get("lr")),
+        ("Label smoothing", settings.get("label_smoothing")),
+        ("PyTorch", training.get("torch")),
+        ("Library version", config.get("library_version")),
+    ])
+
+
+def metrics_summary(config: dict) -> dict:
+    """Test BLEU/chrF and how they were measured: keys bleu, chrf, sentences, beam, length_penalty,
+    signature (each present only when the config has it)."""
+    metrics = _dict(config.get("metrics"))
+    keys = {"bleu": "test_bleu", "chrf": "test_chrf", "sentences": "test_sentences", "beam": "test_beam",
+            "length_penalty": "test_length_penalty"}
+    summary = {key: metrics[source] for key, source in keys.items() if _number(metrics.get(source))}
+    if isinstance(metrics.get("bleu_signature"), str):
+        summary["signature"] = metrics["bleu_signature"]
+    return summary
+
+
+HISTORY_METRICS = {  # history key -> (quantity, split)
+    "train_loss": ("loss", "train"),
+    "dev_loss": ("loss", "dev"),
+    "train_accuracy": ("token accuracy", "train"),
+    "dev_accuracy": ("token accuracy", "dev"),
+    "dev_bleu": ("BLEU", "dev"),
+}
+
+
+def history_frame(config: dict) -> pd.DataFrame:
+    """Per-epoch training history in long form: columns epoch, quantity, split, value.
+
+    ``quantity`` is "loss", "token accuracy" or "BLEU"; ``split`` is "train" or "dev".
+    Entries without a numeric epoch or value are left out.
+    """
+    history = config.get("history")
+    rows = []
+    for record in history if isinstance(history, list) else []:
+        record = _dict(record)
+        if not _number(record.get("epoch")):
+            continue
+        for key, (quantity, split) in HISTORY_METRICS.items():
+            if _number(record.get(key)):
+                rows.append((record["epoch"], quantity, split, float(record[key])))
+    return pd.DataFrame(rows, columns=["epoch", "quantity", "split", "value"])

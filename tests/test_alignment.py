@@ -1,0 +1,189 @@
+"""Pieces -> words, argmax alignment, entropy, differences, and which checkpoints the Compare page opens with."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nmt_core.alignment import (
+    argmax_alignment,
+    attention_view,
+    common_prefix_length,
+    default_selection,
+    difference,
+    entropy,
+    merge_matrix,
+    same_tokenizers,
+    word_groups,
+    word_text,
+)
+
+
+def random_attention(rows: int, columns: int, seed: int = 0) -> np.ndarray:
+    """Rows that are distributions, as a decoder's attention rows are."""
+    return np.random.default_rng(seed).dirichlet(np.ones(columns), size=rows)
+
+
+# --- word groups ------------------------------------------------------------------------------------------
+
+
+def test_pieces_group_into_words_at_the_word_marks():
+    pieces = ["▁¿", "T", "odavía", "▁están", "▁en", "▁casa", "?", "</s>"]
+    assert word_groups(pieces) == [[0, 1, 2], [3], [4], [5, 6], [7]]
+    assert [word_text(pieces, g) for g in word_groups(pieces)] == ["¿Todavía", "están", "en", "casa?", "</s>"]
+
+
+def test_a_first_piece_without_a_mark_and_special_tokens_start_words():
+    assert word_groups(["ab", "c", "▁d"]) == [[0, 1], [2]]
+    # </s> is never glued to the word before it, and a piece after it starts a new word.
+    assert word_groups(["▁a", "</s>", "b"]) == [[0], [1], [2]]
+    assert word_groups([]) == []
+
+
+def test_a_lone_word_mark_stays_visible():
+    assert word_text(["▁"], [0]) == "▁"
+
+
+# --- merging ----------------------------------------------------------------------------------------------
+
+
+def test_merge_sums_source_pieces_and_averages_target_pieces_by_hand():
+    # 3 target pieces (words: [0, 1], [2]) x 4 source pieces (words: [0], [1, 2], [3]).
+    matrix = np.array([
+        [0.1, 0.2, 0.3, 0.4],
+        [0.5, 0.1, 0.1, 0.3],
+        [0.0, 0.0, 1.0, 0.0],
+    ])
+    merged = merge_matrix(matrix, [[0], [1, 2], [3]], [[0, 1], [2]])
+    expected = np.array([
+        [(0.1 + 0.5) / 2, (0.2 + 0.3 + 0.1 + 0.1) / 2, (0.4 + 0.3) / 2],
+        [0.0, 1.0, 0.0],
+    ])
+    np.testing.assert_allclose(merged, expected)
+    np.testing.assert_allclose(merged.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_merged_rows_still_sum_to_one(seed):
+    source = ["▁a", "b", "▁c", "▁d", "e", "f", "</s>"]
+    target = ["▁x", "y", "▁z", "w", "q", "▁v"]
+    matrix = random_attention(len(target), len(source), seed)
+    view = attention_view(source, target, matrix, merge_words=True)
+    assert view.matrix.shape == (3, 4)
+    np.testing.assert_allclose(view.matrix.sum(axis=1), 1.0)
+    assert view.source == ["ab", "c", "def", "</s>"] and view.target == ["xy", "zwq", "v"]
+    assert view.source_pieces[0] == ["▁a", "b"] and view.target_pieces[1] == ["▁z", "w", "q"]
+
+
+def test_merging_whole_word_pieces_changes_nothing():
+    source, target = ["▁a", "▁b", "</s>"], ["▁x", "▁y"]
+    matrix = random_attention(2, 3)
+    view = attention_view(source, target, matrix, merge_words=True)
+    np.testing.assert_allclose(view.matrix, matrix)
+
+
+def test_unmerged_view_keeps_pieces():
+    view = attention_view(["▁a", "b"], ["▁x"], [[0.25, 0.75]])
+    assert not view.merged and view.source == ["▁a", "b"] and view.source_pieces == [["▁a"], ["b"]]
+
+
+def test_merge_rejects_groups_that_do_not_cover_the_matrix():
+    with pytest.raises(ValueError):
+        merge_matrix(np.ones((2, 3)) / 3, [[0], [1]], [[0], [1]])
+    with pytest.raises(ValueError):
+        merge_matrix(np.ones((2, 3)) / 3, [[0], [1], [2]], [[0, 1], [1]])
+
+
+# --- alignment, entropy, difference ----------------------------------------------------------------------
+
+
+def test_argmax_alignment_picks_each_rows_largest_weight_first_on_ties():
+    matrix = [[0.1, 0.7, 0.2], [0.5, 0.25, 0.25], [0.4, 0.2, 0.4]]
+    assert argmax_alignment(matrix) == [1, 0, 0]
+    assert argmax_alignment(np.zeros((0, 3))) == []
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 17])
+def test_entropy_of_uniform_attention_is_log_n(n):
+    uniform = np.full((1, n), 1 / n)
+    assert entropy(uniform, base=math.e)[0] == pytest.approx(math.log(n))
+    assert entropy(uniform, base=2)[0] == pytest.approx(math.log2(n))
+
+
+def test_entropy_of_one_hot_attention_is_zero_and_zeros_are_ignored():
+    one_hot = np.eye(4)
+    assert entropy(one_hot) == [0.0] * 4
+    assert entropy([[0.5, 0.5, 0.0]]) == [pytest.approx(1.0)]  # bits
+    assert entropy(np.zeros((0, 3))) == []
+
+
+def test_entropy_lies_between_zero_and_log_n():
+    matrix = random_attention(20, 6, seed=3)
+    values = entropy(matrix, base=2)
+    assert all(0 < v < math.log2(6) for v in values)
+
+
+def test_difference_is_a_minus_b_and_each_row_sums_to_zero():
+    a, b = random_attention(3, 4, seed=1), random_attention(3, 4, seed=2)
+    diff = difference(a, b)
+    np.testing.assert_allclose(diff, a - b)
+    np.testing.assert_allclose(diff.sum(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(difference(a, a), 0.0)
+    np.testing.assert_allclose(difference(b, a), -diff)
+
+
+def test_difference_on_a_common_prefix_and_shape_errors():
+    a, b = random_attention(5, 4, seed=1), random_attention(3, 4, seed=2)
+    np.testing.assert_allclose(difference(a, b, rows=2), a[:2] - b[:2])
+    with pytest.raises(ValueError):
+        difference(a, b)  # different lengths need rows=
+    with pytest.raises(ValueError):
+        difference(a, b, rows=4)
+    with pytest.raises(ValueError):
+        difference(a, random_attention(5, 3))  # different source pieces
+
+
+def test_common_prefix_length():
+    assert common_prefix_length([1, 2, 3], [1, 2, 4, 5]) == 2
+    assert common_prefix_length([1, 2], [1, 2]) == 2
+    assert common_prefix_length([], [1]) == 0
+
+
+# --- which checkpoints to compare -------------------------------------------------------------------------
+
+
+def config(src="spa", tgt="eng", attention="luong-general", src_hash="s", tgt_hash="t"):
+    return {"source_language": src, "target_language": tgt, "model": {"attention": attention},
+            "sha256": {"src.model": src_hash, "tgt.model": tgt_hash}}
+
+
+def test_same_tokenizers_needs_both_files_identical():
+    assert same_tokenizers(config(), config(attention="bahdanau"))
+    assert not same_tokenizers(config(), config(src_hash="other"))
+    assert not same_tokenizers(config(), config(tgt_hash="other"))
+    assert not same_tokenizers(config(), None)
+    assert not same_tokenizers({"sha256": {}}, {"sha256": {}})
+
+
+def test_default_selection_prefers_the_same_pair_with_other_attention_types():
+    configs = {
+        "a-luong-2": config(attention="luong-general"),
+        "deu-eng-luong": config(src="deu", attention="luong-general"),
+        "eng-spa-luong": config(src="eng", tgt="spa"),
+        "spa-eng-bahdanau": config(attention="bahdanau"),
+        "spa-eng-luong": config(),
+        "spa-eng-noattn": config(attention="none"),
+    }
+    chosen = default_selection("spa-eng-luong", configs)
+    assert chosen[0] == "spa-eng-luong"
+    assert set(chosen[1:3]) == {"spa-eng-bahdanau", "spa-eng-noattn"}  # new attention types first
+    assert chosen[3] == "a-luong-2"  # then the same pair again, before other languages
+    assert len(default_selection("spa-eng-luong", configs, limit=2)) == 2
+
+
+def test_default_selection_without_a_current_model_starts_from_spanish_english():
+    configs = {"deu-eng": config(src="deu"), "spa-eng": config(), "unreadable": None}
+    chosen = default_selection(None, configs)
+    assert chosen[0] == "spa-eng"
+    assert chosen[-1] == "unreadable"  # unreadable configs come last
+    assert default_selection(None, {}) == []

@@ -1,0 +1,204 @@
+"""The Compare page in AppTest: the tiny Luong model, a copy of it, a tiny no-attention model (and a
+less trained Luong model whose translations differ), side by side."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from nmt_core.alignment import attention_view, entropy
+from nmt_core.checkpoint import load_checkpoint
+from nmt_core.decoding import DecodeSettings
+from nmt_core.plots import CONTEXT_ROW, label
+from nmt_core.train import train
+from tests.apphelpers import run_page
+from tests.conftest import WORDS, tiny_config
+
+SENTENCE = "alpha beta gamma delta"
+
+
+@pytest.fixture(scope="session")
+def no_attention_dir(tmp_path_factory, reverse_corpus):
+    """A tiny model without attention (the encoder's final state is all the decoder sees)."""
+    out = tmp_path_factory.mktemp("noattn") / "tiny-none"
+    assert train(tiny_config(reverse_corpus, out, epochs=2, model={"attention": "none"}))["finished"]
+    return out
+
+
+@pytest.fixture(scope="session")
+def rough_dir(tmp_path_factory, reverse_corpus):
+    """A Luong model trained for one epoch only: same tokenizers as tiny-luong, other translations."""
+    out = tmp_path_factory.mktemp("rough") / "tiny-rough"
+    assert train(tiny_config(reverse_corpus, out, epochs=1))["finished"]
+    return out
+
+
+@pytest.fixture
+def compare_root(models_root, tiny_checkpoint_dir, no_attention_dir):
+    """tiny-luong, the same checkpoint copied as tiny-luong-copy, and tiny-none."""
+    shutil.copytree(tiny_checkpoint_dir, models_root / "tiny-luong-copy")
+    shutil.copytree(no_attention_dir, models_root / "tiny-none")
+    return models_root
+
+
+def array(value) -> np.ndarray:
+    """A plotly JSON array: a plain list, or plotly's typed-array form {"dtype", "bdata" (base64), "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", len(flat))).split(",")])
+    return np.asarray(value, dtype=float)
+
+
+def charts(app) -> dict[str, dict]:
+    """Plotly figures by the key the page gave them (compare_heatmap_NAME, compare_entropy...)."""
+    return {e.proto.id.split("-", 2)[2]: json.loads(e.proto.spec) for e in app.get("plotly_chart")}
+
+
+def decode(root, name: str, sentence: str, settings: DecodeSettings, prefix=None):
+    """What the page should show for ``name``: the same checkpoint decoding directly."""
+    return load_checkpoint(root / name).translator.translate(sentence, settings, prefix)
+
+
+def captions(app) -> list[str]:
+    return [c.value.replace("\\", "") for c in app.caption]  # captions are markdown-escaped
+
+
+def test_default_selection_puts_models_side_by_side(compare_root):
+    app = run_page("compare_page", SENTENCE)
+    assert not app.exception and not app.error
+    chosen = app.multiselect[0].value
+    # The sidebar's model first, a new attention type next, then the rest.
+    assert chosen == ["tiny-luong", "tiny-none", "tiny-luong-copy"]
+    assert app.query_params["models"] in (",".join(chosen), [",".join(chosen)])
+    settings = app.session_state["settings"]
+    expected = [decode(compare_root, name, SENTENCE, settings).translation for name in chosen]
+    assert [t.value for t in app.text] == expected
+    figures = charts(app)
+    luong, copy = figures["compare_heatmap_tiny-luong"], figures["compare_heatmap_tiny-luong-copy"]
+    # Same source axis, same row height and margins: rows line up across columns.
+    assert luong["layout"]["xaxis"]["ticktext"] == copy["layout"]["xaxis"]["ticktext"]
+    assert luong["layout"]["height"] == copy["layout"]["height"]
+    assert luong["layout"]["margin"]["t"] == figures["compare_context_tiny-none"]["layout"]["margin"]["t"]
+
+
+def test_no_attention_model_gets_a_uniform_context_bar_and_a_note(compare_root):
+    app = run_page("compare_page", SENTENCE)
+    trace = decode(compare_root, "tiny-none", SENTENCE, app.session_state["settings"])
+    bar = charts(app)["compare_context_tiny-none"]
+    assert bar["layout"]["yaxis"]["ticktext"] == [CONTEXT_ROW]
+    assert bar["layout"]["xaxis"]["ticktext"] == [label(t) for t in trace.source_tokens]
+    z = array(bar["data"][0]["z"])
+    assert z.shape == (1, len(trace.source_tokens)) and np.allclose(z, z[0, 0])
+    assert any("final state" in c for c in captions(app))
+    assert "compare_alignment_tiny-none" not in charts(app)
+    assert any("No attention, so no alignment" in c for c in captions(app))
+
+
+def test_entropy_per_step_in_bits_for_models_with_attention(compare_root):
+    app = run_page("compare_page", SENTENCE)
+    figure = charts(app)["compare_entropy"]
+    lines = [d for d in figure["data"] if d.get("mode") == "lines+markers"]
+    assert [d["name"] for d in lines] == ["tiny-luong", "tiny-luong-copy"]  # no line for tiny-none
+    trace = decode(compare_root, "tiny-luong", SENTENCE, app.session_state["settings"])
+    np.testing.assert_allclose(array(lines[0]["y"]), entropy(trace.attention, base=2), atol=1e-6)
+    uniform = figure["layout"]["shapes"][0]["y0"]
+    assert uniform == pytest.approx(math.log2(len(trace.source_tokens)))
+    assert "bits" in figure["layout"]["yaxis"]["title"]["text"]
+    assert any("bits" in c for c in captions(app))
+
+
+def test_difference_of_a_model_and_its_copy_is_zero(compare_root):
+    app = run_page("compare_page", SENTENCE)
+    assert app.selectbox(key="compare_pair").options == ["tiny-luong − tiny-luong-copy"]  # tiny-none has none
+    figure = charts(app)["compare_difference"]
+    assert np.allclose(array(figure["data"][0]["z"]), 0.0)
+    assert figure["data"][0]["zmid"] == 0
+    assert any("same translation" in c for c in captions(app))
+    assert app.query_params["pair"] in ("tiny-luong,tiny-luong-copy", ["tiny-luong,tiny-luong-copy"])
+
+
+def test_difference_forces_b_to_write_as_translation_when_they_differ(models_root, rough_dir):
+    shutil.copytree(rough_dir, models_root / "tiny-rough")
+    settings = DecodeSettings(method="greedy")
+    # A sentence on which the two models disagree (the rough model has seen one epoch).
+    sentences = [" ".join(WORDS[i:i + n]) for n in (7, 6, 5) for i in range(0, len(WORDS) - n + 1)]
+    sentence = next(s for s in sentences if decode(models_root, "tiny-luong", s, settings).target_ids
+                    != decode(models_root, "tiny-rough", s, settings).target_ids)
+    app = run_page("compare_page", sentence, models="tiny-luong,tiny-rough", method="greedy")
+    assert not app.exception
+    a = decode(models_root, "tiny-luong", sentence, settings)
+    forced = decode(models_root, "tiny-rough", sentence, settings, prefix=a.target_ids)
+    assert forced.target_ids[:len(a.target_ids)] == a.target_ids
+    assert any("forced to write" in c for c in captions(app))
+    figure = charts(app)["compare_difference"]
+    assert figure["layout"]["yaxis"]["ticktext"] == [label(t) for t in a.target_tokens]
+    expected = np.array(a.attention) - np.array(forced.attention[:len(a.target_ids)])
+    np.testing.assert_allclose(array(figure["data"][0]["z"]), expected, atol=1e-6)
+
+
+def test_word_alignment_links_every_target_word(compare_root):
+    app = run_page("compare_page", SENTENCE)
+    trace = decode(compare_root, "tiny-luong", SENTENCE, app.session_state["settings"])
+    words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
+    figure = charts(app)["compare_alignment_tiny-luong"]
+    lines = [d for d in figure["data"] if d.get("mode") == "lines"]
+    assert len(lines) == len(words.target)
+    labels = [a["text"] for a in figure["layout"]["annotations"]]
+    assert labels == [label(w) for w in words.source] + [label(w) for w in words.target]
+
+
+def test_models_come_from_the_url_and_unknown_names_are_dropped(compare_root):
+    app = run_page("compare_page", SENTENCE, models="tiny-none,../../etc,tiny-luong-copy,<b>")
+    assert not app.exception
+    assert app.multiselect[0].value == ["tiny-none", "tiny-luong-copy"]
+    assert set(charts(app)) >= {"compare_context_tiny-none", "compare_heatmap_tiny-luong-copy"}
+
+
+def test_one_model_asks_for_another(compare_root):
+    app = run_page("compare_page", SENTENCE, models="tiny-luong")
+    assert not app.exception
+    assert "at least two" in app.info[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_words_toggle_merges_every_heatmap(compare_root):
+    sentence = "alphabeta gamma"  # an unseen word cut into several pieces
+    app = run_page("compare_page", sentence)
+    app.toggle(key="compare_words").set_value(True).run()
+    assert not app.exception
+    trace = decode(compare_root, "tiny-luong", sentence, app.session_state["settings"])
+    words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
+    assert len(words.source) < len(trace.source_tokens)
+    figures = charts(app)
+    for key in ("compare_heatmap_tiny-luong", "compare_context_tiny-none", "compare_difference"):
+        assert figures[key]["layout"]["xaxis"]["ticktext"] == [label(w) for w in words.source]
+    assert app.query_params["words"] in ("1", ["1"])
+
+
+def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
+    app = run_page("compare_page", SENTENCE, classroom="1")
+    assert not app.exception
+    figures = charts(app)
+    assert "compare_entropy" not in figures and "compare_difference" not in figures
+    assert "compare_alignment_tiny-luong" in figures
+    assert figures["compare_heatmap_tiny-luong"]["layout"]["font"]["size"] == 22
+    assert len(app.text) == 3
+
+
+def test_a_broken_checkpoint_is_an_error_in_its_own_column(compare_root):
+    (compare_root / "tiny-luong-copy" / "model.safetensors").write_bytes(b"broken")
+    app = run_page("compare_page", SENTENCE)
+    assert not app.exception
+    assert len(app.error) == 1 and "cannot be loaded" in app.error[0].value
+    assert "compare_heatmap_tiny-luong" in charts(app) and len(app.text) == 2
+
+
+def test_an_empty_sentence_is_a_warning_not_a_traceback(compare_root):
+    app = run_page("compare_page", " ")
+    assert not app.exception
+    assert app.warning and all("empty" in w.value for w in app.warning)

@@ -1,0 +1,104 @@
+"""What the Models page reads from a checkpoint: architecture, parameters, files, history."""
+
+import pytest
+
+from nmt_core import model_info
+from nmt_core.attention import ATTENTION_TYPES
+from nmt_core.card import CREDIT
+from nmt_core.model import ModelConfig, Seq2Seq
+
+
+def test_parameter_count_is_the_sum_of_every_tensor_counted_once(tiny_checkpoint):
+    model = tiny_checkpoint.model
+    state = model.state_dict()
+    tied = {"decoder.out.weight"} if model.cfg.tie_embeddings else set()
+    assert model.cfg.tie_embeddings  # the fixture's model shares its target embeddings with the output layer
+    expected = sum(t.numel() for name, t in state.items() if name not in tied)
+    assert model_info.parameter_count(model) == expected == tiny_checkpoint.config["parameters"]
+    assert model_info.parameter_frame(model)["parameters"].sum() == expected
+
+
+@pytest.mark.parametrize("attention", ATTENTION_TYPES)
+def test_parameter_frame_splits_every_architecture(attention):
+    cfg = ModelConfig(src_vocab_size=30, tgt_vocab_size=40, embedding_dim=8, hidden_size=16, output_size=12,
+                      attention_size=6, attention=attention, tie_embeddings=False)
+    model = Seq2Seq(cfg)
+    frame = model_info.parameter_frame(model)
+    assert frame["parameters"].sum() == model_info.parameter_count(model) == sum(
+        t.numel() for t in model.state_dict().values())
+    parts = dict(zip(frame["part"], frame["parameters"], strict=True))
+    assert parts["source embeddings"] == 30 * 8 and parts["target embeddings"] == 40 * 8
+    assert parts["output layer"] == 40 * 12 + 40
+    assert ("attention" in parts) == (attention in ("bahdanau", "luong-general"))
+    assert frame["share"].sum() == pytest.approx(1.0)
+    assert frame["parameters"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("attention, formula", [("bahdanau", "score(s, h) = vᵀ tanh(W₁s + W₂h)"),
+                                                ("luong-general", "score(s, h) = sᵀWh"),
+                                                ("luong-dot", "score(s, h) = sᵀh"), ("none", "none")])
+def test_architecture_names_the_attention_formula(attention, formula):
+    config = {"model": {**ModelConfig(8, 8, attention=attention).to_dict()}, "weights_dtype": "float16"}
+    frame = model_info.architecture_frame(config)
+    rows = dict(zip(frame[""], frame["value"], strict=True))
+    assert formula in rows["Attention"]
+    assert rows["Encoder"].startswith("bidirectional GRU, 1 layer, 512 units (256 per direction)")
+    assert ("Attention layer size" in rows) == (attention == "bahdanau")
+    assert model_info.attention_info(config).latex.count("{") == model_info.attention_info(config).latex.count("}")
+
+
+def test_every_attention_type_has_a_formula():
+    assert set(model_info.ATTENTION_INFO) == set(ATTENTION_TYPES)
+    assert model_info.attention_info({"model": {"attention": "quantum"}}) is None
+
+
+def test_file_frame_lists_sizes(tiny_checkpoint_dir):
+    frame = model_info.file_frame(tiny_checkpoint_dir)
+    sizes = dict(zip(frame["file"], frame["bytes"], strict=True))
+    assert {"config.json", "model.safetensors", "src.model", "tgt.model"} <= set(sizes)
+    assert sizes["model.safetensors"] == (tiny_checkpoint_dir / "model.safetensors").stat().st_size
+    assert frame["file"].tolist() == sorted(frame["file"])
+
+
+@pytest.mark.parametrize("size, text", [(0, "0 B"), (1023, "1023 B"), (1536, "1.5 KiB"), (13_203_280, "12.6 MiB"),
+                                        (5 * 2**40, "5120.0 GiB")])
+def test_human_size(size, text):
+    assert model_info.human_size(size) == text
+
+
+def test_history_frame_follows_the_config(tiny_checkpoint):
+    config = tiny_checkpoint.config
+    frame = model_info.history_frame(config)
+    epochs = [record["epoch"] for record in config["history"]]
+    assert sorted(frame["epoch"].unique()) == epochs
+    assert set(frame["quantity"]) == {"loss", "token accuracy", "BLEU"}
+    last = config["history"][-1]
+    dev_loss = frame[(frame.epoch == last["epoch"]) & (frame.quantity == "loss") & (frame.split == "dev")]
+    assert dev_loss["value"].tolist() == [last["dev_loss"]]
+    assert len(frame[frame.quantity == "BLEU"]) == len(epochs)  # BLEU is measured on dev only
+
+
+@pytest.mark.parametrize("history", [None, "lots", [None, {"epoch": "one"}, {"epoch": 1, "dev_loss": "low"}], []])
+def test_history_frame_tolerates_odd_configs(history):
+    frame = model_info.history_frame({"history": history})
+    assert frame.empty and list(frame.columns) == ["epoch", "quantity", "split", "value"]
+
+
+def test_summaries_of_the_shipped_style_config(tiny_checkpoint):
+    config = tiny_checkpoint.config
+    data = dict(zip(*model_info.data_frame(config).to_dict("list").values(), strict=True))
+    assert data["Sentence pairs"] == f"{config['data']['pairs']:,}"
+    training = dict(zip(*model_info.training_frame(config).to_dict("list").values(), strict=True))
+    assert training["Epochs"] == str(config["training"]["epochs_completed"])
+    assert training["Hardware"] == config["training"]["hardware"]
+    summary = model_info.metrics_summary(config)
+    assert summary["bleu"] == config["metrics"]["test_bleu"] and summary["chrf"] == config["metrics"]["test_chrf"]
+    assert model_info.credit(config) == CREDIT  # Tatoeba-derived data gets the full licence credit
+
+
+def test_summaries_of_a_bare_config():
+    assert model_info.data_frame({}).empty and model_info.training_frame({"training": "?"}).empty
+    assert model_info.metrics_summary({"metrics": {"test_bleu": "high"}}) == {}
+    assert model_info.credit({"data": {"credit": "My own corpus, CC0"}}) == "My own corpus, CC0"
+    assert model_info.credit({}) == CREDIT
+    assert "?" in model_info.architecture_frame({})["value"].iloc[0]

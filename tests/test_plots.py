@@ -1,0 +1,216 @@
+"""Figures from hand-made traces: heatmaps (pieces and words), probabilities, entropy, difference, alignment."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nmt_core.alignment import entropy
+from nmt_core.plots import (
+    CONTEXT_ROW,
+    aligned_top_margin,
+    alignment_figure,
+    alignment_frame,
+    attention_frame,
+    attention_heatmap,
+    context_frame,
+    context_heatmap,
+    difference_frame,
+    difference_heatmap,
+    entropy_chart,
+    entropy_frame,
+    image_config,
+    label,
+    nbest_frame,
+    probability_chart,
+    probability_frame,
+)
+from nmt_core.trace import Candidate, Step, Trace
+
+EOS_ID = 3
+
+
+def make_trace(source, target, attention, finished=True, probs=None) -> Trace:
+    """A trace as a decoder would return it: one step per target piece, then </s> when finished."""
+    probs = probs or [0.5] * len(target)
+    steps = []
+    for i, (token, row, p) in enumerate(zip(target, attention or [None] * len(target), probs, strict=True)):
+        candidates = [Candidate(10 + i, token, p, p), Candidate(99, "▁other", (1 - p) / 2, (1 - p) / 2)]
+        steps.append(Step(i, 10 + i, token, math.log(p), None if row is None else list(row), candidates))
+    if finished:
+        last = None if attention is None else [0.0] * (len(source) - 1) + [1.0]
+        steps.append(Step(len(target), EOS_ID, "</s>", math.log(0.9), last, [Candidate(EOS_ID, "</s>", 0.9, 0.9)]))
+    translation = "".join(target).replace("▁", " ").strip()
+    return Trace("greedy", {}, translation, list(source), steps, translation, finished)
+
+
+SOURCE = ["▁the", "▁ca", "t", "▁the", "</s>"]
+TARGET = ["▁el", "▁ga", "to", "▁el"]
+ATTENTION = np.random.default_rng(0).dirichlet(np.ones(len(SOURCE)), size=len(TARGET)).tolist()
+
+
+def heatmap_data(figure):
+    data = figure.data[0]
+    return np.array(data.z, dtype=float), list(figure.layout.xaxis.ticktext), list(figure.layout.yaxis.ticktext)
+
+
+def test_heatmap_keeps_repeated_pieces_apart_on_integer_axes():
+    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION))
+    z, x, y = heatmap_data(figure)
+    assert z.shape == (4, 5)
+    np.testing.assert_allclose(z, ATTENTION)
+    assert x == [label(t) for t in SOURCE] and y == TARGET  # "▁the" twice, "▁el" twice: separate columns and rows
+    assert list(figure.data[0].x) == list(range(5)) and list(figure.data[0].y) == list(range(4))
+    assert figure.layout.height == 120 + 28 * 4
+
+
+def test_heatmap_hover_names_target_source_and_weight():
+    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION))
+    hover = figure.data[0].text
+    assert "▁ga ← ▁ca" in hover[1][1] and f"{ATTENTION[1][1]:.3f}" in hover[1][1]
+
+
+def test_heatmap_merged_into_words():
+    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION), merge_words=True, font_size=22,
+                               height_per_row=46)
+    z, x, y = heatmap_data(figure)
+    assert x == ["the", "cat", "the", "&lt;/s&gt;"] and y == ["el", "gato", "el"]
+    np.testing.assert_allclose(z.sum(axis=1), 1.0)
+    a = np.array(ATTENTION)
+    np.testing.assert_allclose(z[1, 1], (a[1, 1] + a[1, 2] + a[2, 1] + a[2, 2]) / 2)
+    assert "pieces: ▁ga to ← ▁ca t" in figure.data[0].text[1][1]
+    assert figure.layout.font.size == 22 and figure.layout.height == 120 + 46 * 3
+
+
+def test_side_by_side_heatmaps_share_their_top_margin_and_row_height():
+    long_word = "▁" + "x" * 40
+    a = make_trace(SOURCE, TARGET, ATTENTION)
+    b = make_trace(["▁a", long_word, "</s>"], ["▁b"], [[0.2, 0.3, 0.5]])
+    top = aligned_top_margin([SOURCE, b.source_tokens], font_size=13)
+    figures = [attention_heatmap(t, 30, top_margin=top) for t in (a, b)]
+    for figure, rows in zip(figures, (4, 1), strict=True):
+        assert figure.layout.margin.t == top and figure.layout.xaxis.automargin is False
+        assert figure.layout.height == top + 10 + 30 * rows  # every row exactly 30 px: rows line up
+    shortened = figures[1].layout.xaxis.ticktext[1]
+    assert shortened.endswith("…") and len(shortened) < len(long_word)
+    assert long_word in figures[1].data[0].text[0][1]  # hover keeps the whole piece
+    assert top == aligned_top_margin([["x" * 16]], font_size=13)  # the margin fits the shortened label
+
+
+def test_font_size_reaches_ticks_titles_and_annotations():
+    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION), font_size=22)
+    assert figure.layout.xaxis.tickfont.size == 22 and figure.layout.yaxis.title.font.size == 22
+    frame = alignment_frame(make_trace(SOURCE, TARGET, ATTENTION))
+    assert {a.font.size for a in alignment_figure(frame, ["the", "cat", "the", "</s>"], 22).layout.annotations} == {22}
+
+
+def test_labels_are_html_escaped_everywhere():
+    source = ["▁<b>x</b>", "▁&", "</s>"]
+    target = ["▁<script>"]
+    trace = make_trace(source, target, [[0.2, 0.3, 0.5]])
+    figure = attention_heatmap(trace)
+    assert label("<b>") == "&lt;b&gt;"
+    assert "▁&lt;b&gt;x&lt;/b&gt;" in figure.layout.xaxis.ticktext and "&lt;/s&gt;" in figure.layout.xaxis.ticktext
+    assert figure.layout.yaxis.ticktext == ("▁&lt;script&gt;",)
+    assert "<script>" not in str(figure.data[0].text)
+    words = [a.text for a in alignment_figure(alignment_frame(trace), ["<b>x</b>", "&", "</s>"]).layout.annotations]
+    assert "&lt;b&gt;x&lt;/b&gt;" in words and "&lt;script&gt;" in words and "<b>x</b>" not in words
+
+
+def test_heatmap_of_a_trace_with_no_steps_yet_keeps_the_source_axis():
+    figure = attention_heatmap(make_trace(SOURCE, [], [], finished=False))
+    assert list(figure.layout.xaxis.ticktext) == [label(t) for t in SOURCE]
+    assert np.array(figure.data[0].z).size == 0
+
+
+def test_no_attention_trace_has_a_uniform_context_bar_instead():
+    trace = make_trace(SOURCE, TARGET, None)
+    assert trace.attention is None and attention_frame(trace).empty
+    with pytest.raises(ValueError):
+        attention_heatmap(trace)
+    frame = context_frame(trace)
+    assert frame["target_token"].unique().tolist() == [CONTEXT_ROW]
+    np.testing.assert_allclose(frame["weight"], 1 / len(SOURCE))
+    figure = context_heatmap(frame)
+    assert np.array(figure.data[0].z).shape == (1, len(SOURCE)) and not figure.data[0].showscale
+    assert "final state" in figure.data[0].text[0][0]
+    assert context_frame(trace, merge_words=True)["source_token"].tolist() == ["the", "cat", "the", "</s>"]
+
+
+def test_probability_frame_has_every_chosen_token_with_its_runner_up():
+    trace = make_trace(SOURCE, TARGET, ATTENTION, probs=[0.9, 0.6, 0.3, 0.8])
+    frame = probability_frame(trace)
+    assert frame["token"].tolist() == TARGET + ["</s>"]
+    np.testing.assert_allclose(frame["probability"], [0.9, 0.6, 0.3, 0.8, 0.9])
+    assert frame["runner_up"].tolist()[:4] == ["▁other"] * 4
+    np.testing.assert_allclose(frame["runner_up_probability"][:4], [0.05, 0.2, 0.35, 0.1])
+    assert frame["runner_up"].iloc[4] == "" and math.isnan(frame["runner_up_probability"].iloc[4])
+    spec = probability_chart(frame).to_dict()
+    assert spec["encoding"]["y"]["sort"] == ["1. ▁el", "2. ▁ga", "3. to", "4. ▁el", "5. </s>"]  # repeats kept
+
+
+def test_entropy_frame_in_bits_per_model_without_attention_left_out():
+    traces = {"luong": make_trace(SOURCE, TARGET, ATTENTION), "none": make_trace(SOURCE, TARGET, None)}
+    frame = entropy_frame(traces)
+    assert frame["model"].unique().tolist() == ["luong"]
+    np.testing.assert_allclose(frame["entropy"], entropy(ATTENTION, base=2))
+    np.testing.assert_allclose(frame["uniform"], math.log2(len(SOURCE)))
+    figure = entropy_chart(frame)
+    assert [t.name for t in figure.data] == ["luong"]
+    assert figure.layout.shapes[0].y0 == pytest.approx(math.log2(5))
+
+
+def test_difference_of_a_trace_with_itself_is_zero_and_rows_sum_to_zero():
+    a = make_trace(SOURCE, TARGET, ATTENTION)
+    other = np.random.default_rng(1).dirichlet(np.ones(len(SOURCE)), size=len(TARGET) + 1)
+    b = make_trace(SOURCE, TARGET + ["▁más"], other.tolist())
+    np.testing.assert_allclose(difference_frame(a, a, 4)["weight"], 0.0)
+    frame = difference_frame(a, b, 4)
+    matrix = frame.pivot(index="target_index", columns="source_index", values="weight").to_numpy()
+    np.testing.assert_allclose(matrix, np.array(ATTENTION) - other[:4])
+    np.testing.assert_allclose(matrix.sum(axis=1), 0.0, atol=1e-12)
+    merged = difference_frame(a, b, 4, merge_words=True)
+    assert merged.drop_duplicates("target_index")["target_token"].tolist() == ["el", "gato", "el"]
+    figure = difference_heatmap(frame)
+    extent = np.abs(matrix).max()
+    assert figure.data[0].zmid == 0 and figure.data[0].zmin == pytest.approx(-extent)
+    assert figure.data[0].zmax == pytest.approx(extent)
+
+
+def test_difference_needs_the_same_source_pieces_and_enough_rows():
+    a = make_trace(SOURCE, TARGET, ATTENTION)
+    with pytest.raises(ValueError):
+        difference_frame(a, make_trace(SOURCE[1:], TARGET, [row[1:] for row in ATTENTION]), 4)
+    with pytest.raises(ValueError):
+        difference_frame(a, a, 5)
+    with pytest.raises(ValueError):
+        difference_frame(a, make_trace(SOURCE, TARGET, None), 4)
+
+
+def test_alignment_links_each_target_word_to_its_argmax_source_word():
+    source = ["▁the", "▁ca", "t", "</s>"]
+    target = ["▁el", "▁ga", "to"]
+    attention = [[0.8, 0.1, 0.05, 0.05], [0.1, 0.3, 0.5, 0.1], [0.2, 0.2, 0.2, 0.4]]
+    frame = alignment_frame(make_trace(source, target, attention))
+    assert frame["target_word"].tolist() == ["el", "gato"]
+    assert frame["source_word"].tolist() == ["the", "cat"]
+    np.testing.assert_allclose(frame["weight"], [0.8, (0.8 + 0.4) / 2])
+    figure = alignment_figure(frame, ["the", "cat", "</s>"])
+    lines = [t for t in figure.data if t.mode == "lines"]
+    assert len(lines) == 2
+    assert all(list(t.y) == [0, 1] for t in lines)  # target row at the bottom, source row on top
+    assert lines[0].line.width > lines[1].line.width  # more weight, thicker line
+    assert alignment_frame(make_trace(source, target, None)).empty
+
+
+def test_image_config_sets_the_modebar_download_format():
+    config = image_config("attention-spa/eng <x>", "svg")
+    assert config["toImageButtonOptions"]["format"] == "svg"
+    assert config["toImageButtonOptions"]["filename"] == "attention-spa_eng__x_"
+
+
+def test_nbest_frame_of_a_greedy_trace_is_its_one_output():
+    trace = make_trace(SOURCE, TARGET, ATTENTION)
+    frame = nbest_frame(trace)
+    assert frame["translation"].tolist() == [trace.translation]
+    assert frame["log-prob"].iloc[0] == pytest.approx(trace.score)

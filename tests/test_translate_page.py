@@ -1,0 +1,136 @@
+"""The Translate page in AppTest: heatmap (pieces or words), probabilities, n-best, downloads, classroom mode."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from nmt_core.alignment import attention_view
+from nmt_core.plots import label
+from nmt_core.trace import Trace
+from tests.apphelpers import run_page
+
+WORDS_KEY = "translate_words"
+FORMAT_KEY = "translate_image_format"
+
+
+def plotly_charts(app) -> list[tuple[dict, dict]]:
+    """(figure spec, plotly config) of every plotly chart on the page."""
+    return [(json.loads(e.proto.spec), json.loads(e.proto.config or "{}")) for e in app.get("plotly_chart")]
+
+
+def array(value) -> np.ndarray:
+    """A plotly JSON array: a plain list, or plotly's typed-array form {"dtype", "bdata" (base64), "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value, dtype=float)
+
+
+def heatmap(app) -> dict:
+    charts = [spec for spec, _ in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"]
+    assert len(charts) == 1
+    return charts[0]
+
+
+def expected_trace(translator, app, sentence: str) -> Trace:
+    """What the page should show: the same model decoding with the sidebar's settings."""
+    return translator.translate(sentence, app.session_state["settings"])
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list[tuple[bytes, str, str | None]]:
+    """Every file the page hands to st.download_button: (data, mime type, file name)."""
+    captured = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        captured.append((path_or_data, mimetype, filename))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return captured
+
+
+def test_heatmap_matches_the_decode_with_piece_labels(models_root, translator):
+    app = run_page("translate_page", "alpha beta gamma mu")
+    assert not app.exception
+    trace = expected_trace(translator, app, "alpha beta gamma mu")
+    assert app.text[0].value == trace.translation
+    spec = heatmap(app)
+    assert spec["layout"]["xaxis"]["ticktext"] == [label(t) for t in trace.source_tokens]
+    assert spec["layout"]["yaxis"]["ticktext"] == [label(t) for t in trace.target_tokens]
+    np.testing.assert_allclose(array(spec["data"][0]["z"]), trace.attention, atol=1e-6)
+    assert "←" in spec["data"][0]["text"][0][0]  # hover: target ← source and the weight
+
+
+def test_probabilities_candidates_and_trace_download(models_root, translator, downloads):
+    app = run_page("translate_page", "alpha beta gamma")
+    assert not app.exception
+    trace = expected_trace(translator, app, "alpha beta gamma")
+    assert len(app.get("vega_lite_chart")) == 1  # per-token probability chart
+    nbest = app.dataframe[0].value
+    assert nbest["translation"].tolist() == [h.translation for h in trace.beam.hypotheses]
+    assert [b.label for b in app.get("download_button")] == ["Trace (JSON)"]
+    data, mime, filename = [d for d in downloads if d[1] == "application/json"][-1]  # the last run's
+    downloaded = Trace.from_json(data.decode() if isinstance(data, bytes) else data)
+    assert downloaded.translation == trace.translation and downloaded.source_tokens == trace.source_tokens
+    np.testing.assert_allclose(downloaded.attention, trace.attention, atol=1e-6)
+    assert filename == "trace-tiny-luong.json"
+
+
+def test_heatmap_can_be_saved_as_png_or_svg(models_root):
+    app = run_page("translate_page", "alpha beta gamma")
+    heatmap_config = [config for spec, config in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"][0]
+    assert heatmap_config["toImageButtonOptions"]["format"] == "png"
+    app.radio(key=FORMAT_KEY).set_value("svg").run()
+    assert not app.exception
+    heatmap_config = [config for spec, config in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"][0]
+    assert heatmap_config["toImageButtonOptions"]["format"] == "svg"
+
+
+def test_words_toggle_merges_pieces_and_goes_into_the_url(models_root, translator):
+    sentence = "alphabeta gamma"  # an unseen word the tiny tokenizer cuts into several pieces
+    app = run_page("translate_page", sentence)
+    trace = expected_trace(translator, app, sentence)
+    words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
+    assert len(words.source) < len(trace.source_tokens)  # the sentence really has a multi-piece word
+    assert app.toggle(key=WORDS_KEY).value is False
+    app.toggle(key=WORDS_KEY).set_value(True).run()
+    assert not app.exception
+    spec = heatmap(app)
+    assert spec["layout"]["xaxis"]["ticktext"] == [label(w) for w in words.source]
+    assert spec["layout"]["yaxis"]["ticktext"] == [label(w) for w in words.target]
+    np.testing.assert_allclose(array(spec["data"][0]["z"]).sum(axis=1), 1.0, atol=1e-5)
+    assert any("sum" in c.value and "mean" in c.value for c in app.caption)  # the rule is stated
+    assert app.query_params["words"] in ("1", ["1"])
+    reopened = run_page("translate_page", sentence, words="1")
+    assert reopened.toggle(key=WORDS_KEY).value is True
+    assert heatmap(reopened)["layout"]["xaxis"]["ticktext"] == spec["layout"]["xaxis"]["ticktext"]
+
+
+def test_classroom_mode_shows_only_translation_and_a_bigger_heatmap(models_root):
+    normal = heatmap(run_page("translate_page", "alpha beta gamma"))
+    app = run_page("translate_page", "alpha beta gamma", classroom="1")
+    assert not app.exception
+    assert app.text[0].value
+    big = heatmap(app)
+    rows = len(big["layout"]["yaxis"]["ticktext"])
+    assert big["layout"]["font"]["size"] > normal["layout"]["font"]["size"]
+    assert (big["layout"]["height"] - 120) / rows > (normal["layout"]["height"] - 120) / rows
+    assert not app.dataframe and not app.get("download_button") and not app.get("vega_lite_chart")
+    assert not app.subheader
+
+
+def test_user_text_in_labels_is_escaped(models_root):
+    app = run_page("translate_page", "<b>alpha</b> <i>beta")
+    assert not app.exception
+    spec = heatmap(app)
+    labels = spec["layout"]["xaxis"]["ticktext"] + spec["layout"]["yaxis"]["ticktext"]
+    assert all("<" not in text for text in labels)
+    assert "<b>" not in json.dumps(spec["data"][0]["text"])
