@@ -21,7 +21,9 @@ from pages.common import (
 from pages.examples import examples_for
 from pages.style import apply_classroom_style
 
-st.set_page_config(page_title="Attention Explorer", layout="wide")
+# A classroom link (?classroom=1) opens with the sidebar folded: the projector's 1280 px go to the figures.
+st.set_page_config(page_title="Attention Explorer", layout="wide",
+                   initial_sidebar_state="collapsed" if st.query_params.get("classroom") == "1" else "auto")
 torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
 
 DEFAULT_MODEL = "spa-eng-luong"  # the flagship, whose tutorial sentence is the default

@@ -167,6 +167,14 @@ def matmul_rate_gflops(size: int = 1024, repeats: int = 20) -> float:
     return 2 * size**3 / best / 1e9
 
 
+def memory_bandwidth_gbs(megabytes: int = 256, repeats: int = 10) -> float:
+    """Rate at which this thread streams a large fp32 tensor from memory (GB/s), best of ``repeats``."""
+    x = torch.ones(megabytes * 1024 * 1024 // 4)
+    x.sum()
+    best = min(timed_ms(x.sum, repeats)) / 1000
+    return x.numel() * 4 / best / 1e9
+
+
 def decode_flops(translator: Translator, sentence: str, settings: DecodeSettings) -> int:
     """Floating-point operations of one decode, counted op by op by torch's FlopCounterMode."""
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
@@ -174,20 +182,39 @@ def decode_flops(translator: Translator, sentence: str, settings: DecodeSettings
     return counter.get_total_flops()
 
 
+def weight_bytes(module: torch.nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for p in module.parameters())
+
+
 def hardware_yardstick(checkpoint: Checkpoint, sentences: list[str], repeats: int) -> dict:
-    """Our beam-5 time as a multiple of FLOPs / (this machine's fp32 matmul rate, measured now)."""
+    """Our beam-5 time against the two floors of a roofline model, both measured in this run.
+
+    * compute floor: the decode's FLOPs / this machine's fp32 matmul rate (what the
+      speed issue asks for);
+    * memory floor: every decoder step must stream the decoder's weights (the
+      8,000 x 256 output matrix alone is 8 MB) and the encoder's once; those bytes /
+      this thread's memory bandwidth. With five hypotheses per step the matrix
+      products are thin, so this is the floor that binds.
+    """
     translator, beam = checkpoint.translator, beam_settings(checkpoint)
-    rate = matmul_rate_gflops()
-    multiples, floors, flops = [], [], []
+    rate, bandwidth = matmul_rate_gflops(), memory_bandwidth_gbs()
+    decoder_bytes, encoder_bytes = weight_bytes(checkpoint.model.decoder), weight_bytes(checkpoint.model.encoder)
+    flops, compute_floors, memory_floors, multiples = [], [], [], []
     for sentence in sentences:
         count = decode_flops(translator, sentence, beam)
-        floor_ms = count / (rate * 1e9) * 1000
+        steps = len(translator.translate(sentence, beam).beam.beams)  # decoder calls of this decode
+        compute_floor = count / (rate * 1e9) * 1000
+        memory_floor = (decoder_bytes * steps + encoder_bytes) / (bandwidth * 1e9) * 1000
         ours = statistics.median(timed_ms(lambda s=sentence: translator.translate(s, beam), repeats))
         flops.append(count / 1e6)
-        floors.append(floor_ms)
-        multiples.append(ours / floor_ms)
-    return {"matmul_gflops": rate, "beam5_mflop": median_p90(flops), "floor_ms": median_p90(floors),
-            "multiple_of_floor": median_p90(multiples)}
+        compute_floors.append(compute_floor)
+        memory_floors.append(memory_floor)
+        multiples.append(ours / max(compute_floor, memory_floor))
+    return {"matmul_gflops": rate, "memory_gbs": bandwidth, "beam5_mflop": median_p90(flops),
+            "floor_ms": median_p90(compute_floors), "memory_floor_ms": median_p90(memory_floors),
+            "multiple_of_floor": median_p90([m * max(c, f) / c for m, c, f in
+                                             zip(multiples, compute_floors, memory_floors, strict=True)]),
+            "multiple_of_roofline": median_p90(multiples)}
 
 
 def batch_throughput(checkpoint: Checkpoint, sentences: list[str], batch_size: int = 64) -> dict:

@@ -2,8 +2,8 @@
 
 Models are loaded once per process (``st.cache_resource``) and shared by every
 browser session; nmt_core keeps no per-decode state on them. Traces are cached
-by (checkpoint, sentence, settings, forced prefix) as plain dicts, so a rerun
-that only moves a slider does no model work.
+by (checkpoint, sentence, settings, forced prefix), so a rerun that only
+moves a slider does no model work.
 
 What every page can read from ``st.session_state`` (set by app.py's sidebar):
 ``checkpoint`` (folder name or None), ``sentence`` (str), ``settings``
@@ -91,22 +91,28 @@ def describe_checkpoint(name: str) -> str:
     return " · ".join(parts)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def translate_cached(folder: str, sentence: str, settings: tuple, prefix: tuple[int, ...] = ()) -> dict:
+@st.cache_resource(show_spinner=False, max_entries=512)
+def translate_cached(folder: str, sentence: str, settings: tuple, prefix: tuple[int, ...] = ()) -> Trace:
+    """One decode per (checkpoint, sentence, settings, prefix), shared by every session.
+
+    A resource cache, not a data cache: a hit hands back the same Trace object
+    instead of unpickling a copy (a width-16 beam trace holds thousands of nodes,
+    and copying it cost up to ~180 ms per rerun). Pages only read traces.
+    """
     checkpoint = load_cached(folder)
     with torch.inference_mode():
-        trace = checkpoint.translator.translate(sentence, DecodeSettings(*settings), list(prefix) or None)
-    return trace.to_dict()
+        return checkpoint.translator.translate(sentence, DecodeSettings(*settings), list(prefix) or None)
 
 
 def translate(name: str, sentence: str, settings: DecodeSettings, prefix: list[int] | None = None) -> Trace:
     """Decode (or fetch the cached trace). ``prefix``: target token ids to force first.
 
+    The trace is shared with other sessions: read it, never change it.
     Raises InputError (bad sentence or settings) and CheckpointError.
     """
     values = tuple(settings.validate().to_dict().values())
     folder = str(checkpoint_root() / name)
-    return Trace.from_dict(translate_cached(folder, sentence, values, tuple(int(i) for i in prefix or ())))
+    return translate_cached(folder, sentence, values, tuple(int(i) for i in prefix or ()))
 
 
 def escape_markdown(text: str) -> str:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from nmt_core.beam_view import beam_settings
 from nmt_core.decoding import DecodeSettings
 from nmt_core.sampling import sample_settings
+from pages import common
 from pages.style import CLASSROOM_FONT_SIZE
 from tests.apphelpers import ROOT
 from tests.test_beam_page import plotly_array
@@ -82,7 +82,7 @@ def test_replay_sets_the_sidebar_and_gives_the_same_text(models_root):
     assert app.sidebar.radio[0].value == "sample"
     assert app.button(key="sampling_replay_3").disabled  # the row the sidebar now samples
     # Decode again from scratch (no cached trace): the Translate page shows the same sample.
-    st.cache_data.clear()
+    common.translate_cached.clear()
     app.switch_page("pages/translate_page.py").run()
     assert not app.exception
     assert app.text[0].value == rows[3]
