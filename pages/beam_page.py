@@ -16,10 +16,9 @@ from nmt_core.beam_view import (
     nodes_frame,
     step_range,
 )
-from nmt_core.checkpoint import CheckpointError
-from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.decoding import DecodeSettings
 from nmt_core.tree_figures import attention_row_chart, beam_labels, beam_tree_figure
-from pages.common import classroom, escape_markdown, set_url, translate, url_int
+from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, translate, url_int
 from pages.style import figure_font_size
 
 WIDTH_KEY, PENALTY_KEY = "beam_input", "length_penalty_input"  # the sidebar's widgets
@@ -119,20 +118,15 @@ def render():
 
     st.title("Beam search")
     if not name:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
     width, penalty, show_pruned = search_controls()
     if settings.method != "beam":
         st.info("The sidebar decodes with " + ("greedy search" if settings.method == "greedy" else "sampling")
                 + "; this page always runs beam search, with the width and length penalty above.")
     search = beam_settings(settings, width, penalty)
-    try:
-        trace = translate(name, sentence, search)
-    except InputError as error:
-        st.warning(escape_markdown(str(error)))
-        return
-    except CheckpointError as error:
-        st.error(f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    trace = decode_or_explain(name, sentence, search)
+    if trace is None:
         return
 
     beam = trace.beam

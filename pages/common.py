@@ -28,7 +28,7 @@ from nmt_core.checkpoint import (
     load_checkpoint,
     read_config,
 )
-from nmt_core.decoding import DecodeSettings
+from nmt_core.decoding import DecodeSettings, InputError
 from nmt_core.trace import Trace
 
 
@@ -113,6 +113,22 @@ def translate(name: str, sentence: str, settings: DecodeSettings, prefix: list[i
     values = tuple(settings.validate().to_dict().values())
     folder = str(checkpoint_root() / name)
     return translate_cached(folder, sentence, values, tuple(int(i) for i in prefix or ()))
+
+
+NO_CHECKPOINT = "No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README)."
+
+
+def decode_or_explain(name: str, sentence: str, settings: DecodeSettings, prefix: list[int] | None = None
+                      ) -> Trace | None:
+    """:func:`translate`, or show why it cannot (a warning for bad input, an error for a
+    broken checkpoint) and return None: the page then stops, the app keeps working."""
+    try:
+        return translate(name, sentence, settings, prefix)
+    except InputError as error:
+        st.warning(escape_markdown(str(error)))
+    except CheckpointError as error:
+        st.error(f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    return None
 
 
 def escape_markdown(text: str) -> str:

@@ -38,6 +38,7 @@ from nmt_core.plots import (
     nbest_frame,
 )
 from pages.common import (
+    NO_CHECKPOINT,
     available_checkpoints,
     classroom,
     config_of,
@@ -196,7 +197,7 @@ def render():
     st.title("Compare")
     names = available_checkpoints()
     if not names:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
     sentence = st.session_state.get("sentence", "")
     settings = st.session_state.get("settings") or DecodeSettings()

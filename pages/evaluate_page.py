@@ -29,7 +29,7 @@ from nmt_core.evaluate import (
     translate_many,
 )
 from nmt_core.model_figures import beam_curve_chart
-from pages.common import checkpoint_root, classroom, config_of, escape_markdown, load
+from pages.common import NO_CHECKPOINT, checkpoint_root, classroom, config_of, escape_markdown, load
 from pages.style import figure_font_size
 
 CURVE_BEAMS = (1, 2, 4, 8)
@@ -187,7 +187,7 @@ def render():
     st.title("Evaluate")
     name = st.session_state.get("checkpoint")
     if not name:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
     beam, length_penalty = decoding_choice()
     st.caption(f"Model **{escape_markdown(name)}**, " + (f"beam search width {beam}, length penalty "

@@ -12,6 +12,7 @@ from nmt_core.checkpoint import CheckpointError, read_config
 from nmt_core.model_figures import history_chart, projection_figure
 from nmt_core.projection import SIDES, Projection, embedding_projection
 from pages.common import (
+    NO_CHECKPOINT,
     available_checkpoints,
     checkpoint_root,
     classroom,
@@ -167,7 +168,7 @@ def render():
     names = available_checkpoints()
     selected = st.session_state.get("checkpoint")
     if not names:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
     if "models_view" not in st.session_state:
         st.session_state["models_view"] = "all" if st.query_params.get("show") == "all" else "one"

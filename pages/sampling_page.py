@@ -18,7 +18,7 @@ from nmt_core.sampling import (
     trace_tokens,
 )
 from nmt_core.tree_figures import beam_tree_figure, prefix_tree_figure, temperature_chart
-from pages.common import classroom, escape_markdown, load, set_url, translate, url_int
+from pages.common import NO_CHECKPOINT, classroom, escape_markdown, load, set_url, translate, url_int
 from pages.style import figure_font_size
 
 STEP_KEY, COUNT_KEY = "sampling_page_step", "sampling_page_count"
@@ -125,7 +125,7 @@ def render():
 
     st.title("Sampling")
     if not name:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
     try:
         temperature_section(name, sentence, settings, big)

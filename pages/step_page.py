@@ -15,7 +15,6 @@ import time
 
 import streamlit as st
 
-from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import InputError
 from nmt_core.step_figures import candidate_chart, revealed_heatmap, source_strip
 from nmt_core.stepping import (
@@ -35,7 +34,7 @@ from nmt_core.stepping import (
     why_chosen,
 )
 from nmt_core.trace import Trace
-from pages.common import classroom, escape_markdown, set_url, translate, url_int
+from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, translate, url_int
 from pages.style import figure_font_size
 
 STEP_PARAM, FORCE_PARAM = "step", "force"
@@ -241,15 +240,10 @@ def render():
 
     st.title("Step through")
     if not name:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
-    try:
-        trace = translate(name, sentence, settings)
-    except InputError as error:
-        st.warning(escape_markdown(str(error)))
-        return
-    except CheckpointError as error:
-        st.error(f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    trace = decode_or_explain(name, sentence, settings)
+    if trace is None:
         return
 
     for message in trace.warnings:

@@ -4,8 +4,6 @@ the n-best list and downloads. Classroom mode keeps only the translation and a l
 import streamlit as st
 
 from nmt_core.alignment import MERGE_RULE
-from nmt_core.checkpoint import CheckpointError
-from nmt_core.decoding import InputError
 from nmt_core.plots import (
     CLASSROOM_ROW_HEIGHT,
     ROW_HEIGHT,
@@ -15,7 +13,7 @@ from nmt_core.plots import (
     probability_chart,
     probability_frame,
 )
-from pages.common import classroom, escape_markdown, set_url, translate, url_int
+from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, url_int
 from pages.style import figure_font_size
 
 WORDS_KEY = "translate_words"  # the pieces/words toggle; mirrored as ?words=0|1
@@ -33,16 +31,11 @@ def render():
 
     st.title("Translate")
     if not name:
-        st.info("No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README).")
+        st.info(NO_CHECKPOINT)
         return
 
-    try:
-        trace = translate(name, sentence, settings)
-    except InputError as error:
-        st.warning(escape_markdown(str(error)))
-        return
-    except CheckpointError as error:
-        st.error(f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    trace = decode_or_explain(name, sentence, settings)
+    if trace is None:
         return
 
     st.caption("Translation")
