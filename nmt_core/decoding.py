@@ -383,7 +383,12 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
                 BeamNode(len(nodes), parent.id, parent.step + 1, token_id, tokenizer.pieces([token_id])[0], lp, score,
                          score / length_penalty(parent.step + 2, settings.length_penalty), row)
             )
-            prefix_steps.append(Step(parent.step + 1, token_id, nodes[-1].token, lp, row, [], forced=True))
+            # What the model would have preferred here, so the stepper can show alternatives at forced steps.
+            top = log_probs[0].topk(min(settings.num_candidates, log_probs.size(1)))
+            alternatives = [Candidate(int(i), piece, math.exp(v), math.exp(v)) for i, v, piece in
+                            zip(top.indices.tolist(), top.values.tolist(), tokenizer.pieces(top.indices.tolist()),
+                                strict=True)]
+            prefix_steps.append(Step(parent.step + 1, token_id, nodes[-1].token, lp, row, alternatives, forced=True))
 
         alive = [nodes[-1]]
         finished: list[BeamNode] = []

@@ -67,6 +67,10 @@ def test_unk_penalty_and_forced_prefix_with_beam():
     forced = stub_translator().translate("a", beam(2), prefix=[C])
     assert forced.steps[0].token == "c" and forced.steps[0].forced
     assert math.isclose(forced.steps[0].logprob, math.log(0.06), rel_tol=1e-6)
+    # the forced step still records what the model preferred there, most likely first
+    alternatives = forced.steps[0].candidates
+    assert [c.token for c in alternatives[:3]] == ["a", "b", "c"]
+    assert math.isclose(alternatives[0].prob, 0.5, rel_tol=1e-6)
 
 
 def test_greedy_and_stepper():
