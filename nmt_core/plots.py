@@ -373,13 +373,16 @@ def alignment_figure(frame: pd.DataFrame, source_words: list[str], font_size: in
 # --- N-best -----------------------------------------------------------------------------------------------
 
 
+EMPTY_HYPOTHESIS = "(empty: </s> first)"  # a hypothesis that ended at once; shown, not left blank
+
+
 def nbest_frame(trace: Trace) -> pd.DataFrame:
     """The n-best list of a beam search (or the single output of greedy/sampling)."""
     if trace.beam is None:
-        return pd.DataFrame([{"rank": 1, "translation": trace.translation, "log-prob": trace.score,
-                              "normalised": trace.score, "finished": trace.finished}])
+        return pd.DataFrame([{"rank": 1, "translation": trace.translation or EMPTY_HYPOTHESIS,
+                              "log-prob": trace.score, "normalised": trace.score, "finished": trace.finished}])
     return pd.DataFrame([
-        {"rank": i + 1, "translation": h.translation, "log-prob": h.score, "normalised": h.normalized_score,
-         "finished": h.finished}
+        {"rank": i + 1, "translation": h.translation or EMPTY_HYPOTHESIS, "log-prob": h.score,
+         "normalised": h.normalized_score, "finished": h.finished}
         for i, h in enumerate(trace.beam.hypotheses)
     ])

@@ -214,3 +214,17 @@ def test_nbest_frame_of_a_greedy_trace_is_its_one_output():
     frame = nbest_frame(trace)
     assert frame["translation"].tolist() == [trace.translation]
     assert frame["log-prob"].iloc[0] == pytest.approx(trace.score)
+
+
+def test_an_empty_hypothesis_is_named_not_left_blank(translator):
+    from dataclasses import replace
+
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.plots import EMPTY_HYPOTHESIS
+
+    trace = translator.translate("alpha beta", DecodeSettings(method="beam", beam_size=3, n_best=3))
+    # A hypothesis that emitted </s> first has no words: the table must say so rather than show a blank.
+    trace.beam.hypotheses[1] = replace(trace.beam.hypotheses[1], translation="", tokens=[], token_ids=[])
+    frame = nbest_frame(trace)
+    assert frame["translation"].tolist()[1] == EMPTY_HYPOTHESIS
+    assert frame["translation"].tolist()[0] == trace.beam.hypotheses[0].translation != ""
