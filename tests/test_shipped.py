@@ -30,9 +30,21 @@ def test_shipped_set_stays_under_150_mib():
     assert total < 150 * 2**20
 
 
+SPANISH_TO_ENGLISH_WITH_ATTENTION = [
+    p for p in SHIPPED
+    if p.name.startswith("spa-eng-") and load_checkpoint(p).config.get("attention") != "none"
+]
+
+
 @pytest.mark.skipif(not any(p.name == "spa-eng-luong" for p in SHIPPED), reason="flagship not shipped yet")
-def test_flagship_translates_the_tutorial_sentence():
-    translator = load_checkpoint(Path(__file__).resolve().parents[1] / "checkpoints" / "spa-eng-luong").translator
+def test_the_flagship_is_shipped():
+    assert "spa-eng-luong" in {p.name for p in SPANISH_TO_ENGLISH_WITH_ATTENTION}
+
+
+@pytest.mark.parametrize("folder", SPANISH_TO_ENGLISH_WITH_ATTENTION, ids=lambda p: p.name)
+def test_spanish_models_translate_the_tutorial_sentence(folder):
+    """TensorFlow's NMT tutorial: "¿todavía están en casa?" -> "are you still at home?"."""
+    translator = load_checkpoint(folder).translator
     for settings in (DecodeSettings(method="greedy"), DecodeSettings(method="beam", beam_size=5)):
         trace = translator.translate("¿todavía están en casa?", settings)
         assert trace.translation.lower() == "are you still at home?"
