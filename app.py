@@ -66,11 +66,12 @@ PAGES = [
     ("Evaluate", "evaluate_page", "evaluate"),
 ]
 
-# Streamlit wraps an app that has a pages/ folder in its legacy multipage mode: every
-# pages/*.py becomes a page of its own, run *without* app.py (no sidebar), and a deep
-# link like /step, unknown to that legacy list, flashes "Page not found" before our
-# st.navigation resolves it. This app navigates with st.navigation only, so switch the
-# legacy mode off (it is decided once per process; this takes effect from the next run).
+# Streamlit wraps an app that has a pages/ folder in its legacy multipage mode: a first,
+# hidden navigation over app.py and every pages/*.py. A deep link like /step is unknown to
+# that list, so it flashes "Page not found" before our st.navigation resolves the page; and
+# a pages/ script named like its URL path would run on its own, without app.py's sidebar.
+# This app navigates with st.navigation only, so switch the legacy mode off (Streamlit
+# decides it once per process, so this takes effect from the process's second run).
 if getattr(PagesManager, "uses_pages_directory", None):
     PagesManager.uses_pages_directory = False
 
