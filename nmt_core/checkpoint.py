@@ -304,7 +304,7 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> C
         )
         raise CheckpointError(folder / WEIGHTS, f"weights do not fit the architecture in config.json ({details})")
     model.load_state_dict({n: t.float() for n, t in tensors.items()}, strict=False)
-    model.to(device).eval()
+    model.to(device).eval().freeze_for_inference()  # weights are final: lay them out for decoding
     return Checkpoint(folder.name, folder, config, model, *tokenizers)
 
 

@@ -32,6 +32,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import ATTENTION_TYPES, build_attention
+from .fast_step import FrozenStep
 from .text import EOS_ID, PAD_ID
 
 
@@ -199,6 +200,14 @@ class Decoder(nn.Module):
         if cfg.tie_embeddings:
             self.out.weight = self.embed.weight
         self.dropout = nn.Dropout(cfg.dropout)
+        self.frozen: FrozenStep | None = None  # inference-only weight copies; see freeze_for_inference
+
+    def freeze_for_inference(self) -> None:
+        """Lay the step's weights out for thin (beam-sized) products; call once the weights are final.
+
+        Eval-mode steps then read these copies (nmt_core/fast_step.py); training steps never do.
+        """
+        self.frozen = FrozenStep.of(self.rnn, self.combine, self.out, self.cfg.rnn_type)
 
     @property
     def parallel_teacher_forcing(self) -> bool:
@@ -234,7 +243,12 @@ class Decoder(nn.Module):
             rnn_in = [embedded]
         if self.cfg.input_feeding:
             rnn_in.append(state.feed.unsqueeze(1))
-        output, state = self._rnn(torch.cat(rnn_in, dim=-1), state)  # (B, 1, H)
+        fast = self.frozen is not None and not self.training
+        if fast:
+            output, h, c = self.frozen.rnn_step(torch.cat(rnn_in, dim=-1).squeeze(1), state.h, state.c)
+            output, state = output.unsqueeze(1), DecoderState(h, c, state.feed)
+        else:
+            output, state = self._rnn(torch.cat(rnn_in, dim=-1), state)  # (B, 1, H)
         output = self.dropout(output)
         if self.cfg.attention == "none":
             features = output
@@ -243,10 +257,13 @@ class Decoder(nn.Module):
         else:
             context, weights = self._attend(output, memory)
             features = torch.cat([context, output], dim=-1)
-        attentional = torch.tanh(self.combine(features)).squeeze(1)  # h̃ (B, O)
+        if fast:
+            attentional = torch.tanh(self.frozen.combine(features.squeeze(1)))  # h̃ (B, O)
+        else:
+            attentional = torch.tanh(self.combine(features)).squeeze(1)
         if self.cfg.input_feeding:
             state = state._replace(feed=attentional)
-        logits = self.out(self.dropout(attentional))
+        logits = self.frozen.out(attentional) if fast else self.out(self.dropout(attentional))
         return logits, (None if weights is None else weights.squeeze(1)), state
 
     def forward(self, tgt_in: torch.Tensor, state: DecoderState, memory: Memory):
@@ -296,6 +313,11 @@ class Seq2Seq(nn.Module):
         """
         logits, weights, state = self.decoder.step_logits(prev_tokens, state, memory)
         return torch.log_softmax(logits.float(), dim=-1), weights, state
+
+    def freeze_for_inference(self) -> Seq2Seq:
+        """See :meth:`Decoder.freeze_for_inference`: faster eval-mode steps, same results."""
+        self.decoder.freeze_for_inference()
+        return self
 
     def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory):
         """:meth:`step` before the softmax: logits (B, V), for decoders that adjust scores first."""

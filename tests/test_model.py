@@ -40,6 +40,38 @@ def test_attention_rows_sum_to_one_padding_zero(attention, rnn_type):
 
 @pytest.mark.parametrize("attention", ATTENTION_TYPES)
 @pytest.mark.parametrize("options", [{}, {"input_feeding": True}, {"rnn_type": "lstm", "num_layers": 2},
+                                     {"num_layers": 2}, {"rnn_type": "lstm", "input_feeding": True}])
+def test_the_frozen_inference_step_equals_the_module_step(attention, options):
+    """freeze_for_inference only changes how weights are laid out, never what a step computes."""
+    model = small_model(attention, **options)
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        memory, start = model.encode(src, lengths)
+        plain, plain_state = [], start
+        for t in range(TARGET.size(1)):
+            log_probs, weights, plain_state = model.step(TARGET[:, t], plain_state, memory)
+            plain.append((log_probs, weights, plain_state))
+        model.freeze_for_inference()
+        state = start
+        for t in range(TARGET.size(1)):
+            log_probs, weights, state = model.step(TARGET[:, t], state, memory)
+            expected_log_probs, expected_weights, expected_state = plain[t]
+            assert torch.allclose(log_probs, expected_log_probs, atol=1e-5)
+            assert (weights is None) == (expected_weights is None)
+            if weights is not None:
+                assert torch.allclose(weights, expected_weights, atol=1e-6)
+            for part, expected in zip(state, expected_state, strict=True):
+                assert (part is None) == (expected is None)
+                if part is not None:
+                    assert torch.allclose(part, expected, atol=1e-5)
+        # Training reads the live weights, never the frozen copies: a changed live bias shows.
+        model.train()
+        model.decoder.out.bias.add_(torch.randn_like(model.decoder.out.bias))
+        assert not torch.allclose(model.step(TARGET[:, 0], start, memory)[0], plain[0][0], atol=1e-3)
+
+
+@pytest.mark.parametrize("attention", ATTENTION_TYPES)
+@pytest.mark.parametrize("options", [{}, {"input_feeding": True}, {"rnn_type": "lstm", "num_layers": 2},
                                      {"bidirectional": False, "reverse_source": True}])
 def test_teacher_forcing_equals_stepping(attention, options):
     """The fast whole-sequence path and Seq2Seq.step must compute the same thing."""
