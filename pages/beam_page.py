@@ -18,7 +18,16 @@ from nmt_core.beam_view import (
 )
 from nmt_core.decoding import DecodeSettings
 from nmt_core.tree_figures import attention_row_chart, beam_labels, beam_tree_figure
-from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, translate, url_int
+from pages.common import (
+    NO_CHECKPOINT,
+    classroom,
+    decode_or_explain,
+    escape_markdown,
+    set_url,
+    sidebar_choices,
+    translate,
+    url_int,
+)
 from pages.style import figure_font_size
 
 WIDTH_KEY, PENALTY_KEY = "beam_input", "length_penalty_input"  # the sidebar's widgets
@@ -111,9 +120,7 @@ def show_node(trace, node_id: int, big: bool):
 
 
 def render():
-    name = st.session_state.get("checkpoint")
-    sentence = st.session_state.get("sentence", "")
-    settings = st.session_state.get("settings")
+    name, sentence, settings = sidebar_choices()
     big = classroom()
 
     st.title("Beam search")

@@ -49,11 +49,32 @@ def load(name: str) -> Checkpoint:
 
 
 def config_of(name: str) -> dict | None:
-    """A checkpoint's config.json, or None when it cannot be read."""
+    """A checkpoint's config.json, or None when it cannot be read.
+
+    Read once per version of the file: the model picker asks for every model's
+    config on every rerun, and parsing JSON there each time is wasted work.
+    """
+    folder = checkpoint_root() / name
     try:
-        return read_config(checkpoint_root() / name)
+        stamp = (folder / "config.json").stat().st_mtime_ns
+    except OSError:
+        return None
+    return _config_cached(str(folder), stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _config_cached(folder: str, stamp: int) -> dict | None:
+    # ``stamp`` (the file's modification time) is only part of the cache key.
+    try:
+        return read_config(folder)
     except CheckpointError:
         return None
+
+
+def sidebar_choices() -> tuple[str | None, str, DecodeSettings | None]:
+    """What the shared sidebar (app.py) chose on this run: checkpoint name, sentence, decode settings."""
+    return (st.session_state.get("checkpoint"), st.session_state.get("sentence", ""),
+            st.session_state.get("settings"))
 
 
 def default_length_penalty(name: str) -> float:

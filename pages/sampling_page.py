@@ -18,7 +18,7 @@ from nmt_core.sampling import (
     trace_tokens,
 )
 from nmt_core.tree_figures import beam_tree_figure, prefix_tree_figure, temperature_chart
-from pages.common import NO_CHECKPOINT, classroom, escape_markdown, load, set_url, translate, url_int
+from pages.common import NO_CHECKPOINT, classroom, escape_markdown, load, set_url, sidebar_choices, translate, url_int
 from pages.style import figure_font_size
 
 STEP_KEY, COUNT_KEY = "sampling_page_step", "sampling_page_count"
@@ -118,9 +118,7 @@ def trees_section(name: str, sentence: str, settings: DecodeSettings, traces, bi
 
 
 def render():
-    name = st.session_state.get("checkpoint")
-    sentence = st.session_state.get("sentence", "")
-    settings = st.session_state.get("settings")
+    name, sentence, settings = sidebar_choices()
     big = classroom()
 
     st.title("Sampling")

@@ -34,7 +34,16 @@ from nmt_core.stepping import (
     why_chosen,
 )
 from nmt_core.trace import Trace
-from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, translate, url_int
+from pages.common import (
+    NO_CHECKPOINT,
+    classroom,
+    decode_or_explain,
+    escape_markdown,
+    set_url,
+    sidebar_choices,
+    translate,
+    url_int,
+)
 from pages.style import figure_font_size
 
 STEP_PARAM, FORCE_PARAM = "step", "force"
@@ -234,9 +243,7 @@ def step_view(trace: Trace, name: str, sentence: str, settings, registered_playi
 
 def render():
     """Read the sidebar's choices, decode once (cached), then show the step in the URL."""
-    name = st.session_state.get("checkpoint")
-    sentence = st.session_state.get("sentence", "")
-    settings = st.session_state.get("settings")
+    name, sentence, settings = sidebar_choices()
 
     st.title("Step through")
     if not name:

@@ -13,7 +13,7 @@ from nmt_core.plots import (
     probability_chart,
     probability_frame,
 )
-from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, url_int
+from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, sidebar_choices, url_int
 from pages.style import figure_font_size
 
 WORDS_KEY = "translate_words"  # the pieces/words toggle; mirrored as ?words=0|1
@@ -23,9 +23,7 @@ IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
 
 def render():
     """Read the sidebar's choices from session state, decode, show."""
-    name = st.session_state.get("checkpoint")
-    sentence = st.session_state.get("sentence", "")
-    settings = st.session_state.get("settings")
+    name, sentence, settings = sidebar_choices()
     big = classroom()
     font_size = figure_font_size(big)
 
