@@ -49,3 +49,14 @@ def test_spanish_models_translate_the_tutorial_sentence(folder):
         trace = translator.translate("¿todavía están en casa?", settings)
         assert trace.translation.lower() == "are you still at home?"
         assert len(trace.attention) == len(trace.target_tokens)
+
+
+@pytest.mark.skipif(not any(p.name == "eng-spa-luong" for p in SHIPPED), reason="eng-spa-luong not shipped yet")
+def test_english_to_spanish_translates_the_textbook_sentence():
+    """Hands-On ML's beam search example: "I like soccer" -> "Me gusta el fútbol."."""
+    checkpoint = load_checkpoint(SHIPPED[[p.name for p in SHIPPED].index("eng-spa-luong")])
+    # The checkpoint's tuned length penalty, as the CLI and the app's sidebar use by default.
+    alpha = checkpoint.config["decoding_defaults"]["length_penalty"]
+    trace = checkpoint.translator.translate("I like soccer", DecodeSettings(method="beam", beam_size=5,
+                                                                            length_penalty=alpha))
+    assert trace.translation == "Me gusta el fútbol."
