@@ -71,12 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--trace", action="store_true", help="with --json: include the whole decode trace")
 
     evaluate = commands.add_parser(
-        "evaluate", help="BLEU and chrF on a TSV file",
-        description="Translate the sources of FILE (source<TAB>reference[<TAB>reference...]) and print "
-        "corpus BLEU and chrF (sacrebleu).",
+        "evaluate", help="BLEU and chrF on a TSV file, or on the checkpoint's own held-out split",
+        description="Translate the sources of FILE (source<TAB>reference[<TAB>reference...]), or of the "
+        "checkpoint's own dev or test split (--split), and print corpus BLEU and chrF (sacrebleu).",
     )
     evaluate.add_argument("-c", "--checkpoint", required=True)
-    evaluate.add_argument("file", metavar="FILE.tsv")
+    evaluate.add_argument("file", metavar="FILE.tsv", nargs="?", help="omit with --split")
+    evaluate.add_argument("--split", choices=("dev", "test"),
+                          help="rebuild the checkpoint's own held-out part from its recorded training options")
+    evaluate.add_argument("--data", help="with --split: the training data file, if not where config.json says")
+    evaluate.add_argument("--by-length", action="store_true", help="also score by source length (words)")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the checkpoint's)")
     evaluate.add_argument("--length-penalty", type=float, help="beam length penalty alpha")
     evaluate.add_argument("--unk-penalty", type=float, default=0.0)
@@ -191,11 +195,19 @@ def run_translate(args) -> int:
 
 def run_evaluate(args) -> int:
     from .batch_beam import beam_search_batch
-    from .evaluate import corpus_scores, read_eval_tsv
+    from .data import held_out_part
+    from .evaluate import corpus_scores, read_eval_tsv, scores_by_source_length
 
+    if (args.file is None) == (args.split is None):
+        return _fail("give either FILE.tsv or --split dev|test")
     try:
         checkpoint = load_checkpoint(args.checkpoint)
-        rows = read_eval_tsv(args.file)
+        if args.split:
+            config = checkpoint.config
+            rows = held_out_part(config.get("training", {}).get("config", {}), args.split,
+                                 config.get("source_language"), config.get("target_language"), args.data)
+        else:
+            rows = read_eval_tsv(args.file)
         args.temperature = args.top_k = args.top_p = None
         args.greedy, args.n_best = False, 1
         settings = _decode_settings(args, checkpoint.config)
@@ -204,18 +216,30 @@ def run_evaluate(args) -> int:
     translator: Translator = checkpoint.translator
     # Batched beam search: the same translations as one sentence at a time, several times faster.
     hypotheses = [h.translation for h in beam_search_batch(translator, [source for source, _ in rows], settings)]
-    scores = corpus_scores(hypotheses, [refs for _, refs in rows])
+    references = [refs for _, refs in rows]
+    scores = corpus_scores(hypotheses, references)
+    by_length = scores_by_source_length([source for source, _ in rows], hypotheses, references) \
+        if args.by_length else []
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.writelines(h + "\n" for h in hypotheses)
     if args.json:
-        print(json.dumps({"bleu": round(scores.bleu, 2), "chrf": round(scores.chrf, 2),
-                          "sentences": scores.sentences, "beam": settings.beam_size,
-                          "bleu_signature": scores.bleu_signature, "chrf_signature": scores.chrf_signature}))
-    else:
-        print(f"BLEU = {scores.bleu:.2f}  ({scores.bleu_signature})")
-        print(f"chrF = {scores.chrf:.2f}  ({scores.chrf_signature})")
-        print(f"{scores.sentences} sentences, beam {settings.beam_size}")
+        result = {"bleu": round(scores.bleu, 2), "chrf": round(scores.chrf, 2),
+                  "sentences": scores.sentences, "beam": settings.beam_size,
+                  "length_penalty": settings.length_penalty,
+                  "bleu_signature": scores.bleu_signature, "chrf_signature": scores.chrf_signature}
+        if args.by_length:
+            result["by_source_length"] = [{"words": b.label, "sentences": b.sentences, "bleu": round(b.bleu, 2),
+                                           "chrf": round(b.chrf, 2)} for b in by_length]
+        print(json.dumps(result))
+        return 0
+    print(f"BLEU = {scores.bleu:.2f}  ({scores.bleu_signature})")
+    print(f"chrF = {scores.chrf:.2f}  ({scores.chrf_signature})")
+    print(f"{scores.sentences} sentences, beam {settings.beam_size}, length penalty {settings.length_penalty:g}")
+    if by_length:
+        print("source words  sentences   BLEU   chrF")
+        for b in by_length:
+            print(f"{b.label:>12}  {b.sentences:>9}  {b.bleu:5.2f}  {b.chrf:5.2f}")
     return 0
 
 

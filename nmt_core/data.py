@@ -149,3 +149,29 @@ def split_pairs(pairs: list[Pair], dev_fraction: float = 0.02, test_fraction: fl
         "split_seed": seed,
     }
     return Split(train=train, dev=list(dev.items()), test=list(test.items()), stats=stats)
+
+
+def held_out_part(training: dict, part: str, source_language: str, target_language: str,
+                  data: str | Path | None = None) -> list[tuple[str, list[str]]]:
+    """A checkpoint's own dev or test part, rebuilt from its recorded training options.
+
+    ``training`` is ``config.json``'s ``training.config`` (the ``train`` options);
+    ``part`` is ``"dev"`` or ``"test"``. The split is a pure function of the
+    cleaned pairs and these options, so this gives back exactly the sources and
+    references the reported scores were computed on. ``data`` overrides the
+    recorded data path (the recorded one is often another machine's); when it
+    is None and the recorded path is missing, ``../shared/data/tatoeba/<file>``
+    is tried before giving up with a FileNotFoundError that says what to pass.
+    """
+    if part not in ("dev", "test"):
+        raise ValueError(f"part must be 'dev' or 'test', not {part!r}")
+    recorded = Path(training.get("data", ""))
+    candidates = [Path(data)] if data else [recorded, Path("../shared/data/tatoeba") / recorded.name]
+    found = next((path for path in candidates if path.name and path.is_file()), None)
+    if found is None:
+        raise FileNotFoundError(f"the training data {recorded.name or '(not recorded)'} is not at "
+                                f"{' or '.join(map(str, candidates))}: pass its path with --data")
+    pairs = clean_pairs(read_pairs(found, source_language, target_language), training.get("max_words", 30))
+    split = split_pairs(pairs, training.get("dev_fraction", 0.02), training.get("test_fraction", 0.02),
+                        training.get("split_seed", 0))
+    return split.dev if part == "dev" else split.test

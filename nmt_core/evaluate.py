@@ -8,6 +8,7 @@ The pieces, in the order the Evaluate page and ``python -m nmt_core evaluate`` u
 * :func:`translate_many`: sources -> translations, reporting progress through a callback.
 * :func:`corpus_scores`, :func:`sentence_frame`: corpus and per-sentence scores.
 * :func:`beam_curve`: corpus BLEU/chrF at several beam widths.
+* :func:`scores_by_source_length`: corpus BLEU/chrF per source-length bucket (where attention helps).
 * :func:`results_csv`: the per-sentence table as CSV bytes.
 """
 
@@ -189,6 +190,46 @@ def corpus_scores(hypotheses: list[str], references: list[list[str]]) -> Scores:
         bleu_signature=str(bleu.get_signature()),
         chrf_signature=str(chrf.get_signature()),
     )
+
+
+LENGTH_EDGES = (4, 8, 12, 16)  # bucket upper bounds in source words; the last bucket is "17+"
+
+
+@dataclass
+class LengthBucket:
+    """Scores of the sources whose word count is in ``low..high`` (``high`` None: no upper bound)."""
+
+    low: int
+    high: int | None
+    sentences: int
+    bleu: float
+    chrf: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.low}+" if self.high is None else f"{self.low}-{self.high}"
+
+
+def scores_by_source_length(sources: Sequence[str], hypotheses: list[str], references: list[list[str]],
+                            edges: Sequence[int] = LENGTH_EDGES) -> list[LengthBucket]:
+    """Corpus BLEU and chrF per bucket of source length (whitespace words), shortest first.
+
+    Bahdanau et al. (2015, figure 2) showed this curve: an encoder-decoder
+    without attention loses BLEU as sentences grow, one with attention much
+    less. Buckets no source falls in are left out; each bucket is scored as a
+    corpus of its own, so buckets of a few sentences are noisy.
+    """
+    if not len(sources) == len(hypotheses) == len(references):
+        raise ValueError(f"{len(sources)} sources, {len(hypotheses)} hypotheses, {len(references)} reference lists")
+    bounds = [(low, high) for low, high in zip((1, *(e + 1 for e in edges)), (*edges, None))]
+    buckets = []
+    for low, high in bounds:
+        members = [i for i, source in enumerate(sources)
+                   if low <= len(source.split()) and (high is None or len(source.split()) <= high)]
+        if members:
+            scores = corpus_scores([hypotheses[i] for i in members], [references[i] for i in members])
+            buckets.append(LengthBucket(low, high, len(members), scores.bleu, scores.chrf))
+    return buckets
 
 
 def translate_link(model: str, source: str, beam_size: int, length_penalty: float) -> str:

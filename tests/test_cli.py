@@ -110,3 +110,24 @@ def test_bench_reports_medians_and_the_hardware_floor(tiny_checkpoint_dir):
     assert yardstick["matmul_gflops"] > 0 and yardstick["beam5_mflop"][0] > 0
     # the floor is FLOPs / rate, and our time is a multiple of it
     assert yardstick["multiple_of_floor"][0] > 0
+
+
+def test_evaluate_on_the_checkpoints_own_test_split_reproduces_its_reported_score(tiny_checkpoint_dir):
+    """--split test rebuilds the held-out part from config.json: the same sentences, the same BLEU."""
+    config = json.loads((tiny_checkpoint_dir / "config.json").read_text())
+    result = cli("evaluate", "-c", tiny_checkpoint_dir, "--split", "test", "--by-length", "--json")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["sentences"] == config["metrics"]["test_sentences"]
+    assert scores["bleu"] == pytest.approx(config["metrics"]["test_bleu"], abs=0.01)
+    assert scores["chrf"] == pytest.approx(config["metrics"]["test_chrf"], abs=0.01)
+    assert sum(bucket["sentences"] for bucket in scores["by_source_length"]) == scores["sentences"]
+    table = cli("evaluate", "-c", tiny_checkpoint_dir, "--split", "test", "--by-length")
+    assert "source words" in table.stdout and "1-4" in table.stdout
+
+
+def test_evaluate_explains_a_wrong_choice_of_input(tiny_checkpoint_dir, tmp_path):
+    neither = cli("evaluate", "-c", tiny_checkpoint_dir)
+    assert neither.returncode == 2 and "either FILE.tsv or --split" in neither.stderr
+    missing = cli("evaluate", "-c", tiny_checkpoint_dir, "--split", "dev", "--data", tmp_path / "gone.tsv")
+    assert missing.returncode == 2 and "--data" in missing.stderr and "Traceback" not in missing.stderr

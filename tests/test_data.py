@@ -2,7 +2,10 @@ import zipfile
 
 import pytest
 
-from nmt_core.data import Pair, clean_pairs, read_pairs, split_pairs, zip_language
+from nmt_core.data import Pair, clean_pairs, held_out_part, read_pairs, split_pairs, zip_language
+from nmt_core.train import load_split
+
+from .conftest import tiny_config, write_reverse_corpus
 
 
 def make_anki_zip(path, lang="spa", lines=("Go.\tVe.\tCC-BY 2.0 (France) Attribution: x", "Hi.\tHola.")):
@@ -52,3 +55,19 @@ def test_split_is_deterministic_and_sources_never_leak():
     assert refs[some_source] == expected
     total = len(first.train) + sum(len(r) for _, r in first.dev + first.test)
     assert total == len(pairs)
+
+
+def test_held_out_part_rebuilds_the_split_training_used(tmp_path):
+    data = write_reverse_corpus(tmp_path / "pairs.tsv", pairs=800)
+    cfg = tiny_config(data, tmp_path / "out", dev_fraction=0.1, test_fraction=0.1, split_seed=3)
+    split, src, tgt = load_split(cfg)
+    recorded = {"data": str(data), "max_words": cfg.max_words, "dev_fraction": 0.1, "test_fraction": 0.1,
+                "split_seed": 3}
+    assert held_out_part(recorded, "test", src, tgt) == split.test
+    assert held_out_part(recorded, "dev", src, tgt) == split.dev
+    moved = data.rename(tmp_path / "moved.tsv")
+    assert held_out_part(recorded, "test", src, tgt, data=moved) == split.test
+    with pytest.raises(FileNotFoundError, match="--data"):
+        held_out_part(recorded, "test", src, tgt)
+    with pytest.raises(ValueError, match="'dev' or 'test'"):
+        held_out_part(recorded, "train", src, tgt)

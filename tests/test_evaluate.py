@@ -16,6 +16,7 @@ from nmt_core.evaluate import (
     read_eval_tsv,
     reference_streams,
     results_csv,
+    scores_by_source_length,
     sentence_frame,
     translate_link,
     translate_many,
@@ -162,3 +163,18 @@ def test_beam_curve(translator):
     assert calls[-1] == (6, 6) and {total for _, total in calls} == {6}
     with pytest.raises(ValueError, match="needs a reference"):
         beam_curve(translator, [EvalRow(1, "alpha", [])])
+
+
+def test_scores_by_source_length_buckets_each_sentence_once():
+    sources = ["a b", "a b c d", "a b c d e", "w " * 9 + "w", "w " * 20 + "w"]  # 2, 4, 5, 10, 21 words
+    hypotheses = ["x y", "x y z", "p q r s t", "one two three four", "same"]
+    references = [["x y"], ["x y z"], ["p q r s t"], ["one two three four"], ["different"]]
+    buckets = scores_by_source_length(sources, hypotheses, references)
+    assert [b.label for b in buckets] == ["1-4", "5-8", "9-12", "17+"]  # 13-16 holds nothing: left out
+    assert [b.sentences for b in buckets] == [2, 1, 1, 1]
+    assert buckets[1].bleu == pytest.approx(100.0) and buckets[-1].bleu < 1.0
+
+
+def test_scores_by_source_length_refuses_mismatched_lists():
+    with pytest.raises(ValueError, match="2 sources, 1 hypotheses"):
+        scores_by_source_length(["a", "b"], ["x"], [["x"], ["y"]])
