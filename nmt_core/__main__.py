@@ -12,7 +12,7 @@ import os
 import sys
 from dataclasses import MISSING, fields
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, add_metrics, load_checkpoint
 from .decoding import DecodeSettings, InputError, Translator
 from .model import ModelConfig
 from .text import normalize
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="rebuild the checkpoint's own held-out part from its recorded training options")
     evaluate.add_argument("--data", help="with --split: the training data file, if not where config.json says")
     evaluate.add_argument("--by-length", action="store_true", help="also score by source length (words)")
+    evaluate.add_argument("--record", action="store_true",
+                          help="with --split test --by-length: store the scores by length in the checkpoint's "
+                          "config.json and card (only if the overall BLEU matches the one recorded there)")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the checkpoint's)")
     evaluate.add_argument("--length-penalty", type=float, help="beam length penalty alpha")
     evaluate.add_argument("--unk-penalty", type=float, default=0.0)
@@ -196,10 +199,12 @@ def run_translate(args) -> int:
 def run_evaluate(args) -> int:
     from .batch_beam import beam_search_batch
     from .data import held_out_part
-    from .evaluate import corpus_scores, read_eval_tsv, scores_by_source_length
+    from .evaluate import corpus_scores, length_records, read_eval_tsv, scores_by_source_length
 
     if (args.file is None) == (args.split is None):
         return _fail("give either FILE.tsv or --split dev|test")
+    if args.record and not (args.split == "test" and args.by_length):
+        return _fail("--record needs --split test --by-length")
     try:
         checkpoint = load_checkpoint(args.checkpoint)
         if args.split:
@@ -223,14 +228,31 @@ def run_evaluate(args) -> int:
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.writelines(h + "\n" for h in hypotheses)
+    if args.record:
+        recorded = checkpoint.config.get("metrics", {})
+        measured = {"test_sentences": scores.sentences, "test_beam": settings.beam_size,
+                    "test_length_penalty": settings.length_penalty}
+        # Only scores measured the way the recorded ones were (same split, beam and length penalty, no UNK
+        # penalty) may join them. The BLEU itself may differ in the second decimal: training scored its
+        # fp32 weights, the checkpoint holds them in fp16.
+        differing = [key for key, value in measured.items() if recorded.get(key) != value]
+        if differing or settings.unk_penalty:
+            return _fail("not recorded: measured with other settings than config.json's metrics ("
+                         + ", ".join(f"{key} {measured[key]} vs {recorded.get(key)}" for key in differing)
+                         + (", an UNK penalty" if settings.unk_penalty else "") + ")")
+        try:
+            add_metrics(args.checkpoint, {"test_by_source_length": length_records(by_length)})
+        except (CheckpointError, OSError) as error:
+            return _fail(f"not recorded: {error}")
+        print(f"recorded the scores by source length in {args.checkpoint}/config.json and its card",
+              file=sys.stderr)
     if args.json:
         result = {"bleu": round(scores.bleu, 2), "chrf": round(scores.chrf, 2),
                   "sentences": scores.sentences, "beam": settings.beam_size,
                   "length_penalty": settings.length_penalty,
                   "bleu_signature": scores.bleu_signature, "chrf_signature": scores.chrf_signature}
         if args.by_length:
-            result["by_source_length"] = [{"words": b.label, "sentences": b.sentences, "bleu": round(b.bleu, 2),
-                                           "chrf": round(b.chrf, 2)} for b in by_length]
+            result["by_source_length"] = length_records(by_length)
         print(json.dumps(result))
         return 0
     print(f"BLEU = {scores.bleu:.2f}  ({scores.bleu_signature})")

@@ -13,6 +13,16 @@ def language_name(code: str | None) -> str:
     return LANGUAGE_NAMES.get(code or "", code or "?")
 
 
+def length_table(records) -> list[str]:
+    """Markdown lines for ``metrics.test_by_source_length``; none when it is absent or malformed."""
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records) or not records:
+        return []
+    lines = ["", "Test scores by source length (words):", "", "| words | sentences | BLEU | chrF |",
+             "|---|---|---|---|"]
+    lines += [f"| {r.get('words')} | {r.get('sentences')} | {r.get('bleu')} | {r.get('chrf')} |" for r in records]
+    return lines
+
+
 def model_card(name: str, config: dict) -> str:
     model = config["model"]
     src, tgt = config.get("source_language"), config.get("target_language")
@@ -35,7 +45,9 @@ def model_card(name: str, config: dict) -> str:
     if metrics:
         lines += ["", "## Quality", ""]
         for key, value in metrics.items():
-            lines.append(f"- {key}: {value}")
+            if key != "test_by_source_length":
+                lines.append(f"- {key}: {value}")
+        lines += length_table(metrics.get("test_by_source_length"))
     training = config.get("training") or {}
     if training:
         lines += ["", "## Training", ""]

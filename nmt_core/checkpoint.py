@@ -134,12 +134,29 @@ def save_checkpoint(
         },
         "sha256": {name: sha256(folder / name) for name in (WEIGHTS, SRC_SPM, TGT_SPM)},
     }
+    _write_config_and_card(folder, config)
+    return folder
+
+
+def _write_config_and_card(folder: Path, config: dict) -> None:
     text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
     _atomic_write(folder / CONFIG, lambda p: p.write_text(text, encoding="utf-8"))
     from .card import model_card  # local import: the card module only formats text
 
     _atomic_write(folder / CARD, lambda p: p.write_text(model_card(folder.name, config), encoding="utf-8"))
-    return folder
+
+
+def add_metrics(folder: str | Path, metrics: dict) -> dict:
+    """Merge ``metrics`` into a checkpoint's config.json ``metrics`` and rewrite its card.
+
+    For scores measured after training on the checkpoint's own split (``evaluate --record``);
+    the weights and tokenizers are untouched, so their checksums stay valid.
+    """
+    folder = Path(folder)
+    config = read_config(folder)
+    config["metrics"] = {**(config.get("metrics") or {}), **metrics}
+    _write_config_and_card(folder, config)
+    return config
 
 
 def read_config(folder: str | Path) -> dict:

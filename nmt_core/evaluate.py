@@ -232,6 +232,13 @@ def scores_by_source_length(sources: Sequence[str], hypotheses: list[str], refer
     return buckets
 
 
+def length_records(buckets: Sequence[LengthBucket]) -> list[dict]:
+    """Buckets as JSON-ready dicts (``words``, ``low``, ``high``, ``sentences``, ``bleu``, ``chrf``), as
+    config.json's ``metrics.test_by_source_length`` stores them."""
+    return [{"words": b.label, "low": b.low, "high": b.high, "sentences": b.sentences, "bleu": round(b.bleu, 2),
+             "chrf": round(b.chrf, 2)} for b in buckets]
+
+
 def translate_link(model: str, source: str, beam_size: int, length_penalty: float) -> str:
     """A relative link that opens ``source`` in the Translate page with the same model and beam."""
     query = {"model": model, "text": source, "method": "beam", "beam": beam_size, "lp": length_penalty}

@@ -82,3 +82,25 @@ def beam_curve_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
     )
     return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size).configure_title(
         fontSize=font_size + 2).configure_legend(labelFontSize=font_size)
+
+
+def length_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
+    """Test BLEU against source length, a line per model (:func:`nmt_core.model_info.length_frame`).
+
+    The x axis is ordinal (buckets of words, shortest first); hover gives how many
+    test sentences a point stands on, since the long buckets hold few.
+    """
+    order = frame.sort_values("low")["words"].drop_duplicates().tolist()
+    chart = (
+        alt.Chart(frame, title="Test BLEU by source length")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("words:O", title="source length (words)", sort=order, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("BLEU:Q", title="BLEU", scale=alt.Scale(zero=False)),
+            color=alt.Color("model:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=["model:N", "words:O", "sentences:Q", alt.Tooltip("BLEU:Q", format=".2f"),
+                     alt.Tooltip("chrF:Q", format=".2f")],
+        )
+    )
+    return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size).configure_title(
+        fontSize=font_size + 2).configure_legend(labelFontSize=font_size, labelLimit=0)

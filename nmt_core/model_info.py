@@ -234,3 +234,21 @@ def history_frame(config: dict) -> pd.DataFrame:
             if _number(record.get(key)):
                 rows.append((record["epoch"], quantity, split, float(record[key])))
     return pd.DataFrame(rows, columns=["epoch", "quantity", "split", "value"])
+
+
+def length_frame(configs: dict[str, dict]) -> pd.DataFrame:
+    """Test scores by source length of several checkpoints (``metrics.test_by_source_length``), long form.
+
+    ``configs``: checkpoint name -> config.json. Columns: model, words (bucket label
+    such as "5-8"), low (its first word count, for ordering), sentences, BLEU, chrF.
+    Checkpoints without the record, and malformed entries, are left out.
+    """
+    rows = []
+    for name, config in configs.items():
+        records = _dict(_dict(config).get("metrics")).get("test_by_source_length")
+        for record in records if isinstance(records, list) else []:
+            record = _dict(record)
+            if all(_number(record.get(k)) for k in ("low", "sentences", "bleu", "chrf")):
+                rows.append((name, str(record.get("words")), int(record["low"]), int(record["sentences"]),
+                             float(record["bleu"]), float(record["chrf"])))
+    return pd.DataFrame(rows, columns=["model", "words", "low", "sentences", "BLEU", "chrF"])

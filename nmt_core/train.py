@@ -39,7 +39,7 @@ from .batch_beam import beam_search_batch
 from .checkpoint import save_checkpoint, weights_for_saving
 from .data import ENGLISH, Split, clean_pairs, read_pairs, split_pairs, zip_language
 from .decoding import DecodeSettings, Translator, greedy_batch
-from .evaluate import corpus_scores
+from .evaluate import corpus_scores, length_records, scores_by_source_length
 from .model import ModelConfig, Seq2Seq, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_tokenizer
 
@@ -199,12 +199,17 @@ def dev_loss_accuracy(model: Seq2Seq, examples, batch_size: int, device) -> tupl
     return total_loss / max(total_tokens, 1), total_correct / max(total_tokens, 1)
 
 
-def beam_scores(translator: Translator, sources_refs, beam: int, length_penalty: float):
-    """Corpus scores of beam-search translations of [(source, [refs])]."""
+def beam_translations(translator: Translator, sources_refs, beam: int, length_penalty: float) -> list[str]:
+    """Beam-search translations of the sources of [(source, [refs])], in order."""
     settings = DecodeSettings(method="beam", beam_size=beam, n_best=1, length_penalty=length_penalty,
                               num_candidates=1).validate()
     # Batched, with exactly the single-sentence search's results (tests/test_batch_beam.py).
-    hyps = [h.translation for h in beam_search_batch(translator, [source for source, _ in sources_refs], settings)]
+    return [h.translation for h in beam_search_batch(translator, [source for source, _ in sources_refs], settings)]
+
+
+def beam_scores(translator: Translator, sources_refs, beam: int, length_penalty: float):
+    """Corpus scores of beam-search translations of [(source, [refs])]."""
+    hyps = beam_translations(translator, sources_refs, beam, length_penalty)
     return corpus_scores(hyps, [refs for _, refs in sources_refs])
 
 
@@ -216,9 +221,14 @@ def tune_length_penalty(translator: Translator, dev, beam: int, candidates: list
 
 
 def test_scores(translator: Translator, test, beam: int, length_penalty: float) -> dict:
-    scores = beam_scores(translator, test, beam, length_penalty)
+    """Corpus BLEU/chrF on the test part, and the same per source-length bucket (config.json's metrics)."""
+    hyps = beam_translations(translator, test, beam, length_penalty)
+    references = [refs for _, refs in test]
+    scores = corpus_scores(hyps, references)
+    by_length = scores_by_source_length([source for source, _ in test], hyps, references)
     return {"test_bleu": round(scores.bleu, 2), "test_chrf": round(scores.chrf, 2), "test_sentences": len(test),
-            "test_beam": beam, "test_length_penalty": length_penalty, "bleu_signature": scores.bleu_signature}
+            "test_beam": beam, "test_length_penalty": length_penalty, "bleu_signature": scores.bleu_signature,
+            "test_by_source_length": length_records(by_length)}
 
 
 def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:

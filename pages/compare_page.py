@@ -20,6 +20,8 @@ from nmt_core.alignment import (
 )
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.model_figures import length_chart
+from nmt_core.model_info import length_frame
 from nmt_core.plots import (
     CLASSROOM_ROW_HEIGHT,
     NO_ATTENTION_NOTE,
@@ -193,6 +195,19 @@ def show_alignments(chosen, traces, font_size):
                             width="stretch", config=image_config(f"alignment-{name}"), key=f"compare_alignment_{name}")
 
 
+def show_lengths(configs, font_size):
+    """Test BLEU by source length from the model cards: where attention pays off (Bahdanau et al., fig. 2)."""
+    frame = length_frame(configs)
+    if not len(frame):
+        return
+    st.subheader("Which model holds up on long sentences?")
+    st.altair_chart(length_chart(frame, font_size), width="stretch")
+    missing = [name for name in configs if name not in set(frame["model"])]
+    st.caption("From each model card: beam search on the model's own held-out test sentences, grouped by source "
+               "length. Models trained on the same data in the same direction share one test split; hover a point for its number of "
+               "sentences." + (f" No record for: {escape_markdown(', '.join(missing))}." if missing else ""))
+
+
 def render():
     st.title("Compare")
     names = available_checkpoints()
@@ -245,6 +260,7 @@ def render():
                    "Models without attention have no attention to measure.")
         show_difference(with_attention, traces, configs, sentence, settings, merge, font_size)
     show_alignments(chosen, traces, font_size)
+    show_lengths(configs, font_size)
 
 
 render()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from nmt_core import model_info
 from nmt_core.checkpoint import CheckpointError, read_config
-from nmt_core.model_figures import history_chart, projection_figure
+from nmt_core.model_figures import history_chart, length_chart, projection_figure
 from nmt_core.projection import SIDES, Projection, embedding_projection
 from pages.common import (
     NO_CHECKPOINT,
@@ -84,6 +84,11 @@ def architecture(config: dict, checkpoint) -> None:
                                                                              max_value=1)})
 
 
+LENGTH_CAPTION = ("Beam search on this model's own held-out test sentences, grouped by how many words the source "
+                  "has. Longer sentences are harder for every model; hover a point for how many sentences it "
+                  "stands on (the longest groups are small, so noisy).")
+
+
 def training(config: dict) -> None:
     history = model_info.history_frame(config)
     font = figure_font_size(classroom())
@@ -93,6 +98,10 @@ def training(config: dict) -> None:
         quantities = [q for q in ("loss", "token accuracy", "BLEU") if (history["quantity"] == q).any()]
         for column, quantity in zip(st.columns(len(quantities)), quantities, strict=True):
             column.altair_chart(history_chart(history, quantity, font), width="stretch", height=chart_height())
+    lengths = model_info.length_frame({"this model": config})
+    if len(lengths):
+        st.altair_chart(length_chart(lengths, font), width="stretch", height=chart_height())
+        st.caption(LENGTH_CAPTION)
     left, right = st.columns(2)
     with left:
         st.caption("Data")

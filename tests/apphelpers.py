@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,3 +27,13 @@ def run_page(page: str | None = None, text: str | None = None, **params) -> AppT
     if text is not None:
         app.sidebar.text_area[0].set_value(text).run()
     return app
+
+
+def vega_charts(app: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """Every altair chart on the page: (its vega-lite spec, its data). Streamlit ships the data beside
+    the spec as Arrow, not inside it."""
+    charts = []
+    for chart in app.get("vega_lite_chart"):
+        frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+        charts.append((json.loads(chart.proto.spec), pd.concat(frames) if frames else pd.DataFrame()))
+    return charts

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -131,3 +132,20 @@ def test_evaluate_explains_a_wrong_choice_of_input(tiny_checkpoint_dir, tmp_path
     assert neither.returncode == 2 and "either FILE.tsv or --split" in neither.stderr
     missing = cli("evaluate", "-c", tiny_checkpoint_dir, "--split", "dev", "--data", tmp_path / "gone.tsv")
     assert missing.returncode == 2 and "--data" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_evaluate_record_stores_scores_by_length_only_when_they_match_the_recorded_ones(tiny_checkpoint_dir,
+                                                                                       tmp_path):
+    folder = tmp_path / "tiny"
+    shutil.copytree(tiny_checkpoint_dir, folder)
+    result = cli("evaluate", "-c", folder, "--split", "test", "--by-length", "--record")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((folder / "config.json").read_text())
+    records = config["metrics"]["test_by_source_length"]
+    assert sum(r["sentences"] for r in records) == config["metrics"]["test_sentences"]
+    assert "| words | sentences | BLEU | chrF |" in (folder / "README.md").read_text()
+    assert cli("translate", "-c", folder, "alpha beta").returncode == 0  # checksums still hold
+
+    refused = cli("evaluate", "-c", folder, "--split", "test", "--by-length", "--record", "--beam", 2)
+    assert refused.returncode == 2 and "not recorded" in refused.stderr and "test_beam 2 vs 5" in refused.stderr
+    assert cli("evaluate", "-c", folder, "--split", "test", "--record").returncode == 2  # needs --by-length

@@ -16,7 +16,7 @@ from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import DecodeSettings
 from nmt_core.plots import CONTEXT_ROW, label
 from nmt_core.train import train
-from tests.apphelpers import run_page
+from tests.apphelpers import run_page, vega_charts
 from tests.conftest import WORDS, tiny_config
 
 SENTENCE = "alpha beta gamma delta"
@@ -202,3 +202,14 @@ def test_an_empty_sentence_is_a_warning_not_a_traceback(compare_root):
     app = run_page("compare_page", " ")
     assert not app.exception
     assert app.warning and all("empty" in w.value for w in app.warning)
+
+
+def test_test_bleu_by_source_length_from_every_model_card(compare_root):
+    app = run_page("compare_page", SENTENCE)
+    assert not app.exception
+    (rows,) = [data for spec, data in vega_charts(app) if spec.get("title") == "Test BLEU by source length"]
+    assert set(rows["model"]) == {"tiny-luong", "tiny-luong-copy", "tiny-none"}
+    for name in ("tiny-luong", "tiny-none"):
+        recorded = load_checkpoint(compare_root / name).config["metrics"]["test_by_source_length"]
+        shown = rows[rows["model"] == name]
+        assert list(zip(shown["words"], shown["BLEU"], strict=True)) == [(b["words"], b["bleu"]) for b in recorded]

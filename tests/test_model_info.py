@@ -102,3 +102,16 @@ def test_summaries_of_a_bare_config():
     assert model_info.credit({"data": {"credit": "My own corpus, CC0"}}) == "My own corpus, CC0"
     assert model_info.credit({}) == CREDIT
     assert "?" in model_info.architecture_frame({})["value"].iloc[0]
+
+
+def test_length_frame_reads_every_models_record_and_skips_malformed_ones():
+    good = {"metrics": {"test_by_source_length": [
+        {"words": "1-4", "low": 1, "high": 4, "sentences": 10, "bleu": 50.0, "chrf": 60.0},
+        {"words": "5-8", "low": 5, "high": 8, "sentences": 3, "bleu": 40.0, "chrf": 55.5},
+        {"words": "9-12", "low": 9, "sentences": "many", "bleu": 1.0, "chrf": 2.0},  # malformed: left out
+    ]}}
+    frame = model_info.length_frame({"a": good, "b": {"metrics": {"test_by_source_length": "junk"}}, "c": {}})
+    assert frame.to_dict("records") == [
+        {"model": "a", "words": "1-4", "low": 1, "sentences": 10, "BLEU": 50.0, "chrF": 60.0},
+        {"model": "a", "words": "5-8", "low": 5, "sentences": 3, "BLEU": 40.0, "chrF": 55.5},
+    ]

@@ -5,7 +5,7 @@ import shutil
 
 from nmt_core.checkpoint import load_checkpoint, read_config
 from nmt_core.projection import frequent_pieces
-from tests.apphelpers import run_page
+from tests.apphelpers import run_page, vega_charts
 
 
 def charts(app, kind: str) -> list:
@@ -23,7 +23,12 @@ def test_card_of_the_sidebars_model(models_root):
     assert any(r"s_t^\top W h_i" in latex.value for latex in app.get("latex"))  # luong-general, written out
     architecture = app.dataframe[0].value
     assert "luong-general: score(s, h) = sᵀWh" in architecture["value"].tolist()
-    assert len(charts(app, "vega_lite_chart")) == 3  # loss, accuracy, dev BLEU per epoch
+    # loss, accuracy, dev BLEU per epoch, and test BLEU by source length
+    altair = vega_charts(app)
+    assert len(altair) == 4 and altair[3][0]["title"] == "Test BLEU by source length"
+    lengths = altair[3][1]
+    assert lengths["sentences"].sum() == config["metrics"]["test_sentences"]
+    assert lengths["BLEU"].tolist() == [b["bleu"] for b in config["metrics"]["test_by_source_length"]]
     assert len(charts(app, "plotly_chart")) == 1  # the embedding projection
     shown = [c.value.replace("\\", "") for c in app.caption]  # captions are markdown-escaped
     assert any("Tatoeba" in c and "CC-BY 2.0" in c for c in shown)  # the data's licence credit
@@ -61,7 +66,7 @@ def test_all_models_with_broken_ones(models_root):
     # The healthy model's card is complete, and the broken one still shows what its config.json knows.
     assert [m.value for m in app.metric if m.label == "Parameters"].count("–") == 1
     assert len(charts(app, "plotly_chart")) == 1
-    assert len(charts(app, "vega_lite_chart")) == 6
+    assert len(charts(app, "vega_lite_chart")) == 8  # four per card that has a config.json
 
 
 def test_view_choice_goes_into_the_url(models_root):

@@ -19,6 +19,8 @@ def test_shipped_checkpoint_is_complete(folder):
     assert config["attention"] == checkpoint.model.cfg.attention
     assert config["history"] and all("dev_bleu" in h for h in config["history"])
     assert config["metrics"]["test_bleu"] > 0 and config["metrics"]["test_chrf"] > 0
+    by_length = config["metrics"]["test_by_source_length"]
+    assert sum(b["sentences"] for b in by_length) == config["metrics"]["test_sentences"]
     assert config["training"]["train_minutes"] > 0 and config["training"]["hardware"]
     assert (folder / "model.safetensors").stat().st_size < 25 * 2**20
     card = (folder / "README.md").read_text(encoding="utf-8")

@@ -28,6 +28,8 @@ def test_every_attention_type_learns_the_reverse_task(tmp_path, reverse_corpus, 
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     assert config["attention"] == attention
     assert config["metrics"]["test_bleu"] > 0
+    by_length = config["metrics"]["test_by_source_length"]
+    assert sum(b["sentences"] for b in by_length) == config["metrics"]["test_sentences"]
     assert [h["epoch"] for h in config["history"]] == [1, 2, 3]
     for key in ("train_loss", "dev_loss", "train_accuracy", "dev_accuracy", "dev_bleu"):
         assert key in config["history"][-1]
