@@ -181,11 +181,12 @@ def same_tokenizers(config_a: dict | None, config_b: dict | None) -> bool:
 def default_selection(current: str | None, configs: dict[str, dict | None], limit: int = 4) -> list[str]:
     """The checkpoints the Compare page opens with: ``current`` first, then up to ``limit - 1`` others.
 
-    Others with ``current``'s language pair come first (Spanish→English when
-    nothing is chosen), then others reading the same source language (the
-    sentence is in it), and among those, attention types not yet shown, so the
-    default compares e.g. Luong vs Bahdanau vs no attention. Unreadable configs
-    come last; ties keep name order.
+    Only checkpoints reading ``current``'s source language are added (the
+    sentence is in it): those with its language pair first (Spanish→English
+    when nothing is chosen), and among those, attention types not yet shown, so
+    the default compares e.g. Luong vs Bahdanau vs no attention. When no other
+    checkpoint reads that language, the best of the rest is added so that there
+    is still a comparison; unreadable configs come last. Ties keep name order.
     """
     names = sorted(configs)
     if current not in configs:
@@ -195,7 +196,10 @@ def default_selection(current: str | None, configs: dict[str, dict | None], limi
     chosen = [current]
     pair = _pair(configs[current]) if _pair(configs[current]) != (None, None) else ("spa", "eng")
     seen = {attention_type(configs[current])}
-    rest = [n for n in names if n != current]
+    others = [n for n in names if n != current]
+    rest = [n for n in others if configs[n] is not None and _pair(configs[n])[0] == pair[0]]
+    if not rest:
+        rest, limit = others, min(limit, 2)
     while rest and len(chosen) < limit:
         best = min(rest, key=lambda n: (configs[n] is None, _pair(configs[n]) != pair, _pair(configs[n])[0] != pair[0],
                                         attention_type(configs[n]) in seen, names.index(n)))

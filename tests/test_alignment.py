@@ -179,11 +179,13 @@ def test_default_selection_prefers_the_same_pair_with_other_attention_types():
     assert set(chosen[1:3]) == {"spa-eng-bahdanau", "spa-eng-noattn"}  # new attention types first
     assert chosen[3] == "a-luong-2"  # then the same pair again, before other languages
     assert len(default_selection("spa-eng-luong", configs, limit=2)) == 2
+    # Models reading another language are not fed the Spanish sentence by default.
+    shipped = {name: configs[name] for name in ("spa-eng-luong", "spa-eng-bahdanau", "eng-spa-luong")}
+    assert default_selection("spa-eng-luong", shipped) == ["spa-eng-luong", "spa-eng-bahdanau"]
 
 
 def test_default_selection_without_a_current_model_starts_from_spanish_english():
     configs = {"deu-eng": config(src="deu"), "spa-eng": config(), "unreadable": None}
-    chosen = default_selection(None, configs)
-    assert chosen[0] == "spa-eng"
-    assert chosen[-1] == "unreadable"  # unreadable configs come last
+    # No other model reads Spanish: the best of the rest keeps a comparison; unreadable configs come last.
+    assert default_selection(None, configs) == ["spa-eng", "deu-eng"]
     assert default_selection(None, {}) == []
