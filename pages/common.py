@@ -131,9 +131,13 @@ def translate(name: str, sentence: str, settings: DecodeSettings, prefix: list[i
     The trace is shared with other sessions: read it, never change it.
     Raises InputError (bad sentence or settings) and CheckpointError.
     """
-    values = tuple(settings.validate().to_dict().values())
     folder = str(checkpoint_root() / name)
-    return translate_cached(folder, sentence, values, tuple(int(i) for i in prefix or ()))
+    return translate_cached(folder, sentence, settings_values(settings), tuple(int(i) for i in prefix or ()))
+
+
+def settings_values(settings: DecodeSettings) -> tuple:
+    """Validated settings as a plain tuple: a cache key (``DecodeSettings(*values)`` rebuilds them)."""
+    return tuple(settings.validate().to_dict().values())
 
 
 NO_CHECKPOINT = "No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README)."

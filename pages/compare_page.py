@@ -47,6 +47,7 @@ from pages.common import (
     describe_checkpoint,
     escape_markdown,
     set_url,
+    settings_values,
     translate,
     url_int,
 )
@@ -88,11 +89,10 @@ def score_line(trace) -> str:
             f"{'s' if tokens != 1 else ''}")
 
 
-def show_columns(chosen, traces, problems, configs, merge, big):
+def show_columns(chosen, traces, problems, configs, merge, big, sentence, settings):
     """One column per model: name, translation and scores in one row of columns, heatmaps (or the
     fixed-context bar) in the next, so the figures start at the same height however the texts wrap."""
     font_size = figure_font_size(big)
-    row_height = CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT
     for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
         with column:
             st.subheader(escape_markdown(name))
@@ -112,16 +112,36 @@ def show_columns(chosen, traces, problems, configs, merge, big):
         if trace is None:
             continue
         with column:
+            figure = column_figure(name, sentence, settings_values(settings), merge, big, top)
             if trace.attention is None:
-                figure = context_heatmap(context_frame(trace, merge), row_height, font_size, top)
                 st.plotly_chart(figure, width="stretch", config=image_config(f"context-{name}"),
                                 key=f"compare_context_{name}")
                 st.caption(NO_ATTENTION_NOTE)
             else:
-                figure = attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size,
-                                           show_scale=False, top_margin=top, y_title="")  # narrow columns
                 st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}"),
                                 key=f"compare_heatmap_{name}")
+
+
+# Plotly builds and validates every figure it is given, ~10-15 ms each here, and the page shows up to
+# eight. Figures depend only on the cached trace and the view options, so each is built once and shared;
+# st.plotly_chart only reads a figure (Figure.to_dict), never changes it.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def column_figure(name: str, sentence: str, settings: tuple, merge: bool, big: bool, top: float):
+    """One column's attention heatmap, or the fixed-context bar of a model without attention."""
+    trace = translate(name, sentence, DecodeSettings(*settings))
+    font_size, row_height = figure_font_size(big), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT
+    if trace.attention is None:
+        return context_heatmap(context_frame(trace, merge), row_height, font_size, top)
+    return attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size, show_scale=False,
+                             top_margin=top, y_title="")  # narrow columns: no axis titles
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: int):
+    """Lines from each target word to the source word it attends to most."""
+    trace = translate(name, sentence, DecodeSettings(*settings))
+    source_words = attention_view(trace.source_tokens, [], [], merge_words=True).source
+    return alignment_figure(alignment_frame(trace), source_words, font_size=font_size)
 
 
 def aligned_pair(a_name, b_name, traces, sentence, settings):
@@ -178,7 +198,7 @@ def show_difference(with_attention, traces, configs, sentence, settings, merge, 
                "white: the same. Each row sums to 0: attention moved, not added.")
 
 
-def show_alignments(chosen, traces, font_size):
+def show_alignments(chosen, traces, sentence, settings, font_size):
     st.subheader("Word alignment")
     st.caption("Each target word is linked to the source word it attends to most (the argmax of its row, after "
                "merging pieces into words). Thicker, darker lines carry more weight.")
@@ -190,8 +210,7 @@ def show_alignments(chosen, traces, font_size):
             if trace.attention is None:
                 st.caption("No attention, so no alignment: every target word sees the same summary of the sentence.")
                 continue
-            source_words = attention_view(trace.source_tokens, [], [], merge_words=True).source
-            st.plotly_chart(alignment_figure(alignment_frame(trace), source_words, font_size=font_size),
+            st.plotly_chart(word_alignment_figure(name, sentence, settings_values(settings), font_size),
                             width="stretch", config=image_config(f"alignment-{name}"), key=f"compare_alignment_{name}")
 
 
@@ -240,7 +259,7 @@ def render():
 
     configs = {name: config_of(name) for name in chosen}
     traces, problems = decode_all(chosen, sentence, settings)
-    show_columns(chosen, traces, problems, configs, merge, big)
+    show_columns(chosen, traces, problems, configs, merge, big, sentence, settings)
     sources = {tuple(t.source_tokens) for t in traces.values()}
     if len(sources) > 1:
         st.caption("These checkpoints cut the sentence into different pieces, so their source axes differ.")
@@ -259,7 +278,7 @@ def render():
                    "means all attention on one piece; the dashed line is attention spread evenly. "
                    "Models without attention have no attention to measure.")
         show_difference(with_attention, traces, configs, sentence, settings, merge, font_size)
-    show_alignments(chosen, traces, font_size)
+    show_alignments(chosen, traces, sentence, settings, font_size)
     show_lengths(configs, font_size)
 
 
