@@ -221,7 +221,7 @@ def scores_by_source_length(sources: Sequence[str], hypotheses: list[str], refer
     """
     if not len(sources) == len(hypotheses) == len(references):
         raise ValueError(f"{len(sources)} sources, {len(hypotheses)} hypotheses, {len(references)} reference lists")
-    bounds = [(low, high) for low, high in zip((1, *(e + 1 for e in edges)), (*edges, None))]
+    bounds = list(zip((1, *(e + 1 for e in edges)), (*edges, None), strict=True))  # [(1, 4), (5, 8)... (17, None)]
     buckets = []
     for low, high in bounds:
         members = [i for i, source in enumerate(sources)

@@ -223,8 +223,9 @@ def show_lengths(configs, font_size):
     st.altair_chart(length_chart(frame, font_size), width="stretch")
     missing = [name for name in configs if name not in set(frame["model"])]
     st.caption("From each model card: beam search on the model's own held-out test sentences, grouped by source "
-               "length. Models trained on the same data in the same direction share one test split; hover a point for its number of "
-               "sentences." + (f" No record for: {escape_markdown(', '.join(missing))}." if missing else ""))
+               "length. Models trained on the same data in the same direction share one test split; hover a "
+               "point for its number of sentences."
+               + (f" No record for: {escape_markdown(', '.join(missing))}." if missing else ""))
 
 
 def render():
