@@ -25,7 +25,10 @@ import math
 import os
 import platform
 import random
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -365,7 +368,32 @@ class Trainer:
             group["lr"] = self.run["lr"] * warm
 
     # -- the loop
+    @contextmanager
+    def stop_on_signal(self):
+        """While training, SIGTERM or SIGINT (Ctrl-C) asks for a clean stop: the current batch ends, the
+        state is saved, and running the same command again resumes exactly there, not from the last
+        periodic save. Handlers can only be set from the main thread; elsewhere signals keep their
+        default effect."""
+        self.stop_requested = False
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum, frame):
+            self.stop_requested = True
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
     def train(self) -> dict:
+        with self.stop_on_signal():
+            return self._train()
+
+    def _train(self) -> dict:
         cfg, run = self.cfg, self.run
         start = time.monotonic()
         last_save = start
@@ -401,7 +429,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss.item():.3f}", tok_s=f"{rate:,.0f}")
                 bar.update(1)
                 now = time.monotonic()
-                if self.agree(now - start >= budget):
+                if self.agree(now - start >= budget or self.stop_requested):
                     out_of_time = True
                     break
                 if now - last_save >= cfg.save_every_minutes * 60:
@@ -418,7 +446,8 @@ class Trainer:
         if out_of_time:
             run["train_seconds"] += time.monotonic() - last_save
             self.save()
-            self.log(f"time budget spent at epoch {run['epoch'] + 1}, batch {run['batch']}: run again to resume")
+            reason = "stop requested" if self.stop_requested else "time budget spent"
+            self.log(f"{reason} at epoch {run['epoch'] + 1}, batch {run['batch']}: run again to resume")
             return {"finished": False, **run}
         if self.distributed:
             run["ranks_in_sync"] = self.ranks_in_sync()

@@ -1,6 +1,10 @@
 """Training: learning on a tiny task for every attention type, exact resume, budget."""
 
 import json
+import os
+import signal
+import threading
+import time
 
 import pytest
 import torch
@@ -99,3 +103,27 @@ def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, reverse_corpus):
     assert losses[-1] < losses[0] and losses[-1] < 0.6, losses
     config = json.loads((out / "config.json").read_text())
     assert config["training"]["processes"] == 2
+
+
+def test_sigterm_stops_at_the_next_batch_saves_and_the_run_resumes(tmp_path, reverse_corpus):
+    """A session ending (SIGTERM) loses nothing: the state is saved where training stopped."""
+    cfg = tiny_config(reverse_corpus, tmp_path / "signalled", epochs=100, average_last=1)
+    default = signal.getsignal(signal.SIGTERM)
+
+    def terminate_once_listening():
+        deadline = time.monotonic() + 120
+        while signal.getsignal(signal.SIGTERM) is default and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if signal.getsignal(signal.SIGTERM) is not default:  # never kill the test runner itself
+            time.sleep(0.3)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_listening, daemon=True).start()
+    result = train(cfg)
+    assert not result["finished"] and result["epoch"] < 100
+    assert signal.getsignal(signal.SIGTERM) is default  # the handler is put back
+    saved = json.loads((tmp_path / "signalled.work" / "run.json").read_text())
+    assert (saved["epoch"], saved["batch"]) == (result["epoch"], result["batch"])
+    cfg.epochs = result["epoch"] + 1
+    resumed = train(cfg)
+    assert resumed["finished"] and (tmp_path / "signalled" / "config.json").exists()
