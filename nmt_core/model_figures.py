@@ -84,7 +84,7 @@ def beam_curve_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
         fontSize=font_size + 2).configure_legend(labelFontSize=font_size)
 
 
-def length_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
+def length_chart(frame: pd.DataFrame, font_size: int = 13, title: str = "Test BLEU by source length") -> alt.Chart:
     """Test BLEU against source length, a line per model (:func:`nmt_core.model_info.length_frame`).
 
     The x axis is ordinal (buckets of words, shortest first); hover gives how many
@@ -92,7 +92,7 @@ def length_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
     """
     order = frame.sort_values("low")["words"].drop_duplicates().tolist()
     chart = (
-        alt.Chart(frame, title="Test BLEU by source length")
+        alt.Chart(frame, title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("words:O", title="source length (words)", sort=order, axis=alt.Axis(labelAngle=0)),

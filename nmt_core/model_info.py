@@ -243,9 +243,14 @@ def length_frame(configs: dict[str, dict]) -> pd.DataFrame:
     such as "5-8"), low (its first word count, for ordering), sentences, BLEU, chrF.
     Checkpoints without the record, and malformed entries, are left out.
     """
+    return records_frame({name: _dict(_dict(config).get("metrics")).get("test_by_source_length")
+                          for name, config in configs.items()})
+
+
+def records_frame(records_by_model: dict[str, list]) -> pd.DataFrame:
+    """:func:`length_frame` from the records themselves (:func:`nmt_core.evaluate.length_records`)."""
     rows = []
-    for name, config in configs.items():
-        records = _dict(_dict(config).get("metrics")).get("test_by_source_length")
+    for name, records in records_by_model.items():
         for record in records if isinstance(records, list) else []:
             record = _dict(record)
             if all(_number(record.get(k)) for k in ("low", "sentences", "bleu", "chrf")):

@@ -23,12 +23,15 @@ from nmt_core.evaluate import (
     beam_curve,
     corpus_scores,
     decode_upload,
+    length_records,
     parse_eval_text,
     results_csv,
+    scores_by_source_length,
     sentence_frame,
     translate_many,
 )
-from nmt_core.model_figures import beam_curve_chart
+from nmt_core.model_figures import beam_curve_chart, length_chart
+from nmt_core.model_info import records_frame
 from pages.common import NO_CHECKPOINT, checkpoint_root, classroom, config_of, escape_markdown, load
 from pages.style import figure_font_size
 
@@ -115,9 +118,11 @@ def evaluate(name: str, rows: list[EvalRow], beam: int, length_penalty: float) -
     hypotheses = translate_many(translator, [row.source for row in rows], beam, length_penalty, on_progress)
     bar.empty()
     scored = bool(rows[0].references)
+    references = [row.references for row in rows]
     return {
         "frame": sentence_frame(rows, hypotheses, name, beam, length_penalty),
-        "scores": corpus_scores(hypotheses, [row.references for row in rows]) if scored else None,
+        "scores": corpus_scores(hypotheses, references) if scored else None,
+        "by_length": scores_by_source_length([row.source for row in rows], hypotheses, references) if scored else [],
     }
 
 
@@ -151,6 +156,13 @@ def show_results(name: str, result: dict, beam: int) -> None:
     )
     st.download_button("Download as CSV", results_csv(frame), file_name=f"{name}-beam{beam}.csv", mime="text/csv",
                        icon=":material/download:")
+    if len(result["by_length"]) > 1:
+        st.subheader("BLEU by source length")
+        lengths = records_frame({name: length_records(result["by_length"])})
+        st.altair_chart(length_chart(lengths, figure_font_size(classroom()), title="BLEU by source length"),
+                        width="stretch", height=300)
+        st.caption("Corpus scores of the sentences in each group of source lengths (words); hover a point for "
+                   "how many sentences it stands on. Attention models lose less as sentences grow.")
 
 
 def show_curve(name: str, rows: list[EvalRow], length_penalty: float) -> None:
@@ -202,9 +214,6 @@ def render():
         slot = st.empty()  # the button goes once the results are there
         with slot.container():
             pressed = st.button(label, type="primary", key="evaluate_run")
-            if beam > 1:
-                st.caption("Beam search decodes one sentence at a time; greedy decoding (sidebar) is batched and "
-                           "several times faster.")
         if not pressed:
             return
         slot.empty()

@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nmt_core.checkpoint import load_checkpoint
-from nmt_core.evaluate import corpus_scores, translate_many
-from tests.apphelpers import run_page
+from nmt_core.evaluate import corpus_scores, scores_by_source_length, translate_many
+from tests.apphelpers import run_page, vega_charts
 
 BATCH = ("alpha beta gamma\tgamma beta alpha\n"
          "mu eta\tsomething else entirely\n"
@@ -119,3 +119,25 @@ def test_corrupt_checkpoint_is_an_error_message(models_root):
     app.button(key="evaluate_run").click().run()
     assert not app.exception
     assert "cannot be loaded" in app.error[0].value
+
+
+def test_bleu_by_source_length_when_the_batch_spans_several_lengths(models_root):
+    lines = ["alpha beta\tbeta alpha", "mu eta iota\tiota eta mu",
+             "alpha beta gamma delta epsilon zeta\tzeta epsilon delta gamma beta alpha"]
+    app = paste(run_page("evaluate_page"), "\n".join(lines) + "\n")
+    app.button(key="evaluate_run").click().run()
+    assert not app.exception
+    (data,) = [frame for spec, frame in vega_charts(app) if spec.get("title") == "BLEU by source length"]
+    settings = app.session_state["settings"]
+    translator = load_checkpoint(models_root / "tiny-luong").translator
+    sources = [line.split("\t")[0] for line in lines]
+    hypotheses = translate_many(translator, sources, settings.beam_size, settings.length_penalty)
+    expected = scores_by_source_length(sources, hypotheses, [[line.split("\t")[1]] for line in lines])
+    assert data["words"].tolist() == ["1-4", "5-8"] and data["sentences"].tolist() == [2, 1]
+    assert data["BLEU"].tolist() == pytest.approx([round(b.bleu, 2) for b in expected])
+
+
+def test_one_length_group_draws_no_length_chart(models_root):
+    app = paste(run_page("evaluate_page"), BATCH)
+    app.button(key="evaluate_run").click().run()
+    assert not [spec for spec, _ in vega_charts(app) if spec.get("title") == "BLEU by source length"]
