@@ -89,7 +89,7 @@ LENGTH_CAPTION = ("Beam search on this model's own held-out test sentences, grou
                   "stands on (the longest groups are small, so noisy).")
 
 
-def training(config: dict) -> None:
+def training(name: str, config: dict) -> None:
     history = model_info.history_frame(config)
     font = figure_font_size(classroom())
     if history.empty:
@@ -98,7 +98,7 @@ def training(config: dict) -> None:
         quantities = [q for q in ("loss", "token accuracy", "BLEU") if (history["quantity"] == q).any()]
         for column, quantity in zip(st.columns(len(quantities)), quantities, strict=True):
             column.altair_chart(history_chart(history, quantity, font), width="stretch", height=chart_height())
-    lengths = model_info.length_frame({"this model": config})
+    lengths = model_info.length_frame({name: config})
     if len(lengths):
         st.altair_chart(length_chart(lengths, font), width="stretch", height=chart_height())
         st.caption(LENGTH_CAPTION)
@@ -160,7 +160,7 @@ def card(name: str) -> None:
     with views["Architecture"]:
         architecture(config, checkpoint)
     with views["Training"]:
-        training(config)
+        training(name, config)
     if "Embeddings" in views:
         with views["Embeddings"]:
             embeddings(name, checkpoint)
