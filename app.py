@@ -55,7 +55,8 @@ LIMITS = {"beam_input": (1, 16), "length_penalty_input": (0.0, 2.0), "temperatur
 
 # (title, script in pages/, URL path). A page's script runs only when it is opened,
 # so one page's import cost (or bug) never slows or breaks another. Script names
-# differ from URL paths on purpose: see the note on PagesManager below.
+# differ from URL paths on purpose: pages/<URL path>.py is a stub for deep links,
+# see the note on PagesManager below.
 PAGES = [
     ("Translate", "translate_page", "translate"),
     ("Step through", "step_page", "step"),
@@ -67,11 +68,13 @@ PAGES = [
 ]
 
 # Streamlit wraps an app that has a pages/ folder in its legacy multipage mode: a first,
-# hidden navigation over app.py and every pages/*.py. A deep link like /step is unknown to
-# that list, so it flashes "Page not found" before our st.navigation resolves the page; and
-# a pages/ script named like its URL path would run on its own, without app.py's sidebar.
-# This app navigates with st.navigation only, so switch the legacy mode off (Streamlit
-# decides it once per process, so this takes effect from the process's second run).
+# hidden navigation over app.py and every pages/*.py, in which a pages/ script runs on its
+# own, without app.py's sidebar. This app navigates with st.navigation only, so switch the
+# legacy mode off. Streamlit decides it once per process, before any script runs, so the
+# process's very first run is still legacy: a first visit to / comes here anyway, and a
+# first visit to a deep link like /step runs the stub pages/step.py, which switches the
+# mode off and reruns into this script (pages/common.py:leave_legacy_mode). Without the
+# stubs that first deep link would flash "Page not found" and lose its /step.
 if getattr(PagesManager, "uses_pages_directory", None):
     PagesManager.uses_pages_directory = False
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
 from nmt_core.card import language_name
 from nmt_core.checkpoint import (
@@ -214,3 +215,19 @@ def _checkpoint_problem_cached(folder: str, signature: tuple) -> str | None:
     except CheckpointError as error:
         return error.summary
     return None
+
+
+def leave_legacy_mode() -> None:
+    """Hand a deep link from Streamlit's legacy multipage mode over to app.py's st.navigation.
+
+    Because this app has a ``pages/`` folder, the first script run of a fresh server
+    goes through Streamlit's legacy mode (see app.py), which knows only ``app.py`` and
+    the files in ``pages/``. A first visit to ``/step?...`` would find no page there,
+    flash "Page not found" and drop ``/step`` from the address. So ``pages/step.py``
+    and its siblings (one per URL path) exist only to call this: it switches the
+    legacy mode off and reruns, and app.py then serves the page the link names, with
+    its address intact.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -1,9 +1,11 @@
 """The Streamlit app through streamlit.testing (no browser)."""
 
+import ast
+
 import pytest
 
 from nmt_core.decoding import MAX_INPUT_CHARACTERS
-from tests.apphelpers import run_page
+from tests.apphelpers import ROOT, run_page
 
 
 def run_app(text: str | None = None, **params):
@@ -90,3 +92,14 @@ def test_length_penalty_opens_at_the_models_tuned_value(models_root):
     config_path.write_text(json.dumps(config))
     assert run_app("alpha beta").session_state["settings"].length_penalty == 0.5
     assert run_app("alpha beta", lp="1.5").session_state["settings"].length_penalty == 1.5
+
+
+def test_every_deep_link_has_its_legacy_mode_stub():
+    """pages/<URL path>.py hands a fresh server's first deep link to app.py (pages/common.py:leave_legacy_mode)."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    pages = next(ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES")
+    for _title, script, url_path in pages[1:]:  # the first page is served at /, which needs no stub
+        assert (ROOT / "pages" / f"{script}.py").exists()
+        stub = (ROOT / "pages" / f"{url_path}.py").read_text(encoding="utf-8")
+        assert "leave_legacy_mode()" in stub

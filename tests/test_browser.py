@@ -81,8 +81,9 @@ def server(tmp_path_factory, tiny_checkpoint_dir):
 
 @pytest.fixture(scope="module")
 def browser(server):
-    """One Chromium for every test, after one visit to ``/``: the very first run of a fresh server
-    can answer a deep link with "Page not found" (see app.py), which later visits must never show."""
+    """One Chromium for every test. The fresh server's very first visit is a deep link: its first
+    script run is Streamlit's legacy multipage mode (see app.py), which must still open the page the
+    link names, keep its address, and show no "Page not found"."""
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -90,8 +91,11 @@ def browser(server):
                   "--disable-sync", "--no-first-run"],
         )
         page = chromium.new_page(viewport=NORMAL_VIEWPORT)
-        page.goto(f"{server}/?{urlencode({'model': MODEL, 'text': SENTENCE})}")
-        page.get_by_role("heading", name="Translate").wait_for(timeout=60_000)
+        page.goto(f"{server}/step?{urlencode({'model': MODEL, 'text': SENTENCE, 'step': 2})}")
+        page.get_by_role("heading", name="Step through").wait_for(timeout=60_000)
+        page.locator('[data-testid="stSidebar"]').get_by_text("Sentence").wait_for(timeout=TIMEOUT_MS)
+        assert urlparse(page.url).path == "/step" and parse_qs(urlparse(page.url).query)["step"] == ["2"]
+        assert page.get_by_text("Page not found").count() == 0
         page.close()
         yield chromium
         chromium.close()

@@ -1,0 +1,8 @@
+"""Deep link /compare on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
+
+The page itself is pages/compare_page.py; app.py's st.navigation serves it at /compare.
+"""
+
+from pages.common import leave_legacy_mode
+
+leave_legacy_mode()
