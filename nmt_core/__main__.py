@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--by-length", action="store_true", help="also score by source length (words)")
     evaluate.add_argument("--record", action="store_true",
                           help="with --split test --by-length: store the scores by length in the checkpoint's "
-                          "config.json and card (only if the overall BLEU matches the one recorded there)")
+                          "config.json and card (only with the beam and length penalty of its recorded test scores)")
     evaluate.add_argument("--beam", type=int, help="beam width (default: the checkpoint's)")
     evaluate.add_argument("--length-penalty", type=float, help="beam length penalty alpha")
     evaluate.add_argument("--unk-penalty", type=float, default=0.0)
