@@ -55,6 +55,10 @@ def _number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _number_or_none(value):
+    return value if _number(value) else None
+
+
 def attention_info(config: dict) -> AttentionInfo | None:
     """The attention type's title and formula; None for a type this library does not know."""
     kind = _dict(config.get("model")).get("attention", config.get("attention"))
@@ -257,3 +261,27 @@ def records_frame(records_by_model: dict[str, list]) -> pd.DataFrame:
                 rows.append((name, str(record.get("words")), int(record["low"]), int(record["sentences"]),
                              float(record["bleu"]), float(record["chrf"])))
     return pd.DataFrame(rows, columns=["model", "words", "low", "sentences", "BLEU", "chrF"])
+
+
+def overview_frame(configs: dict[str, dict | None], sizes: dict[str, int]) -> pd.DataFrame:
+    """One row per checkpoint, for choosing between them: model, direction, attention, parameters,
+    test BLEU, test chrF, epochs, training minutes, size (MiB). ``configs``: name -> config.json (None
+    when unreadable: the row keeps only the name and size); ``sizes``: name -> bytes on disk."""
+    rows = []
+    for name, config in configs.items():
+        config = _dict(config)
+        training, metrics = _dict(config.get("training")), _dict(config.get("metrics"))
+        source, target = config.get("source_language"), config.get("target_language")
+        rows.append({
+            "model": name,
+            "direction": f"{language_name(source)} → {language_name(target)}" if source and target else None,
+            "attention": _dict(config.get("model")).get("attention") or config.get("attention"),
+            "parameters": _number_or_none(config.get("parameters")),
+            "test BLEU": _number_or_none(metrics.get("test_bleu")),
+            "test chrF": _number_or_none(metrics.get("test_chrf")),
+            "epochs": _number_or_none(training.get("epochs_completed")),
+            "training minutes": _number_or_none(training.get("train_minutes")),
+            "size MiB": round(sizes[name] / 2**20, 1) if name in sizes else None,
+        })
+    return pd.DataFrame(rows, columns=["model", "direction", "attention", "parameters", "test BLEU", "test chrF",
+                                       "epochs", "training minutes", "size MiB"])

@@ -16,6 +16,7 @@ from pages.common import (
     available_checkpoints,
     checkpoint_root,
     classroom,
+    config_of,
     describe_checkpoint,
     escape_markdown,
     load,
@@ -188,9 +189,23 @@ def render():
         st.subheader(escape_markdown(describe_checkpoint(selected)))
         card(selected)
         return
+    overview(names)
     for name in names:
         with st.expander(escape_markdown(describe_checkpoint(name)), expanded=name == selected):
             card(name)
+
+
+def overview(names: list[str]) -> None:
+    """All checkpoints side by side, to choose one; each card below has the details."""
+    sizes = {name: int(model_info.file_frame(checkpoint_root() / name)["bytes"].sum()) for name in names}
+    frame = model_info.overview_frame({name: config_of(name) for name in names}, sizes)
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized"),
+                                "test BLEU": st.column_config.NumberColumn(format="%.2f"),
+                                "test chrF": st.column_config.NumberColumn(format="%.2f")})
+    st.caption("Test scores: sacrebleu, beam 5, on each model's own held-out test split (models trained on the "
+               "same data in the same direction share it). Training minutes are wall-clock time on the hardware "
+               "in each card.")
 
 
 render()

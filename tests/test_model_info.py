@@ -1,5 +1,6 @@
 """What the Models page reads from a checkpoint: architecture, parameters, files, history."""
 
+import pandas as pd
 import pytest
 
 from nmt_core import model_info
@@ -115,3 +116,15 @@ def test_length_frame_reads_every_models_record_and_skips_malformed_ones():
         {"model": "a", "words": "1-4", "low": 1, "sentences": 10, "BLEU": 50.0, "chrF": 60.0},
         {"model": "a", "words": "5-8", "low": 5, "sentences": 3, "BLEU": 40.0, "chrF": 55.5},
     ]
+
+
+def test_overview_frame_has_a_row_per_checkpoint_and_leaves_unknowns_empty():
+    config = {"source_language": "spa", "target_language": "eng", "model": {"attention": "bahdanau"},
+              "parameters": 1234, "metrics": {"test_bleu": 50.5, "test_chrf": "n/a"},
+              "training": {"epochs_completed": 3, "train_minutes": 12.5}}
+    frame = model_info.overview_frame({"a": config, "broken": None}, {"a": 3 * 2**20, "broken": 10})
+    first = frame.iloc[0].to_dict()
+    assert first["direction"] == "Spanish → English" and first["attention"] == "bahdanau"
+    assert (first["parameters"], first["test BLEU"], first["epochs"], first["size MiB"]) == (1234, 50.5, 3, 3.0)
+    assert pd.isna(first["test chrF"])  # not a number: left empty, not shown as text
+    assert frame.iloc[1]["model"] == "broken" and pd.isna(frame.iloc[1]["direction"])

@@ -67,6 +67,13 @@ def test_all_models_with_broken_ones(models_root):
     assert [m.value for m in app.metric if m.label == "Parameters"].count("–") == 1
     assert len(charts(app, "plotly_chart")) == 1
     assert len(charts(app, "vega_lite_chart")) == 8  # four per card that has a config.json
+    overview = app.dataframe[0].value.set_index("model")
+    assert list(overview.index) == ["broken-weights", "tiny-luong", "unreadable"]
+    config = read_config(models_root / "tiny-luong")
+    assert overview.loc["tiny-luong", "test BLEU"] == config["metrics"]["test_bleu"]
+    assert overview.loc["tiny-luong", "parameters"] == config["parameters"]
+    assert overview.loc["tiny-luong", "attention"] == "luong-general"
+    assert overview.isna().loc["unreadable", "test BLEU"]  # what cannot be read stays empty
 
 
 def test_view_choice_goes_into_the_url(models_root):
