@@ -241,20 +241,23 @@ def render():
 
     st.session_state[MODELS_KEY] = initial_selection(names) if MODELS_KEY not in st.session_state else \
         [n for n in st.session_state[MODELS_KEY] if n in names]
-    chosen = st.multiselect("Checkpoints", names, key=MODELS_KEY, max_selections=MAX_MODELS,
-                            format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
-                            help="The sentence and decoding settings come from the sidebar")
+    selection = st.session_state[MODELS_KEY]
+    # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away.
+    controls = st.expander(escape_markdown("Models: " + ", ".join(selection)), expanded=len(selection) < 2) \
+        if big else st.container()
+    with controls:
+        chosen = st.multiselect("Checkpoints", names, key=MODELS_KEY, max_selections=MAX_MODELS,
+                                format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
+                                help="The sentence and decoding settings come from the sidebar")
+        if WORDS_KEY not in st.session_state:
+            st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", 0, 0, 1)))
+        merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
     st.session_state[MODELS_KEPT] = list(chosen)
-    set_url(models=",".join(chosen))
+    st.session_state[WORDS_KEPT] = merge
+    set_url(models=",".join(chosen), words=int(merge))
     if len(chosen) < 2:
         st.info("Pick at least two checkpoints to compare them side by side.")
         return
-
-    if WORDS_KEY not in st.session_state:
-        st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", 0, 0, 1)))
-    merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
-    st.session_state[WORDS_KEPT] = merge
-    set_url(words=int(merge))
     if merge and not big:
         st.caption(MERGE_RULE)
 

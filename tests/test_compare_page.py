@@ -183,6 +183,9 @@ def test_words_toggle_merges_every_heatmap(compare_root):
 def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
     app = run_page("compare_page", SENTENCE, classroom="1")
     assert not app.exception
+    # The model picker is folded away, named by its models, so the heatmaps open above the fold.
+    (picker,) = [e for e in app.expander if e.label.replace("\\", "").startswith("Models: tiny-")]
+    assert picker.multiselect(key="compare_models").value == app.session_state["compare_models"]
     figures = charts(app)
     assert "compare_entropy" not in figures and "compare_difference" not in figures
     assert "compare_alignment_tiny-luong" in figures
