@@ -75,7 +75,8 @@ def beam_curve_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
         .encode(
             x=alt.X("beam:Q", title="beam width", scale=alt.Scale(type="log", base=2),
                     axis=alt.Axis(values=sorted(frame["beam"].unique().tolist()), format="d")),
-            y=alt.Y("score:Q", title="score", scale=alt.Scale(zero=False)),
+            # ".1f": a flat curve (every score 100 on an easy batch) would otherwise label ticks 100.000000…
+            y=alt.Y("score:Q", title="score", scale=alt.Scale(zero=False), axis=alt.Axis(format=".1f")),
             color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="top")),
             tooltip=[alt.Tooltip("beam:Q", format="d"), "metric:N", alt.Tooltip("score:Q", format=".2f")],
         )
