@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import runpy
 from pathlib import Path
 
 import streamlit as st
@@ -224,10 +225,11 @@ def leave_legacy_mode() -> None:
     goes through Streamlit's legacy mode (see app.py), which knows only ``app.py`` and
     the files in ``pages/``. A first visit to ``/step?...`` would find no page there,
     flash "Page not found" and drop ``/step`` from the address. So ``pages/step.py``
-    and its siblings (one per URL path) exist only to call this: it switches the
-    legacy mode off and reruns, and app.py then serves the page the link names, with
-    its address intact.
+    and its siblings (one per URL path) exist only to call this. The legacy mode finds
+    them, and they run app.py in their place, as that mode runs app.py for ``/``: app.py
+    switches the mode off and its st.navigation serves the page the link names (a
+    page's identity is its URL path in both modes), with its address intact. Running
+    app.py here rather than rerunning keeps this run's widget events, such as a click.
     """
     if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
