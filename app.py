@@ -72,9 +72,9 @@ PAGES = [
 # own, without app.py's sidebar. This app navigates with st.navigation only, so switch the
 # legacy mode off. Streamlit decides it once per process, before any script runs, so the
 # process's very first run is still legacy: a first visit to / comes here anyway, and a
-# first visit to a deep link like /step runs the stub pages/step.py, which switches the
-# mode off and reruns into this script (pages/common.py:leave_legacy_mode). Without the
-# stubs that first deep link would flash "Page not found" and lose its /step.
+# first visit to a deep link like /step runs the stub pages/step.py, which runs this
+# script in its place (pages/common.py:leave_legacy_mode). Without the stubs that first
+# deep link would flash "Page not found" and lose its /step.
 if getattr(PagesManager, "uses_pages_directory", None):
     PagesManager.uses_pages_directory = False
 
