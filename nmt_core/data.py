@@ -151,6 +151,13 @@ def split_pairs(pairs: list[Pair], dev_fraction: float = 0.02, test_fraction: fl
     return Split(train=train, dev=list(dev.items()), test=list(test.items()), stats=stats)
 
 
+def read_split(path: str | Path, source_language: str | None, target_language: str | None, max_words: int = 30,
+               dev_fraction: float = 0.02, test_fraction: float = 0.02, seed: int = 0) -> Split:
+    """Read, clean and split a corpus: what training does, and what rebuilds a checkpoint's split."""
+    pairs = clean_pairs(read_pairs(path, source_language, target_language), max_words=max_words)
+    return split_pairs(pairs, dev_fraction, test_fraction, seed)
+
+
 def held_out_part(training: dict, part: str, source_language: str, target_language: str,
                   data: str | Path | None = None) -> list[tuple[str, list[str]]]:
     """A checkpoint's own dev or test part, rebuilt from its recorded training options.
@@ -171,7 +178,7 @@ def held_out_part(training: dict, part: str, source_language: str, target_langua
     if found is None:
         raise FileNotFoundError(f"the training data {recorded.name or '(not recorded)'} is not at "
                                 f"{' or '.join(map(str, candidates))}: pass its path with --data")
-    pairs = clean_pairs(read_pairs(found, source_language, target_language), training.get("max_words", 30))
-    split = split_pairs(pairs, training.get("dev_fraction", 0.02), training.get("test_fraction", 0.02),
-                        training.get("split_seed", 0))
+    split = read_split(found, source_language, target_language, training.get("max_words", 30),
+                       training.get("dev_fraction", 0.02), training.get("test_fraction", 0.02),
+                       training.get("split_seed", 0))
     return split.dev if part == "dev" else split.test

@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from .batch_beam import beam_search_batch
 from .checkpoint import save_checkpoint, weights_for_saving
-from .data import ENGLISH, Split, clean_pairs, read_pairs, split_pairs, zip_language
+from .data import ENGLISH, Split, read_split, zip_language
 from .decoding import DecodeSettings, Translator, greedy_batch
 from .evaluate import corpus_scores, length_records, scores_by_source_length
 from .model import ModelConfig, Seq2Seq, source_batch
@@ -105,8 +105,8 @@ def resolve_languages(cfg: TrainConfig) -> tuple[str, str]:
 
 def load_split(cfg: TrainConfig) -> tuple[Split, str, str]:
     src_lang, tgt_lang = resolve_languages(cfg)
-    pairs = clean_pairs(read_pairs(cfg.data, src_lang, tgt_lang), max_words=cfg.max_words)
-    split = split_pairs(pairs, cfg.dev_fraction, cfg.test_fraction, cfg.split_seed)
+    split = read_split(cfg.data, src_lang, tgt_lang, cfg.max_words, cfg.dev_fraction, cfg.test_fraction,
+                       cfg.split_seed)
     if cfg.max_train_pairs:
         # A seeded subsample keeps quick experiments comparable run to run.
         random.Random(cfg.seed).shuffle(split.train)

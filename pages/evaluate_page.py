@@ -122,7 +122,8 @@ def evaluate(name: str, rows: list[EvalRow], beam: int, length_penalty: float) -
     return {
         "frame": sentence_frame(rows, hypotheses, name, beam, length_penalty),
         "scores": corpus_scores(hypotheses, references) if scored else None,
-        "by_length": scores_by_source_length([row.source for row in rows], hypotheses, references) if scored else [],
+        "by_length": length_records(scores_by_source_length([row.source for row in rows], hypotheses, references))
+        if scored else [],
     }
 
 
@@ -158,7 +159,7 @@ def show_results(name: str, result: dict, beam: int) -> None:
                        icon=":material/download:")
     if len(result["by_length"]) > 1:
         st.subheader("BLEU by source length")
-        lengths = records_frame({name: length_records(result["by_length"])})
+        lengths = records_frame({name: result["by_length"]})
         st.altair_chart(length_chart(lengths, figure_font_size(classroom()), title="BLEU by source length"),
                         width="stretch", height=300)
         st.caption("Corpus scores of the sentences in each group of source lengths (words); hover a point for "
