@@ -32,23 +32,32 @@ def test_shipped_set_stays_under_150_mib():
     assert total < 150 * 2**20
 
 
-SPANISH_TO_ENGLISH_WITH_ATTENTION = [
+# TensorFlow's NMT tutorial translates "¿todavía están en casa?" as "are you still at home?";
+# the same question in each source language we ship an into-English model for.
+STILL_AT_HOME = {
+    "spa": "¿todavía están en casa?",
+    "fra": "êtes-vous toujours à la maison ?",
+    "deu": "seid ihr noch zu Hause?",
+}
+INTO_ENGLISH_WITH_ATTENTION = [
     p for p in SHIPPED
-    if p.name.startswith("spa-eng-") and load_checkpoint(p).config.get("attention") != "none"
+    if (config := load_checkpoint(p).config).get("target_language") == "eng"
+    and config.get("source_language") in STILL_AT_HOME and config.get("attention") != "none"
 ]
 
 
 @pytest.mark.skipif(not any(p.name == "spa-eng-luong" for p in SHIPPED), reason="flagship not shipped yet")
 def test_the_flagship_is_shipped():
-    assert "spa-eng-luong" in {p.name for p in SPANISH_TO_ENGLISH_WITH_ATTENTION}
+    assert "spa-eng-luong" in {p.name for p in INTO_ENGLISH_WITH_ATTENTION}
 
 
-@pytest.mark.parametrize("folder", SPANISH_TO_ENGLISH_WITH_ATTENTION, ids=lambda p: p.name)
-def test_spanish_models_translate_the_tutorial_sentence(folder):
-    """TensorFlow's NMT tutorial: "¿todavía están en casa?" -> "are you still at home?"."""
-    translator = load_checkpoint(folder).translator
+@pytest.mark.parametrize("folder", INTO_ENGLISH_WITH_ATTENTION, ids=lambda p: p.name)
+def test_models_into_english_translate_the_tutorial_sentence(folder):
+    """TensorFlow's NMT tutorial: "¿todavía están en casa?" -> "are you still at home?" (and its French/German)."""
+    checkpoint = load_checkpoint(folder)
+    sentence = STILL_AT_HOME[checkpoint.config["source_language"]]
     for settings in (DecodeSettings(method="greedy"), DecodeSettings(method="beam", beam_size=5)):
-        trace = translator.translate("¿todavía están en casa?", settings)
+        trace = checkpoint.translator.translate(sentence, settings)
         assert trace.translation.lower() == "are you still at home?"
         assert len(trace.attention) == len(trace.target_tokens)
 
