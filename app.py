@@ -18,7 +18,7 @@ from pages.common import (
     default_length_penalty,
     describe_checkpoint,
 )
-from pages.examples import examples_for
+from pages.examples import DEFAULT_SENTENCE, examples_for, first_example, sentence_for_language
 from pages.style import apply_classroom_style
 
 # A classroom link (?classroom=1) opens with the sidebar folded: the projector's 1280 px go to the figures.
@@ -27,7 +27,6 @@ st.set_page_config(page_title="Attention Explorer", layout="wide",
 torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
 
 DEFAULT_MODEL = "spa-eng-luong"  # the flagship, whose tutorial sentence is the default
-DEFAULT_SENTENCE = "¿Todavía están en casa?"
 METHODS = {"Beam search": "beam", "Greedy": "greedy", "Sampling": "sample"}
 METHOD_LABELS = {method: label for label, method in METHODS.items()}
 # The box (and ?text=) accept as much as nmt_core reads; a sentence longer than the model's
@@ -111,6 +110,16 @@ def use_example():
     st.session_state["example_input"] = None
 
 
+def source_language_of(name: str | None) -> str | None:
+    return (config_of(name) or {}).get("source_language") if name else None
+
+
+def follow_model_language():
+    """On a model change, swap an example sentence in another language for one the new model reads."""
+    language = source_language_of(st.session_state.get("model_input"))
+    st.session_state["sentence_input"] = sentence_for_language(st.session_state.get("sentence_input", ""), language)
+
+
 names = available_checkpoints()
 if names:
     wanted = st.session_state.get("model_input", st.query_params.get("model"))
@@ -126,16 +135,19 @@ for key in URL_STATE:
     elif key == "length_penalty_input" and names:
         # A link without ?lp= opens with the length penalty tuned for the chosen model.
         st.session_state[key] = from_url(key, default_length_penalty(st.session_state["model_input"]))
+    elif key == "sentence_input" and names:
+        # A link without ?text= opens with an example in the chosen model's source language.
+        st.session_state[key] = from_url(key, first_example(source_language_of(st.session_state["model_input"])))
     else:
         st.session_state[key] = from_url(key)
 
 with st.sidebar:
     st.header("Attention Explorer")
-    name = st.selectbox("Model", names, key="model_input", format_func=describe_checkpoint) if names else None
+    name = st.selectbox("Model", names, key="model_input", format_func=describe_checkpoint,
+                        on_change=follow_model_language) if names else None
     sentence = st.text_area("Sentence", key="sentence_input", max_chars=MAX_SENTENCE_CHARACTERS)
-    source_language = (config_of(name) or {}).get("source_language") if name else None
-    st.selectbox("Examples", examples_for(source_language), index=None, key="example_input", on_change=use_example,
-                 placeholder="Pick an example sentence…")
+    st.selectbox("Examples", examples_for(source_language_of(name)), index=None, key="example_input",
+                 on_change=use_example, placeholder="Pick an example sentence…")
     method = st.radio("Decoding", list(METHODS.values()), key="method_input", horizontal=True,
                       format_func=METHOD_LABELS.__getitem__)
     settings = DecodeSettings(method=method)

@@ -46,8 +46,30 @@ EXAMPLES = {
 }
 
 
+# The sentence a session opens with when its model's language has no examples (or is unknown).
+DEFAULT_SENTENCE = EXAMPLES["spa"][0]
+
+
 def examples_for(language: str | None) -> list[str]:
     """The examples for a source language code (``spa``...); every language's when unknown."""
     if language in EXAMPLES:
         return EXAMPLES[language]
     return [sentence for sentences in EXAMPLES.values() for sentence in sentences]
+
+
+def first_example(language: str | None) -> str:
+    """The sentence a session opens with for a model reading ``language``: its first example."""
+    return EXAMPLES[language][0] if language in EXAMPLES else DEFAULT_SENTENCE
+
+
+def sentence_for_language(sentence: str, language: str | None) -> str:
+    """The sentence to keep when the model changes to one reading ``language``.
+
+    An example in another language (the untouched default, or one picked from the
+    list) becomes this language's first example: feeding a French model a Spanish
+    example only shows noise. A sentence the user wrote is theirs and is kept.
+    """
+    if language not in EXAMPLES or sentence.strip() in EXAMPLES[language]:
+        return sentence
+    other_languages = (example for lang, examples in EXAMPLES.items() if lang != language for example in examples)
+    return first_example(language) if sentence.strip() in set(other_languages) else sentence

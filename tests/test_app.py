@@ -103,3 +103,39 @@ def test_every_deep_link_has_its_legacy_mode_stub():
         assert (ROOT / "pages" / f"{script}.py").exists()
         stub = (ROOT / "pages" / f"{url_path}.py").read_text(encoding="utf-8")
         assert "leave_legacy_mode()" in stub
+
+
+def languages_models(models_root, **languages):
+    """Copies of the tiny model named after ``languages`` (name -> source language code)."""
+    import json
+    import shutil
+
+    for name, language in languages.items():
+        shutil.copytree(models_root / "tiny-luong", models_root / name)
+        config_path = models_root / name / "config.json"
+        config = json.loads(config_path.read_text())
+        config["source_language"], config["target_language"] = language, "eng"
+        config_path.write_text(json.dumps(config))
+
+
+def test_a_link_without_text_opens_with_an_example_the_model_reads(models_root):
+    from pages.examples import EXAMPLES
+
+    languages_models(models_root, french="fra")
+    assert run_app(model="french").sidebar.text_area[0].value == EXAMPLES["fra"][0]
+    assert run_app(model="french", text="bonjour").sidebar.text_area[0].value == "bonjour"
+
+
+def test_changing_model_swaps_an_example_but_keeps_a_written_sentence(models_root):
+    from pages.examples import EXAMPLES
+
+    languages_models(models_root, spanish="spa", french="fra", german="deu")
+    app = run_app(model="spanish")
+    assert app.sidebar.text_area[0].value == EXAMPLES["spa"][0]
+    app.sidebar.selectbox[0].select("french").run()
+    assert not app.exception
+    assert app.sidebar.text_area[0].value == EXAMPLES["fra"][0]
+    assert app.query_params["text"] in (EXAMPLES["fra"][0], [EXAMPLES["fra"][0]])
+    app.sidebar.text_area[0].set_value("alpha beta gamma").run()
+    app.sidebar.selectbox[0].select("german").run()
+    assert app.sidebar.text_area[0].value == "alpha beta gamma"
