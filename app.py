@@ -14,9 +14,9 @@ from nmt_core.decoding import MAX_INPUT_CHARACTERS, MAX_OUTPUT_LENGTH, DecodeSet
 from pages.common import (
     available_checkpoints,
     checkpoint_problem,
-    config_of,
     default_length_penalty,
     describe_checkpoint,
+    source_language_of,
 )
 from pages.examples import DEFAULT_SENTENCE, examples_for, first_example, sentence_for_language
 from pages.style import apply_classroom_style
@@ -108,10 +108,6 @@ def use_example():
     if st.session_state.get("example_input"):
         st.session_state["sentence_input"] = st.session_state["example_input"]
     st.session_state["example_input"] = None
-
-
-def source_language_of(name: str | None) -> str | None:
-    return (config_of(name) or {}).get("source_language") if name else None
 
 
 def follow_model_language():

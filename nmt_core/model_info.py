@@ -71,6 +71,19 @@ def _rows(pairs: list[tuple[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(kept, columns=["", "value"])
 
 
+def other_language_note(config: dict | None, sentence_language: str | None) -> str | None:
+    """A warning for a model that reads another language than the sentence's, or None.
+
+    The Compare page feeds every column the sidebar's sentence, which is in the sidebar
+    model's source language; a model trained on another language turns it into noise.
+    """
+    reads = _dict(config).get("source_language")
+    if not reads or not sentence_language or reads == sentence_language:
+        return None
+    return (f"This model reads {language_name(reads)}, and the sentence is in {language_name(sentence_language)}: "
+            "its translation and attention show what it makes of unknown words.")
+
+
 def architecture_frame(config: dict) -> pd.DataFrame:
     """Layers, sizes, RNN type, direction, attention, vocabularies: one row each."""
     model = _dict(config.get("model"))

@@ -79,6 +79,11 @@ def sidebar_choices() -> tuple[str | None, str, DecodeSettings | None]:
             st.session_state.get("settings"))
 
 
+def source_language_of(name: str | None) -> str | None:
+    """The language code a checkpoint reads ("spa"...), or None when unknown or unreadable."""
+    return (config_of(name) or {}).get("source_language") if name else None
+
+
 def default_length_penalty(name: str) -> float:
     """The beam length penalty tuned for a model on its dev set (1.0 when it has none)."""
     try:

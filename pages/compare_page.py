@@ -21,7 +21,7 @@ from nmt_core.alignment import (
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError
 from nmt_core.model_figures import length_chart
-from nmt_core.model_info import length_frame
+from nmt_core.model_info import length_frame, other_language_note
 from nmt_core.plots import (
     CLASSROOM_ROW_HEIGHT,
     NO_ATTENTION_NOTE,
@@ -48,6 +48,7 @@ from pages.common import (
     escape_markdown,
     set_url,
     settings_values,
+    source_language_of,
     translate,
     url_int,
 )
@@ -89,14 +90,17 @@ def score_line(trace) -> str:
             f"{'s' if tokens != 1 else ''}")
 
 
-def show_columns(chosen, traces, problems, configs, merge, big, sentence, settings):
+def show_columns(chosen, traces, problems, configs, merge, big, sentence, settings, sentence_language):
     """One column per model: name, translation and scores in one row of columns, heatmaps (or the
-    fixed-context bar) in the next, so the figures start at the same height however the texts wrap."""
+    fixed-context bar) in the next, so the figures start at the same height however the texts wrap.
+    ``sentence_language`` is the sidebar model's source language: a column reading another is flagged."""
     font_size = figure_font_size(big)
     for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
         with column:
             st.subheader(escape_markdown(name))
             st.caption(escape_markdown(f"attention: {attention_type(configs[name])}"))
+            if (note := other_language_note(configs[name], sentence_language)) is not None:
+                st.warning(note)
             if name in problems:
                 kind, message = problems[name]
                 (st.warning if kind == "warning" else st.error)(message)
@@ -263,7 +267,8 @@ def render():
 
     configs = {name: config_of(name) for name in chosen}
     traces, problems = decode_all(chosen, sentence, settings)
-    show_columns(chosen, traces, problems, configs, merge, big, sentence, settings)
+    show_columns(chosen, traces, problems, configs, merge, big, sentence, settings,
+                 source_language_of(st.session_state.get("checkpoint")))
     sources = {tuple(t.source_tokens) for t in traces.values()}
     if len(sources) > 1:
         st.caption("These checkpoints cut the sentence into different pieces, so their source axes differ.")

@@ -216,3 +216,23 @@ def test_test_bleu_by_source_length_from_every_model_card(compare_root):
         recorded = load_checkpoint(compare_root / name).config["metrics"]["test_by_source_length"]
         shown = rows[rows["model"] == name]
         assert list(zip(shown["words"], shown["BLEU"], strict=True)) == [(b["words"], b["bleu"]) for b in recorded]
+
+
+def set_source_language(folder, language: str):
+    config = json.loads((folder / "config.json").read_text())
+    config["source_language"] = language
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_a_column_reading_another_language_than_the_sentence_is_flagged(compare_root):
+    """The sentence is in the sidebar model's language; a column trained on another language says so."""
+    set_source_language(compare_root / "tiny-luong", "fra")
+    set_source_language(compare_root / "tiny-luong-copy", "fra")
+    set_source_language(compare_root / "tiny-none", "spa")
+    app = run_page("compare_page", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none")
+    assert not app.exception
+    warnings = [w.value for w in app.warning]
+    assert warnings == ["This model reads Spanish, and the sentence is in French: its translation and attention "
+                        "show what it makes of unknown words."]
+    set_source_language(compare_root / "tiny-none", "fra")
+    assert not run_page("compare_page", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none").warning

@@ -128,3 +128,13 @@ def test_overview_frame_has_a_row_per_checkpoint_and_leaves_unknowns_empty():
     assert (first["parameters"], first["test BLEU"], first["epochs"], first["size MiB"]) == (1234, 50.5, 3, 3.0)
     assert pd.isna(first["test chrF"])  # not a number: left empty, not shown as text
     assert frame.iloc[1]["model"] == "broken" and pd.isna(frame.iloc[1]["direction"])
+
+
+def test_other_language_note_names_both_languages_and_is_silent_when_unknown_or_equal():
+    other_language_note = model_info.other_language_note
+    note = other_language_note({"source_language": "spa"}, "deu")
+    assert note is not None and "reads Spanish" in note and "in German" in note
+    assert other_language_note({"source_language": "spa"}, "spa") is None
+    assert other_language_note({"source_language": "spa"}, None) is None
+    assert other_language_note({}, "spa") is None
+    assert other_language_note(None, "spa") is None
