@@ -1,4 +1,10 @@
-"""The model card (README.md in a checkpoint folder), written from config.json."""
+"""The model card (README.md in a checkpoint folder), written from config.json.
+
+It follows the usual model-card sections (what the model is, how to use it,
+what it is for and not for, how good it is and how that was measured, how it
+was trained, on what data). Every figure comes from config.json; a field that
+is missing (an older or a test checkpoint) leaves its line out.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,13 @@ CREDIT = (
     "Trained on sentence pairs from the Tatoeba Project (tatoeba.org), as exported by manythings.org/anki, "
     "licensed CC-BY 2.0 (France)."
 )
+# One sentence per source language for the card's command line: the TensorFlow tutorial's
+# question, and Hands-On ML's "I like soccer" for English.
+USAGE_SENTENCES = {"spa": "¿Todavía están en casa?", "fra": "Êtes-vous toujours à la maison ?",
+                   "deu": "Seid ihr noch zu Hause?", "eng": "I like soccer"}
+# Metrics the Quality section words itself; any other key is listed as it is.
+WORDED_METRICS = {"test_bleu", "test_chrf", "test_sentences", "test_beam", "test_length_penalty", "bleu_signature",
+                  "dev_bleu_greedy", "dev_bleu_by_length_penalty", "test_by_source_length"}
 
 
 def language_name(code: str | None) -> str:
@@ -23,41 +36,108 @@ def length_table(records) -> list[str]:
     return lines
 
 
+def _architecture(model: dict, parameters) -> list[str]:
+    rnn = str(model.get("rnn_type", "?")).upper()
+    lines = [
+        f"- Encoder: {'bidirectional ' if model.get('bidirectional') else ''}{rnn}, "
+        f"{model.get('num_layers', 1)} layer(s), hidden size {model.get('hidden_size', '?')}"
+        + (", source read in reverse" if model.get("reverse_source") else ""),
+        f"- Decoder: {rnn}, attention `{model.get('attention', '?')}`"
+        + (", input feeding" if model.get("input_feeding") else ""),
+        f"- Embeddings {model.get('embedding_dim', '?')}, output layer {model.get('output_size', '?')}, "
+        f"dropout {model.get('dropout', '?')}",
+        f"- Vocabulary: {model.get('src_vocab_size', '?')} source / {model.get('tgt_vocab_size', '?')} target "
+        "SentencePiece pieces",
+    ]
+    if isinstance(parameters, int):
+        lines.append(f"- Parameters: {parameters:,}")
+    return lines
+
+
+def _usage(name: str, src: str | None, data: dict) -> list[str]:
+    sentence = USAGE_SENTENCES.get(src or "", "...")
+    pairs = data.get("train_pairs")
+    size = f"its {pairs:,} training pairs" if isinstance(pairs, int) else "its training pairs"
+    return [
+        "## How to use", "",
+        "Pick it in Attention Explorer's sidebar, or from the command line:", "",
+        "```",
+        f'python -m nmt_core translate -c checkpoints/{name} "{sentence}"',
+        "```", "",
+        "## Intended use", "",
+        "Teaching and exploring attention-based translation on short, everyday sentences like Tatoeba's. "
+        f"It is not a production translator: it knows only the words of {size}, and its quality falls as "
+        "sentences grow (see the table by source length).",
+    ]
+
+
+def _quality(metrics: dict, src: str | None) -> list[str]:
+    lines = ["", "## Quality", ""]
+    if "test_bleu" in metrics and "test_chrf" in metrics:
+        sentences = metrics.get("test_sentences")
+        held_out = f"{sentences:,} held-out" if isinstance(sentences, int) else "held-out"
+        language = f"{language_name(src)} " if src else ""
+        decoding = f"beam {metrics.get('test_beam', '?')}, length penalty {metrics.get('test_length_penalty', '?')}"
+        lines.append(f"Test BLEU **{metrics['test_bleu']}**, chrF **{metrics['test_chrf']}** on {held_out} "
+                     f"{language}sources that never occur in training, each with all its Tatoeba translations "
+                     f"as references ({decoding}).")
+        if metrics.get("bleu_signature"):
+            lines += ["", f"sacrebleu signature: `{metrics['bleu_signature']}`."]
+    tried = metrics.get("dev_bleu_by_length_penalty")
+    if isinstance(tried, dict) and tried:
+        lines += ["", f"Length penalty tuned on dev (BLEU at beam {metrics.get('test_beam', '?')}):", "",
+                  "| α | " + " | ".join(str(a) for a in tried) + " |",
+                  "|---|" + "---|" * len(tried),
+                  "| dev BLEU | " + " | ".join(str(b) for b in tried.values()) + " |"]
+    if "dev_bleu_greedy" in metrics:
+        lines += ["", f"Dev BLEU of the shipped weights, greedy: {metrics['dev_bleu_greedy']}."]
+    lines += [f"- {key}: {value}" for key, value in metrics.items() if key not in WORDED_METRICS]
+    return lines + length_table(metrics.get("test_by_source_length"))
+
+
+def _training(training: dict, history) -> list[str]:
+    lines = ["", "## Training", ""]
+    if "epochs_completed" in training:
+        lines.append(f"- Epochs: {training['epochs_completed']}"
+                     + (f", best dev BLEU at epoch {training['best_epoch']}" if "best_epoch" in training else ""))
+    averaged = training.get("averaged_epochs")
+    if isinstance(averaged, list) and averaged:
+        lines.append("- Weights: " + (f"the average of epochs {', '.join(map(str, averaged))}" if len(averaged) > 1
+                                      else f"epoch {averaged[0]}"))
+    if "train_minutes" in training:
+        lines.append(f"- Training time: {training['train_minutes']} minutes (wall clock)"
+                     + (f" on {training['hardware']}" if training.get("hardware") else ""))
+    if isinstance(history, list):
+        scores = [str(h["dev_bleu"]) for h in history if isinstance(h, dict) and "dev_bleu" in h]
+        if scores:
+            lines.append(f"- Dev BLEU per epoch (greedy): {', '.join(scores)}")
+    lines.append("- Every option is in config.json (`training.config`), and the per-epoch loss and accuracy in "
+                 "`history`.")
+    return lines
+
+
 def model_card(name: str, config: dict) -> str:
-    model = config["model"]
+    model = config.get("model") or {}
     src, tgt = config.get("source_language"), config.get("target_language")
+    data = config.get("data") or {}
     lines = [
         f"# {name}",
         "",
-        f"{language_name(src)} → {language_name(tgt)} translation, attention `{model['attention']}`.",
+        f"{language_name(src)} → {language_name(tgt)} translation, attention `{model.get('attention', '?')}`.",
+        "",
+        *_usage(name, src, data),
         "",
         "## Architecture",
-        f"- Encoder: {'bidirectional ' if model['bidirectional'] else ''}{model['rnn_type'].upper()}, "
-        f"{model['num_layers']} layer(s), hidden size {model['hidden_size']}"
-        + (", source read in reverse" if model.get("reverse_source") else ""),
-        f"- Decoder: {model['rnn_type'].upper()}, attention `{model['attention']}`"
-        + (", input feeding" if model.get("input_feeding") else ""),
-        f"- Embeddings {model['embedding_dim']}, output layer {model['output_size']}, dropout {model['dropout']}",
-        f"- Vocabulary: {model['src_vocab_size']} source / {model['tgt_vocab_size']} target SentencePiece pieces",
-        f"- Parameters: {config.get('parameters', '?'):,}" if isinstance(config.get("parameters"), int) else "",
+        *_architecture(model, config.get("parameters")),
     ]
     metrics = config.get("metrics") or {}
     if metrics:
-        lines += ["", "## Quality", ""]
-        for key, value in metrics.items():
-            if key != "test_by_source_length":
-                lines.append(f"- {key}: {value}")
-        lines += length_table(metrics.get("test_by_source_length"))
+        lines += _quality(metrics, src)
     training = config.get("training") or {}
     if training:
-        lines += ["", "## Training", ""]
-        for key in ("epochs_completed", "best_epoch", "train_minutes", "hardware", "averaged_epochs"):
-            if key in training:
-                lines.append(f"- {key.replace('_', ' ')}: {training[key]}")
-    data = config.get("data") or {}
+        lines += _training(training, config.get("history"))
     if data:
         lines += ["", "## Data", ""]
-        for key, value in data.items():
-            lines.append(f"- {key}: {value}")
+        lines += [f"- {key}: {value}" for key, value in data.items()]
     lines += ["", "## Credit", "", CREDIT, ""]
-    return "\n".join(line for line in lines if line is not None) + "\n"
+    return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from nmt_core.card import model_card
 from nmt_core.checkpoint import list_checkpoints, load_checkpoint
 from nmt_core.decoding import DecodeSettings
 
@@ -25,6 +26,7 @@ def test_shipped_checkpoint_is_complete(folder):
     assert (folder / "model.safetensors").stat().st_size < 25 * 2**20
     card = (folder / "README.md").read_text(encoding="utf-8")
     assert "Tatoeba" in card and "manythings.org" in card
+    assert card == model_card(folder.name, config)  # the card says what config.json says
 
 
 def test_shipped_set_stays_under_150_mib():
