@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from .casing import restore_case
 from .model import DecoderState, Memory, Seq2Seq, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer, normalize
 from .trace import BeamNode, BeamTrace, Candidate, Hypothesis, Step, Trace
@@ -88,7 +89,7 @@ class DecodeSettings:
 
 @dataclass
 class PreparedSource:
-    text: str  # normalised
+    text: str  # normalised, capitals restored when it had none (nmt_core.casing)
     ids: list[int]  # pieces without EOS
     tokens: list[str]  # pieces with the closing </s>, as the encoder reads them
     warnings: list[str]
@@ -107,7 +108,10 @@ class Translator:
         return next(self.model.parameters()).device
 
     def prepare(self, text: str) -> PreparedSource:
-        """Normalise and tokenise; raise :class:`InputError` only for text with nothing to translate.
+        """Normalise, restore capitals, tokenise; raise :class:`InputError` only for text with nothing to translate.
+
+        A sentence typed without a single capital is read with its capitals restored
+        (:func:`nmt_core.casing.restore_case`), and a notice in ``warnings`` says how.
 
         Too long a sentence is not an error: it is cut at the last word boundary that fits in
         MAX_SOURCE_PIECES pieces (the encoder's limit) and a notice goes into ``warnings``.
@@ -119,8 +123,14 @@ class Translator:
         normalized = normalize(text[:MAX_INPUT_CHARACTERS])
         if not normalized:
             raise InputError("The sentence is empty: type something to translate.")
-        ids = self.src_tokenizer.encode(normalized)
         warnings = []
+        recased = restore_case(normalized, self.src_tokenizer)
+        if recased is not None:
+            normalized = recased
+            shown = recased if len(recased) <= 80 else recased[:80].rstrip() + "…"
+            warnings.append(f"The sentence has no capital letters and this model learned from cased text, "
+                            f"so it reads “{shown}”.")
+        ids = self.src_tokenizer.encode(normalized)
         if len(ids) > MAX_SOURCE_PIECES:
             pieces = f"more than {len(ids):,}" if characters > MAX_INPUT_CHARACTERS else f"{len(ids):,}"
             normalized = self._longest_fitting_prefix(normalized)
