@@ -108,6 +108,8 @@ def show_columns(chosen, traces, problems, configs, merge, big, sentence, settin
             st.text(traces[name].translation or "(empty)")
             if not big:
                 st.caption(score_line(traces[name]))
+            for message in traces[name].warnings:  # how this model read the sentence (cut, capitals restored)
+                st.caption(escape_markdown(message))
     # One top margin for every heatmap, from the longest source label of any model: rows line up across columns.
     top = aligned_top_margin([attention_view(t.source_tokens, [], [], merge).source for t in traces.values()],
                              font_size)

@@ -236,3 +236,12 @@ def test_a_column_reading_another_language_than_the_sentence_is_flagged(compare_
                         "show what it makes of unknown words."]
     set_source_language(compare_root / "tiny-none", "fra")
     assert not run_page("compare_page", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none").warning
+
+
+def test_each_column_says_how_its_model_read_the_sentence(compare_root):
+    """A notice from reading the sentence (here: cut to the encoder's limit) shows in that model's column."""
+    long_sentence = " ".join(WORDS * 40)
+    app = run_page("compare_page", long_sentence, models="tiny-luong,tiny-none")
+    assert not app.exception
+    notices = [c for c in captions(app) if c.startswith("The sentence is too long")]
+    assert len(notices) == 2
