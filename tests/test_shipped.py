@@ -64,12 +64,19 @@ def test_models_into_english_translate_the_tutorial_sentence(folder):
         assert len(trace.attention) == len(trace.target_tokens)
 
 
-@pytest.mark.skipif(not any(p.name == "eng-spa-luong" for p in SHIPPED), reason="eng-spa-luong not shipped yet")
-def test_english_to_spanish_translates_the_textbook_sentence():
-    """Hands-On ML's beam search example: "I like soccer" -> "Me gusta el fútbol."."""
-    checkpoint = load_checkpoint(SHIPPED[[p.name for p in SHIPPED].index("eng-spa-luong")])
+# Hands-On ML's beam search example, "I like soccer", in each target language we ship an
+# English-to-X model for.
+I_LIKE_SOCCER = {"spa": "Me gusta el fútbol.", "fra": "J'aime le football."}
+FROM_ENGLISH = [p for p in SHIPPED if (config := load_checkpoint(p).config).get("source_language") == "eng"
+                and config.get("target_language") in I_LIKE_SOCCER]
+
+
+@pytest.mark.parametrize("folder", FROM_ENGLISH, ids=lambda p: p.name)
+def test_models_from_english_translate_the_textbook_sentence(folder):
+    """Hands-On ML: "I like soccer" -> "Me gusta el fútbol." (and its French)."""
+    checkpoint = load_checkpoint(folder)
     # The checkpoint's tuned length penalty, as the CLI and the app's sidebar use by default.
     alpha = checkpoint.config["decoding_defaults"]["length_penalty"]
     trace = checkpoint.translator.translate("I like soccer", DecodeSettings(method="beam", beam_size=5,
                                                                             length_penalty=alpha))
-    assert trace.translation == "Me gusta el fútbol."
+    assert trace.translation == I_LIKE_SOCCER[checkpoint.config["target_language"]]
