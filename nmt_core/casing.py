@@ -16,21 +16,13 @@ from __future__ import annotations
 
 import math
 
-from .text import UNK_ID, Tokenizer
+from .text import Tokenizer
 
 # Nats by which the capitalised form of a word inside the sentence must beat the
 # form as typed: only a clearly more familiar form wins ("i" -> "I" gains about 9,
 # "tom" -> "Tom" 5, "where" -> "Where" only 0.2 and stays lower case).
 INNER_WORD_MARGIN = 2.0
 SENTENCE_END = (".", "!", "?", "…")
-
-
-def word_score(tokenizer: Tokenizer, word: str) -> float:
-    """The unigram log-probability of ``word``'s segmentation; -inf when a piece is unknown."""
-    ids = tokenizer.sp.encode(word, out_type=int)
-    if not ids or UNK_ID in ids:
-        return -math.inf
-    return sum(tokenizer.sp.get_score(i) for i in ids)
 
 
 def capitalised(word: str) -> str:
@@ -56,7 +48,7 @@ def restore_case(text: str, tokenizer: Tokenizer) -> str | None:
         candidate = capitalised(word)
         if candidate != word:
             starts_sentence = not restored or restored[-1].endswith(SENTENCE_END)
-            capital_score, typed_score = word_score(tokenizer, candidate), word_score(tokenizer, word)
+            capital_score, typed_score = tokenizer.log_prob(candidate), tokenizer.log_prob(word)
             # Nearly every training sentence starts with a capital, which the position-blind
             # unigram scores do not know: a first word is capitalised unless that makes a
             # piece unknown. Inside a sentence only a clearly more familiar form wins.

@@ -14,6 +14,7 @@ code can rely on them without reading the tokeniser:
 from __future__ import annotations
 
 import io
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -69,6 +70,14 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         """Normalised text -> piece ids (no BOS/EOS added)."""
         return self.sp.encode(normalize(text), out_type=int)
+
+    def log_prob(self, text: str) -> float:
+        """The unigram log-probability of ``text``'s pieces (the sum of their scores); -inf when one is
+        unknown. Compares spellings: "Tom" (one frequent piece) scores far above "tom" ("▁to" "m")."""
+        ids = self.sp.encode(text, out_type=int)
+        if not ids or UNK_ID in ids:
+            return -math.inf
+        return sum(self.sp.get_score(i) for i in ids)
 
     def pieces(self, ids: Iterable[int]) -> list[str]:
         """Ids -> their surface pieces, specials spelled as ``<unk>``, ``</s>``..."""

@@ -26,6 +26,9 @@ class StubTokenizer:
     def encode(self, text: str) -> list[int]:
         return [VOCAB.index(w) if w in VOCAB else 1 for w in text.split()]
 
+    def log_prob(self, text: str) -> float:
+        return 0.0 if all(w in VOCAB for w in text.split()) else -math.inf
+
     def pieces(self, ids):
         return [VOCAB[int(i)] for i in ids]
 
