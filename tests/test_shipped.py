@@ -39,7 +39,7 @@ def test_shipped_set_stays_under_150_mib():
 STILL_AT_HOME = {
     "spa": "¿todavía están en casa?",
     "fra": "êtes-vous toujours à la maison ?",
-    "deu": "seid ihr noch zu Hause?",
+    "deu": "seid ihr noch zu hause?",  # read as "Seid ihr noch zu Hause?" (nmt_core.casing)
 }
 INTO_ENGLISH_WITH_ATTENTION = [
     p for p in SHIPPED
