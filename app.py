@@ -11,6 +11,7 @@ import torch
 from streamlit.runtime.pages_manager import PagesManager
 
 from nmt_core.decoding import MAX_INPUT_CHARACTERS, MAX_OUTPUT_LENGTH, DecodeSettings
+from nmt_core.examples import DEFAULT_SENTENCE, examples_for, first_example, sentence_for_language
 from pages.common import (
     available_checkpoints,
     checkpoint_problem,
@@ -18,7 +19,6 @@ from pages.common import (
     describe_checkpoint,
     source_language_of,
 )
-from pages.examples import DEFAULT_SENTENCE, examples_for, first_example, sentence_for_language
 from pages.style import apply_classroom_style
 
 # A classroom link (?classroom=1) opens with the sidebar folded: the projector's 1280 px go to the figures.

@@ -8,15 +8,13 @@ is missing (an older or a test checkpoint) leaves its line out.
 
 from __future__ import annotations
 
+from .examples import EXAMPLES, first_example
+
 LANGUAGE_NAMES = {"eng": "English", "spa": "Spanish", "fra": "French", "deu": "German"}
 CREDIT = (
     "Trained on sentence pairs from the Tatoeba Project (tatoeba.org), as exported by manythings.org/anki, "
     "licensed CC-BY 2.0 (France)."
 )
-# One sentence per source language for the card's command line: the TensorFlow tutorial's
-# question, and Hands-On ML's "I like soccer" for English.
-USAGE_SENTENCES = {"spa": "¿Todavía están en casa?", "fra": "Êtes-vous toujours à la maison ?",
-                   "deu": "Seid ihr noch zu Hause?", "eng": "I like soccer"}
 # Metrics the Quality section words itself; any other key is listed as it is.
 WORDED_METRICS = {"test_bleu", "test_chrf", "test_sentences", "test_beam", "test_length_penalty", "bleu_signature",
                   "dev_bleu_greedy", "dev_bleu_by_length_penalty", "test_by_source_length"}
@@ -55,7 +53,7 @@ def _architecture(model: dict, parameters) -> list[str]:
 
 
 def _usage(name: str, src: str | None, data: dict) -> list[str]:
-    sentence = USAGE_SENTENCES.get(src or "", "...")
+    sentence = first_example(src) if src in EXAMPLES else "..."
     pairs = data.get("train_pairs")
     size = f"its {pairs:,} training pairs" if isinstance(pairs, int) else "its training pairs"
     return [

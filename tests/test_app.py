@@ -119,7 +119,7 @@ def languages_models(models_root, **languages):
 
 
 def test_a_link_without_text_opens_with_an_example_the_model_reads(models_root):
-    from pages.examples import EXAMPLES
+    from nmt_core.examples import EXAMPLES
 
     languages_models(models_root, french="fra")
     assert run_app(model="french").sidebar.text_area[0].value == EXAMPLES["fra"][0]
@@ -127,7 +127,7 @@ def test_a_link_without_text_opens_with_an_example_the_model_reads(models_root):
 
 
 def test_changing_model_swaps_an_example_but_keeps_a_written_sentence(models_root):
-    from pages.examples import EXAMPLES
+    from nmt_core.examples import EXAMPLES
 
     languages_models(models_root, spanish="spa", french="fra", german="deu")
     app = run_app(model="spanish")

@@ -1,6 +1,6 @@
 """The sidebar's example sentences and how the sentence follows the model's language."""
 
-from pages.examples import DEFAULT_SENTENCE, EXAMPLES, examples_for, first_example, sentence_for_language
+from nmt_core.examples import DEFAULT_SENTENCE, EXAMPLES, examples_for, first_example, sentence_for_language
 
 
 def test_every_language_has_examples_and_the_default_is_the_tutorial_sentence():

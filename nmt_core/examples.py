@@ -1,4 +1,4 @@
-"""Example sentences per source language, for the sidebar's picker.
+"""Example sentences per source language: the sidebar's picker, and each model card's command line.
 
 The classics come from the teaching material behind this project (TensorFlow's
 NMT tutorial, Hands-On ML's beam search and encoder-decoder chapters); the rest
