@@ -14,7 +14,7 @@ from dataclasses import MISSING, fields
 
 from .checkpoint import CheckpointError, add_metrics, load_checkpoint
 from .decoding import DecodeSettings, InputError, Translator
-from .model import ModelConfig
+from .model import ModelConfig, TransformerConfig, config_fields, config_from_dict
 from .text import normalize
 
 TRAIN_HELP = {
@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", default="../shared/data/tatoeba", help="where --recipe finds its data file")
     _add_dataclass_options(train, _train_config_class(), skip={"model"})
     _add_dataclass_options(train, ModelConfig, skip={"src_vocab_size", "tgt_vocab_size"}, prefix="")
+    # The Transformer's own arguments (those an RNN shares, like --dropout, are added once above).
+    rnn_fields = {f.name for f in fields(ModelConfig)}
+    _add_dataclass_options(train, TransformerConfig, skip=rnn_fields, prefix="")
     return parser
 
 
@@ -311,10 +314,11 @@ def run_train(args) -> int:
     if missing:
         return _fail(f"--{missing[0]} is required (or use --recipe)")
     config_kwargs = {f.name: values[f.name] for f in fields(TrainConfig) if values.get(f.name) is not None}
-    model_kwargs = {f.name: values[f.name] for f in fields(ModelConfig)
-                    if f.name not in ("src_vocab_size", "tgt_vocab_size") and values.get(f.name) is not None}
+    # The architecture (RNN unless --architecture transformer) decides which model options apply.
+    model_kwargs = {name: values[name] for name in config_fields({"architecture": values.get("architecture")})
+                    if name not in ("src_vocab_size", "tgt_vocab_size") and values.get(name) is not None}
     try:
-        ModelConfig(src_vocab_size=8, tgt_vocab_size=8, **model_kwargs)  # validate early, clear message
+        config_from_dict({"src_vocab_size": 8, "tgt_vocab_size": 8, **model_kwargs})  # validate early, clear message
         result = train(TrainConfig(**config_kwargs, model=model_kwargs))
     except (ValueError, FileNotFoundError) as error:
         return _fail(str(error))

@@ -34,14 +34,16 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import __version__
-from .attention import ATTENTION_TYPES
 from .decoding import Translator
-from .model import ModelConfig, Seq2Seq
+from .model import AnyConfig, AnyModel, build_model, config_from_dict, is_transformer, tied_parameter_names
+from .model.attention import ATTENTION_TYPES
 from .text import SPECIAL_IDS, Tokenizer
 
 FORMAT = "attention-explorer-checkpoint"
 FORMAT_VERSION = 1
 CONFIG, WEIGHTS, SRC_SPM, TGT_SPM, CARD = "config.json", "model.safetensors", "src.model", "tgt.model", "README.md"
+PROBES = "probes.json"  # optional: the probe sentences' greedy traces after every training epoch
+MAX_PROBES_BYTES = 2_000_000
 
 
 class CheckpointError(Exception):
@@ -65,7 +67,7 @@ class Checkpoint:
     name: str
     folder: Path
     config: dict
-    model: Seq2Seq
+    model: AnyModel
     src_tokenizer: Tokenizer
     tgt_tokenizer: Tokenizer
 
@@ -82,13 +84,8 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def tied_keys(cfg: ModelConfig) -> set[str]:
-    """Parameters that are the same tensor as another one and so are not stored twice."""
-    return {"decoder.out.weight"} if cfg.tie_embeddings else set()
-
-
-def weights_for_saving(model: Seq2Seq, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    skip = tied_keys(model.cfg)
+def weights_for_saving(model: AnyModel, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    skip = tied_parameter_names(model.cfg)
     return {
         name: tensor.detach().to("cpu", dtype if tensor.is_floating_point() else tensor.dtype).contiguous()
         for name, tensor in model.state_dict().items()
@@ -105,7 +102,7 @@ def _atomic_write(path: Path, write) -> None:
 
 def save_checkpoint(
     folder: str | Path,
-    model: Seq2Seq,
+    model: AnyModel,
     src_tokenizer: Tokenizer,
     tgt_tokenizer: Tokenizer,
     metadata: dict | None = None,
@@ -136,6 +133,53 @@ def save_checkpoint(
     }
     _write_config_and_card(folder, config)
     return folder
+
+
+def write_probes(folder: str | Path, probes: list[dict]) -> None:
+    """Store the per-epoch probe traces (see train.probe_traces) beside the weights, as JSON."""
+    path = Path(folder) / PROBES
+    _atomic_write(path, lambda p: p.write_text(json.dumps({"format": "probe-traces", "epochs": probes},
+                                                          separators=(",", ":"))))
+
+
+def read_probes(folder: str | Path) -> list[dict]:
+    """The probe traces recorded while training, oldest epoch first; [] when the checkpoint has none.
+
+    Each entry: ``{"epoch": int, "dev_bleu": float, "traces": [{"source", "source_tokens",
+    "target_tokens", "translation", "attention"}]}``. Raises CheckpointError for a malformed file.
+    """
+    path = Path(folder) / PROBES
+    if not path.is_file():
+        return []
+    if path.stat().st_size > MAX_PROBES_BYTES:
+        raise CheckpointError(path, f"larger than {MAX_PROBES_BYTES:,} bytes; probe traces are meant to be small")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise CheckpointError(path, f"not valid JSON ({error})") from None
+    epochs = data.get("epochs") if isinstance(data, dict) else None
+    if not isinstance(epochs, list) or not all(_valid_probe_epoch(e) for e in epochs):
+        raise CheckpointError(path, "expected {'epochs': [{'epoch', 'dev_bleu', 'traces': [...]}, ...]}")
+    return epochs
+
+
+def _valid_probe_epoch(entry) -> bool:
+    if not isinstance(entry, dict) or not isinstance(entry.get("epoch"), int):
+        return False
+    if not isinstance(entry.get("traces"), list):
+        return False
+    for trace in entry["traces"]:
+        if not isinstance(trace, dict) or not isinstance(trace.get("source_tokens"), list):
+            return False
+        if not isinstance(trace.get("target_tokens"), list):
+            return False
+        attention = trace.get("attention")
+        if attention is not None and not (
+            isinstance(attention, list) and len(attention) == len(trace["target_tokens"])
+            and all(isinstance(row, list) and len(row) == len(trace["source_tokens"]) for row in attention)
+        ):
+            return False
+    return True
 
 
 def _write_config_and_card(folder: Path, config: dict) -> None:
@@ -193,7 +237,9 @@ PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".bin")
 # Larger than any model a laptop CPU app should build; a config beyond these is refused before
 # anything is allocated (a stranger's config.json must not be able to exhaust memory).
 SIZE_LIMITS = {"src_vocab_size": 10**6, "tgt_vocab_size": 10**6, "embedding_dim": 8192, "hidden_size": 8192,
-               "attention_size": 8192, "output_size": 8192, "num_layers": 8}
+               "attention_size": 8192, "output_size": 8192, "num_layers": 8,
+               "d_model": 4096, "num_heads": 64, "encoder_layers": 24, "decoder_layers": 24, "ff_size": 16384,
+               "max_positions": 4096}
 
 
 def refuse_pickles(path: str | Path) -> None:
@@ -211,22 +257,24 @@ def refuse_pickles(path: str | Path) -> None:
         )
 
 
-def model_config(folder: Path, config: dict) -> ModelConfig:
+def model_config(folder: Path, config: dict) -> AnyConfig:
     """The architecture in config.json, checked before anything is built."""
     path = folder / CONFIG
     model = config["model"]
     if not isinstance(model, dict):
         raise CheckpointError(path, "the 'model' entry must be an object of architecture arguments")
     attention = model.get("attention", "luong-general")
-    if attention not in ATTENTION_TYPES:
+    if not is_transformer(model) and attention not in ATTENTION_TYPES:
         raise CheckpointError(
             path, f"unknown attention type {attention!r}; this library knows {', '.join(ATTENTION_TYPES)}"
         )
     try:
-        cfg = ModelConfig.from_dict(model)
+        cfg = config_from_dict(model)
     except (TypeError, ValueError) as error:
         raise CheckpointError(path, f"bad model arguments: {error}") from None
     for name, high in SIZE_LIMITS.items():
+        if not hasattr(cfg, name):
+            continue
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
             raise CheckpointError(path, f"bad model arguments: {name} must be a whole number from 1 to {high}, "
@@ -244,7 +292,7 @@ def _weights_header(folder: Path) -> dict[str, tuple[int, ...]]:
         raise CheckpointError(path, f"unreadable, truncated or not a safetensors file ({error})") from None
 
 
-def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, ModelConfig, list[Tokenizer]]:
+def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfig, list[Tokenizer]]:
     """Every check short of reading the weights: config, files, checksums (optional), tokenisers, header."""
     folder = Path(folder)
     refuse_pickles(folder)
@@ -300,12 +348,12 @@ def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> C
     folder = Path(folder)
     config, cfg, tokenizers = _inspect(folder, verify_checksums=True)
 
-    model = Seq2Seq(cfg)
+    model = build_model(cfg)
     try:
         tensors = load_file(str(folder / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(folder / WEIGHTS, f"unreadable safetensors file ({error})") from None
-    expected = {name: t.shape for name, t in model.state_dict().items() if name not in tied_keys(cfg)}
+    expected = {name: t.shape for name, t in model.state_dict().items() if name not in tied_parameter_names(cfg)}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     wrong = sorted(n for n in set(expected) & set(tensors) if tensors[n].shape != expected[n])

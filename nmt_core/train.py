@@ -39,15 +39,12 @@ from torch import nn
 from tqdm import tqdm
 
 from .batch_beam import beam_search_batch
-from .checkpoint import save_checkpoint, weights_for_saving
+from .checkpoint import load_checkpoint, save_checkpoint, weights_for_saving, write_probes
 from .data import ENGLISH, Split, read_split, zip_language
 from .decoding import DecodeSettings, Translator, greedy_batch
 from .evaluate import corpus_scores, length_records, scores_by_source_length
-from .model import ModelConfig, Seq2Seq, source_batch
+from .model import AnyModel, build_model, config_fields, config_from_dict, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_tokenizer
-
-MODEL_FIELDS = {f.name for f in fields(ModelConfig)} - {"src_vocab_size", "tgt_vocab_size"}
-
 
 DEFAULT_EPOCHS = 10
 
@@ -89,6 +86,8 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 = torch's default
     device: str = "auto"  # auto, cpu, cuda
     progress: bool = True
+    init_from: str = ""  # a checkpoint folder to go on training: its tokenisers, architecture, weights, history
+    probe_sentences: int = 8  # dev sources decoded (greedy) after every epoch; their traces go in probes.json
 
     def resolved_work_dir(self) -> Path:
         return Path(self.work_dir or f"{self.out}.work")
@@ -185,7 +184,7 @@ def load_state(path: Path, meta: dict, model: nn.Module, optimizer: torch.optim.
 # ---------------------------------------------------------------- evaluation
 
 
-def dev_loss_accuracy(model: Seq2Seq, examples, batch_size: int, device) -> tuple[float, float]:
+def dev_loss_accuracy(model: AnyModel, examples, batch_size: int, device) -> tuple[float, float]:
     """Teacher-forced mean token cross-entropy (no smoothing) and token accuracy."""
     model.eval()
     total_loss, total_correct, total_tokens = 0.0, 0, 0
@@ -245,6 +244,25 @@ def average_weights(paths: list[Path]) -> dict[str, torch.Tensor]:
             for k, v in tensors.items():
                 total[k] += v.double()
     return {k: (v / len(paths)).float() for k, v in total.items()}
+
+
+def probe_traces(translator: Translator, sources: list[str]) -> list[dict]:
+    """Greedy decodes of the probe sources, kept small: pieces and attention rounded to 3 decimals."""
+    traces = []
+    was_training = translator.model.training
+    translator.model.eval()
+    for source in sources:
+        trace = translator.translate(source, DecodeSettings(method="greedy", num_candidates=1))
+        attention = trace.attention
+        traces.append({
+            "source": source,
+            "source_tokens": trace.source_tokens,
+            "target_tokens": trace.target_tokens,
+            "translation": trace.translation,
+            "attention": None if attention is None else [[round(w, 3) for w in row] for row in attention],
+        })
+    translator.model.train(was_training)
+    return traces
 
 
 def hardware_description(device: torch.device) -> str:
@@ -309,27 +327,48 @@ class Trainer:
             run.setdefault("stopped_early", run.pop("done", False))  # runs started by library 0.1.0 drafts
             self.run = run
         else:
-            if self.rank == 0:
+            initial = load_checkpoint(cfg.init_from) if cfg.init_from else None
+            if initial is not None:
+                # Going on from a finished checkpoint: its tokenisers and architecture, not new ones.
+                cfg.model = {k: v for k, v in initial.model.cfg.to_dict().items()
+                             if k not in ("src_vocab_size", "tgt_vocab_size")}
+                if self.rank == 0:
+                    (self.work / "src.model").write_bytes(initial.src_tokenizer.model_proto)
+                    (self.work / "tgt.model").write_bytes(initial.tgt_tokenizer.model_proto)
+            elif self.rank == 0:
                 self.src_tok = train_tokenizer([p.source for p in self.split.train], cfg.src_vocab_size)
                 self.tgt_tok = train_tokenizer([p.target for p in self.split.train], cfg.tgt_vocab_size)
                 (self.work / "src.model").write_bytes(self.src_tok.model_proto)
                 (self.work / "tgt.model").write_bytes(self.tgt_tok.model_proto)
             if self.distributed:
                 dist.barrier()
+            if self.distributed or initial is not None:
                 self.src_tok = Tokenizer.from_file(self.work / "src.model")
                 self.tgt_tok = Tokenizer.from_file(self.work / "tgt.model")
             self.run = {"config": asdict(cfg), "epoch": 0, "batch": 0, "step": 0, "history": [], "lr": cfg.lr,
                         "best_bleu": -1.0, "best_epoch": 0, "bad_epochs": 0, "train_seconds": 0.0,
-                        "stopped_early": False, "snapshots": []}
+                        "stopped_early": False, "snapshots": [], "probes": []}
+            if initial is not None:
+                # The epochs already trained stay in the history (and the epoch count goes on from them).
+                history = initial.config.get("history") or []
+                self.run.update(history=list(history), epoch=len(history),
+                                train_seconds=60.0 * float(initial.config.get("training", {}).get("train_minutes", 0)),
+                                init_from=str(cfg.init_from))
+                if cfg.epochs <= len(history):
+                    raise ValueError(f"--epochs must exceed the {len(history)} epochs {cfg.init_from} already has")
 
-        model_args = {k: v for k, v in cfg.model.items() if k in MODEL_FIELDS}
-        self.model_cfg = ModelConfig(src_vocab_size=self.src_tok.vocab_size, tgt_vocab_size=self.tgt_tok.vocab_size,
-                                     **model_args)
+        known = config_fields(cfg.model) - {"src_vocab_size", "tgt_vocab_size"}
+        model_args = {k: v for k, v in cfg.model.items() if k in known}
+        self.model_cfg = config_from_dict({"src_vocab_size": self.src_tok.vocab_size,
+                                           "tgt_vocab_size": self.tgt_tok.vocab_size, **model_args})
         torch.manual_seed(cfg.seed)
-        self.model = Seq2Seq(self.model_cfg).to(self.device)
+        self.model = build_model(self.model_cfg).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.run["lr"])
         if resumed and (self.work / "state.safetensors").is_file():
             load_state(self.work / "state.safetensors", self.run["optimizer"], self.model, self.optimizer)
+        elif cfg.init_from:
+            weights = load_checkpoint(cfg.init_from).model.state_dict()
+            self.model.load_state_dict({k: v.to(self.device) for k, v in weights.items()})
         self.ddp_model = (
             nn.parallel.DistributedDataParallel(self.model) if self.distributed else self.model
         )
@@ -337,6 +376,9 @@ class Trainer:
                                for p in self.split.train]
         self.dev_examples = [(self.src_tok.encode(s), self.tgt_tok.encode(r)) for s, refs in self.split.dev
                              for r in refs]
+        # Fixed probe sentences (the first dev sources of 4 to 12 words): their attention is recorded
+        # after every epoch, so the Models page can show it sharpening as the model learns.
+        self.probe_sources = [s for s, _ in self.split.dev if 4 <= len(s.split()) <= 12][: cfg.probe_sentences]
         self.loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, label_smoothing=cfg.label_smoothing)
 
     # -- helpers
@@ -482,6 +524,8 @@ class Trainer:
             record.update(train_loss=round(train_loss, 4), train_accuracy=round(train_acc, 4),
                           dev_loss=round(dev_loss, 4), dev_accuracy=round(dev_acc, 4), dev_bleu=round(bleu, 2),
                           minutes=round((run["train_seconds"]) / 60, 1))
+            traces = probe_traces(translator, self.probe_sources)
+            run.setdefault("probes", []).append({"epoch": epoch + 1, "dev_bleu": round(bleu, 2), "traces": traces})
             snapshot = self.work / f"epoch-{epoch + 1}.safetensors"
             save_file(weights_for_saving(self.model, torch.float32), str(snapshot))
             run["snapshots"].append({"epoch": epoch + 1, "dev_bleu": round(bleu, 2), "file": snapshot.name})
@@ -551,6 +595,8 @@ class Trainer:
             "decoding_defaults": {"beam_size": cfg.test_beam, "length_penalty": alpha},
         }
         save_checkpoint(cfg.out, self.model, self.src_tok, self.tgt_tok, metadata)
+        if run.get("probes"):
+            write_probes(cfg.out, run["probes"])
         self.log(f"checkpoint written to {cfg.out}")
 
 

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from nmt_core.attention import ATTENTION_TYPES, masked_softmax
-from nmt_core.model import ModelConfig, Seq2Seq, reverse_padded, source_batch
+from nmt_core.model import ModelConfig, Seq2Seq, source_batch
+from nmt_core.model.attention import ATTENTION_TYPES, masked_softmax
+from nmt_core.model.rnn import reverse_padded
 from nmt_core.text import BOS_ID
 
 

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from nmt_core import model_info
-from nmt_core.attention import ATTENTION_TYPES
 from nmt_core.card import CREDIT
 from nmt_core.model import ModelConfig, Seq2Seq
+from nmt_core.model.attention import ATTENTION_TYPES
 
 
 def test_parameter_count_is_the_sum_of_every_tensor_counted_once(tiny_checkpoint):

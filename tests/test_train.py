@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from nmt_core.attention import ATTENTION_TYPES
+from nmt_core.model.attention import ATTENTION_TYPES
 from nmt_core.train import train
 
 from .conftest import tiny_config

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from ..text import EOS_ID, PAD_ID
 from .attention import ATTENTION_TYPES, build_attention
 from .fast_step import FrozenStep
-from .text import EOS_ID, PAD_ID
 
 
 @dataclass
