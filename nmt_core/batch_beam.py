@@ -1,12 +1,9 @@
 """Beam search over many sentences at once, for evaluation (no traces).
 
-The rules are exactly those of :func:`nmt_core.decoding.beam_search`, so a
-sentence gets the same translation alone in the app or in a batch of 1,000:
+The selection rule is :func:`nmt_core.beam_rule.select`, shared with the
+traced search (:func:`nmt_core.decoding.beam_search`), so a sentence gets the
+same translation alone in the app or in a batch of 1,000:
 
-* every live hypothesis proposes its ``width + 1`` best continuations;
-* a sentence's proposals are ranked by cumulative log-prob; walking that
-  ranking, ``</s>`` finishes a hypothesis and the others fill the beam until it
-  holds ``width``;
 * a sentence stops when ``width`` hypotheses have finished, when none is
   alive, or at its length limit; finished hypotheses (plus the live ones if
   fewer than ``n_best`` finished) are ranked by the GNMT-normalised score.
@@ -27,7 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .decoding import DecodeSettings, InputError, Translator, length_penalty, next_token_log_probs
+from .beam_rule import BeamSelection, length_penalty, select
+from .decoding import DecodeSettings, InputError, Translator, next_token_log_probs
 from .model import source_batch
 from .text import BOS_ID, EOS_ID
 
@@ -75,80 +73,86 @@ def beam_search_batch(
     return results
 
 
-def _search_chunk(translator: Translator, sources, settings: DecodeSettings) -> list[BatchHypothesis]:
-    model, device = translator.model, translator.device
-    W = settings.beam_size
-    B = len(sources)
-    src, lengths = source_batch([s.ids for s in sources], device)
-    memory, state = model.encode(src, lengths)
-    rows = torch.arange(B, device=device).repeat_interleave(W)  # sentence of each (B·W) row
-    memory, state = memory.index_select(rows), state.index_select(rows)
+class _Chunk:
+    """The tensors of one chunk's search, B sentences × W hypotheses (rows b·W + w of the decoder batch).
 
-    scores = torch.full((B, W), float("-inf"), device=device)
-    scores[:, 0] = 0.0  # one live hypothesis (the start) per sentence
-    tokens = torch.empty((B, W, 0), dtype=torch.long, device=device)
-    prev = torch.full((B * W,), BOS_ID, dtype=torch.long, device=device)
-    limits = torch.tensor([settings.max_length(len(s.tokens)) for s in sources], device=device)
-    active = torch.arange(B, device=device)  # original position of each sentence still searching
-    finished: list[list[tuple]] = [[] for _ in range(B)]  # per sentence: (normalised, score, ids, done)
-    leftovers: list[list[tuple]] = [[] for _ in range(B)]  # live hypotheses when a sentence stopped
-    step = 0
-    while active.numel():
-        n = active.numel()
-        log_probs, _, state = next_token_log_probs(model, prev, state, memory, settings.unk_penalty)  # (n·W, V)
-        P = min(W + 1, log_probs.size(1))
-        top_lp, top_ids = log_probs.topk(P, dim=-1)  # (n·W, P)
-        cumulative = (scores.reshape(n * W, 1) + top_lp).reshape(n, W * P)
-        ranked_scores, ranking = cumulative.sort(dim=1, descending=True)  # (n, W·P)
-        ranked_tokens = top_ids.reshape(n, W * P).gather(1, ranking)
-        ranked_parents = ranking // P  # which of the W hypotheses proposed it
-        valid = torch.isfinite(ranked_scores)
-        is_eos = ranked_tokens == EOS_ID
-        grows = valid & ~is_eos
-        grows_before = grows.cumsum(dim=1) - grows.long()  # growing proposals ranked above this one
-        in_beam = valid & (grows_before < W)
-        penalty = length_penalty(step + 1, settings.length_penalty)
+    Sentences that stop are dropped from every tensor, so ``active`` maps a row back to the chunk.
+    """
 
-        for b, j in (in_beam & is_eos).nonzero().tolist():  # rare: one per finished hypothesis
-            score = float(ranked_scores[b, j])
-            ids = tokens[b, int(ranked_parents[b, j])].tolist()
-            finished[int(active[b])].append((score / penalty, score, ids, True))
+    def __init__(self, translator: Translator, sources, settings: DecodeSettings):
+        model, device = translator.model, translator.device
+        W, B = settings.beam_size, len(sources)
+        src, lengths = source_batch([s.ids for s in sources], device)
+        memory, state = model.encode(src, lengths)
+        rows = torch.arange(B, device=device).repeat_interleave(W)  # sentence of each (B·W) row
+        self.memory, self.state = memory.index_select(rows), state.index_select(rows)
+        self.scores = torch.full((B, W), float("-inf"), device=device)
+        self.scores[:, 0] = 0.0  # one live hypothesis (the start) per sentence
+        self.tokens = torch.empty((B, W, 0), dtype=torch.long, device=device)
+        self.prev = torch.full((B * W,), BOS_ID, dtype=torch.long, device=device)
+        self.limits = torch.tensor([settings.max_length(len(s.tokens)) for s in sources], device=device)
+        self.active = torch.arange(B, device=device)  # chunk position of each sentence still searching
+        self.finished: list[list[tuple]] = [[] for _ in range(B)]  # per sentence: (normalised, score, ids, done)
+        self.leftovers: list[list[tuple]] = [[] for _ in range(B)]  # live hypotheses when a sentence stopped
+        self.W, self.device = W, device
 
-        keep = in_beam & grows  # at most W per sentence, at ranks grows_before
-        b_index, j_index = keep.nonzero(as_tuple=True)
-        slot = grows_before[b_index, j_index]
+    def advance(self, chosen: BeamSelection, penalty: float) -> None:
+        """Record finished hypotheses and move the beam to the selected proposals."""
+        n, W, device = self.active.numel(), self.W, self.device
+        for b, j in chosen.finishes.nonzero().tolist():  # rare: one per finished hypothesis
+            score = float(chosen.scores[b, j])
+            ids = self.tokens[b, int(chosen.parents[b, j])].tolist()
+            self.finished[int(self.active[b])].append((score / penalty, score, ids, True))
+        b_index, j_index = chosen.grows.nonzero(as_tuple=True)
+        slot = chosen.slot[b_index, j_index]
         new_scores = torch.full((n, W), float("-inf"), device=device)
-        new_scores[b_index, slot] = ranked_scores[b_index, j_index]
+        new_scores[b_index, slot] = chosen.scores[b_index, j_index]
         parents = torch.zeros((n, W), dtype=torch.long, device=device)
-        parents[b_index, slot] = ranked_parents[b_index, j_index]
+        parents[b_index, slot] = chosen.parents[b_index, j_index]
         new_tokens = torch.full((n, W), EOS_ID, dtype=torch.long, device=device)
-        new_tokens[b_index, slot] = ranked_tokens[b_index, j_index]
-
+        new_tokens[b_index, slot] = chosen.tokens[b_index, j_index]
         flat_parents = (torch.arange(n, device=device)[:, None] * W + parents).flatten()  # (n·W,)
-        tokens = torch.cat([tokens.reshape(n * W, -1)[flat_parents].reshape(n, W, -1), new_tokens[..., None]], dim=2)
-        scores = new_scores
-        state = state.index_select(flat_parents)
-        prev = new_tokens.flatten()
-        step += 1
+        self.tokens = torch.cat([self.tokens.reshape(n * W, -1)[flat_parents].reshape(n, W, -1),
+                                 new_tokens[..., None]], dim=2)
+        self.scores = new_scores
+        self.state = self.state.index_select(flat_parents)
+        self.prev = new_tokens.flatten()
 
-        counts = torch.tensor([len(finished[int(a)]) for a in active.tolist()], device=device)
-        alive = torch.isfinite(scores).any(dim=1)
-        stop = (counts >= W) | ~alive | (step >= limits[active])
-        if bool(stop.any()):
-            final_penalty = length_penalty(step, settings.length_penalty)
-            for b in stop.nonzero().flatten().tolist():
-                for w in torch.isfinite(scores[b]).nonzero().flatten().tolist():
-                    score = float(scores[b, w])
-                    leftovers[int(active[b])].append((score / final_penalty, score, tokens[b, w].tolist(), False))
-            keep_rows = (~stop).nonzero().flatten()
-            active = active[keep_rows]
-            scores, tokens = scores[keep_rows], tokens[keep_rows]
-            beam_rows = (keep_rows[:, None] * W + torch.arange(W, device=device)).flatten()
-            state, memory = state.index_select(beam_rows), memory.index_select(beam_rows)
-            prev = prev[beam_rows]
+    def drop_stopped(self, step: int, alpha: float) -> None:
+        """Sentences with W finished, none alive, or at their limit stop; their live hypotheses are kept aside."""
+        counts = torch.tensor([len(self.finished[int(a)]) for a in self.active.tolist()], device=self.device)
+        alive = torch.isfinite(self.scores).any(dim=1)
+        stop = (counts >= self.W) | ~alive | (step >= self.limits[self.active])
+        if not bool(stop.any()):
+            return
+        final_penalty = length_penalty(step, alpha)
+        for b in stop.nonzero().flatten().tolist():
+            for w in torch.isfinite(self.scores[b]).nonzero().flatten().tolist():
+                score = float(self.scores[b, w])
+                self.leftovers[int(self.active[b])].append((score / final_penalty, score, self.tokens[b, w].tolist(),
+                                                            False))
+        keep_rows = (~stop).nonzero().flatten()
+        self.active = self.active[keep_rows]
+        self.scores, self.tokens = self.scores[keep_rows], self.tokens[keep_rows]
+        beam_rows = (keep_rows[:, None] * self.W + torch.arange(self.W, device=self.device)).flatten()
+        self.state, self.memory = self.state.index_select(beam_rows), self.memory.index_select(beam_rows)
+        self.prev = self.prev[beam_rows]
+
+
+def _search_chunk(translator: Translator, sources, settings: DecodeSettings) -> list[BatchHypothesis]:
+    chunk = _Chunk(translator, sources, settings)
+    step = 0
+    while chunk.active.numel():
+        n = chunk.active.numel()
+        log_probs, _, chunk.state = next_token_log_probs(translator.model, chunk.prev, chunk.state, chunk.memory,
+                                                         settings.unk_penalty)  # (n·W, V)
+        chosen = select(chunk.scores, log_probs.reshape(n, chunk.W, -1), chunk.W)
+        chunk.advance(chosen, length_penalty(step + 1, settings.length_penalty))
+        step += 1
+        chunk.drop_stopped(step, settings.length_penalty)
 
     best = []
-    for done, live in zip(finished, leftovers, strict=True):
+    for done, live in zip(chunk.finished, chunk.leftovers, strict=True):
         candidates = done if len(done) >= settings.n_best else done + live
         normalized, score, ids, is_finished = max(candidates, key=lambda c: c[0])
         best.append(BatchHypothesis(translator.tgt_tokenizer.decode(ids), ids, score, normalized, is_finished))

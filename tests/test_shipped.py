@@ -5,11 +5,15 @@ from pathlib import Path
 import pytest
 
 from nmt_core.card import model_card
-from nmt_core.checkpoint import list_checkpoints, load_checkpoint
+from nmt_core.checkpoint import list_checkpoints, load_checkpoint, read_config
 from nmt_core.decoding import DecodeSettings
 
 SHIPPED = list_checkpoints(Path(__file__).resolve().parents[1] / "checkpoints")
 LANGUAGES = {"spa", "eng", "fra", "deu"}
+
+# Loading seven models takes seconds: every test here is in the slow set, and collection reads
+# only config.json (no weights at import time).
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
@@ -43,7 +47,7 @@ STILL_AT_HOME = {
 }
 INTO_ENGLISH_WITH_ATTENTION = [
     p for p in SHIPPED
-    if (config := load_checkpoint(p).config).get("target_language") == "eng"
+    if (config := read_config(p)).get("target_language") == "eng"
     and config.get("source_language") in STILL_AT_HOME and config.get("attention") != "none"
 ]
 
@@ -67,7 +71,7 @@ def test_models_into_english_translate_the_tutorial_sentence(folder):
 # Hands-On ML's beam search example, "I like soccer", in each target language we ship an
 # English-to-X model for.
 I_LIKE_SOCCER = {"spa": "Me gusta el fútbol.", "fra": "J'aime le football."}
-FROM_ENGLISH = [p for p in SHIPPED if (config := load_checkpoint(p).config).get("source_language") == "eng"
+FROM_ENGLISH = [p for p in SHIPPED if (config := read_config(p)).get("source_language") == "eng"
                 and config.get("target_language") in I_LIKE_SOCCER]
 
 
