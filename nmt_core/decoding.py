@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from .casing import restore_case
@@ -54,17 +55,32 @@ class DecodeSettings:
     num_candidates: int = 10  # alternatives recorded per step
 
     def validate(self) -> DecodeSettings:
+        import numbers
+
         def check(ok: bool, message: str):
             if not ok:
                 raise InputError(message)
 
-        check(self.method in METHODS, f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        # Types first (a config.json or a caller may hand over "5", 5.5, [] or True): one InputError
+        # naming the setting, never a TypeError from a comparison below.
+        for name in ("beam_size", "n_best", "top_k", "seed", "max_length_extra", "max_tokens", "num_candidates"):
+            value = getattr(self, name)
+            check(isinstance(value, numbers.Integral) and not isinstance(value, bool),
+                  f"{name.replace('_', ' ')} must be a whole number, not {value!r}"[:120])
+        for name in ("length_penalty", "temperature", "top_p", "unk_penalty", "max_length_ratio"):
+            value = getattr(self, name)
+            check(isinstance(value, numbers.Real) and not isinstance(value, bool),
+                  f"{name.replace('_', ' ')} must be a number, not {value!r}"[:120])
+        check(isinstance(self.method, str) and self.method in METHODS,
+              f"method must be one of {', '.join(METHODS)}, not {self.method!r}"[:120])
         check(1 <= self.beam_size <= 50, f"beam size must be between 1 and 50, not {self.beam_size}")
         check(1 <= self.n_best <= self.beam_size, f"n-best must be between 1 and the beam size ({self.beam_size})")
         check(0 <= self.length_penalty <= 5, f"length penalty must be between 0 and 5, not {self.length_penalty}")
         check(0 <= self.temperature <= 100, f"temperature must be between 0 and 100, not {self.temperature}")
         check(self.top_k >= 0, f"top-k must be 0 (off) or positive, not {self.top_k}")
-        check(0 < self.top_p <= 1, f"top-p must be in (0, 1], not {self.top_p}")
+        # A p below 1e-6 keeps only the top token anyway; far below it (1e-46) float32 reads it as 0 and
+        # the nucleus would drop every token.
+        check(1e-6 <= self.top_p <= 1, f"top-p must be in (0, 1] and at least 1e-06, not {self.top_p}")
         check(self.unk_penalty >= 0, f"UNK penalty must be 0 or more, not {self.unk_penalty}")
         check(0 < self.max_length_ratio <= 10, f"max length ratio must be in (0, 10], not {self.max_length_ratio}")
         check(0 <= self.max_length_extra <= 100, "max length extra must be between 0 and 100")
@@ -224,6 +240,13 @@ def next_token_log_probs(model: Seq2Seq, prev_tokens: torch.Tensor, state: Decod
     return torch.log_softmax(logits, dim=-1), attention, state
 
 
+def layer_attention(state) -> torch.Tensor | None:
+    """A decoder state's per-layer, per-head cross-attention of its last step, (L, B, h, S) fp32 on the CPU;
+    None for a model that records none (the RNNs). See ``TransformerState.cross_attention``."""
+    cross = getattr(state, "cross_attention", None)
+    return None if cross is None else cross.float().cpu()
+
+
 def sampling_distribution(log_probs: torch.Tensor, settings: DecodeSettings) -> torch.Tensor:
     """The distribution a token is drawn from: (V,) log-probs -> (V,) probs.
 
@@ -267,7 +290,8 @@ class Stepper:
         with torch.inference_mode():
             self.memory, self.state = translator.encode(self.source)
         self._prev = BOS_ID
-        self._pending = None  # (log_probs (V,), attention (S,) or None, next state) for the next step
+        # (log_probs (V,), chooser (V,), attention (S,) or None, next state, layer attention (L, h, S) or None)
+        self._pending = None
         for token_id in translator.prefix_ids(prefix):
             self.advance(token_id, forced=True)
 
@@ -286,12 +310,13 @@ class Stepper:
             raw = log_probs[0].cpu()
             chooser = sampling_distribution(raw, self.settings)
             attention = None if attention is None else attention[0].float().cpu()
-            self._pending = (raw, chooser, attention, state)
+            layers = layer_attention(state)
+            self._pending = (raw, chooser, attention, state, None if layers is None else layers[:, 0])
         return self._pending
 
     def peek(self) -> list[Candidate]:
         """The most likely next tokens (model probability and the chooser's)."""
-        raw, chooser, _, _ = self._next()
+        raw, chooser = self._next()[:2]
         return self._candidates(raw, chooser)
 
     def _candidates(self, raw: torch.Tensor, chooser: torch.Tensor) -> list[Candidate]:
@@ -305,7 +330,7 @@ class Stepper:
 
     def choose(self) -> int:
         """The decoder's own choice for the next token (draws from the RNG when sampling)."""
-        _, chooser, _, _ = self._next()
+        chooser = self._next()[1]
         if self.settings.is_greedy:
             return int(chooser.argmax())
         return int(torch.multinomial(chooser, 1, generator=self.generator))
@@ -314,7 +339,7 @@ class Stepper:
         """Commit one token: ``token_id`` if given (a forced choice), else the decoder's."""
         if self.finished:
             raise InputError("decoding has already finished")
-        raw, chooser, attention, state = self._next()
+        raw, chooser, attention, state, layers = self._next()
         if token_id is None:
             token_id = self.choose()
         elif not (0 <= token_id < raw.numel()):
@@ -329,6 +354,7 @@ class Stepper:
             attention=None if attention is None else attention.tolist(),
             candidates=self._candidates(raw, chooser),
             forced=forced,
+            layer_attention=None if layers is None else layers.tolist(),
         )
         self.steps.append(step)
         self.state, self._prev, self._pending = state, token_id, None
@@ -353,6 +379,50 @@ class Stepper:
             finished=finished,
             warnings=list(self.source.warnings),
         )
+
+
+@dataclass
+class AttentionMaps:
+    """Every attention of a Transformer for one trace's sentence and translation (plain numpy, fp32).
+
+    encoder_self (L_enc, h, S, S): source piece i (row) attending to source piece j;
+    decoder_self (L_dec, h, T, T): the query writing target token t attends to the decoder inputs
+    ``decoder_inputs`` (``<s>`` then the target tokens before t); zero above the diagonal (causal);
+    cross (L_dec, h, T, S): the same as the trace's ``layer_attention``, from one teacher-forced pass.
+    """
+
+    encoder_self: np.ndarray
+    decoder_self: np.ndarray
+    cross: np.ndarray
+    source_tokens: list[str]
+    target_tokens: list[str]
+    decoder_inputs: list[str]
+
+
+def attention_maps(translator: Translator, trace: Trace) -> AttentionMaps | None:
+    """A Transformer's self- and cross-attention for ``trace`` (its source and translation fed as a forced
+    target), or None for a model without them (the RNNs). One full pass: attention at a step depends only
+    on the tokens before it, so the rows equal the ones the decoder saw step by step."""
+    model = translator.model
+    if not hasattr(model, "attention_maps"):
+        return None
+    source = translator.prepare(trace.source_text)
+    if source.tokens != trace.source_tokens:
+        raise ValueError("the trace's source pieces are not what this model reads for its text")
+    targets = trace.target_ids
+    tgt_in = [BOS_ID] + targets[:-1] if targets else [BOS_ID]
+    with torch.inference_mode():
+        src, lengths = source_batch([source.ids], translator.device)
+        maps = model.attention_maps(src, lengths, torch.tensor([tgt_in], device=translator.device))
+    rows = len(targets)
+    return AttentionMaps(
+        encoder_self=maps.encoder_self.float().cpu().numpy(),
+        decoder_self=maps.decoder_self.float().cpu().numpy()[:, :, :rows, :rows],
+        cross=maps.cross.float().cpu().numpy()[:, :, :rows],
+        source_tokens=list(trace.source_tokens),
+        target_tokens=trace.target_tokens,
+        decoder_inputs=translator.tgt_tokenizer.pieces(tgt_in)[:rows],
+    )
 
 
 def length_penalty(length: int, alpha: float) -> float:
@@ -388,22 +458,29 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
             lp = float(log_probs[0, token_id])
             parent = nodes[-1]
             row = None if attention is None else attention[0].float().cpu().tolist()
+            layers = layer_attention(state)
+            layers = None if layers is None else layers[:, 0].tolist()
             score = parent.score + lp
             nodes.append(
                 BeamNode(len(nodes), parent.id, parent.step + 1, token_id, tokenizer.pieces([token_id])[0], lp, score,
-                         score / length_penalty(parent.step + 2, settings.length_penalty), row)
+                         score / length_penalty(parent.step + 2, settings.length_penalty), row,
+                         layer_attention=layers)
             )
             # What the model would have preferred here, so the stepper can show alternatives at forced steps.
             top = log_probs[0].topk(min(settings.num_candidates, log_probs.size(1)))
             alternatives = [Candidate(int(i), piece, math.exp(v), math.exp(v)) for i, v, piece in
                             zip(top.indices.tolist(), top.values.tolist(), tokenizer.pieces(top.indices.tolist()),
                                 strict=True)]
-            prefix_steps.append(Step(parent.step + 1, token_id, nodes[-1].token, lp, row, alternatives, forced=True))
+            prefix_steps.append(Step(parent.step + 1, token_id, nodes[-1].token, lp, row, alternatives, forced=True,
+                                     layer_attention=layers))
 
         alive = [nodes[-1]]
         finished: list[BeamNode] = []
         beams: list[list[int]] = []
         children: dict[int, list[BeamNode]] = {}
+        # A Transformer's per-layer, per-head rows stay tensors, by node id -> (the step's (L, k, h, S), parent
+        # row), until the search ends: only the nodes of the returned hypotheses get them as lists.
+        node_layers: dict[int, tuple[torch.Tensor, int]] = {}
         step_index = alive[0].step + 1
         while alive and step_index < max_length and len(finished) < width:
             k = len(alive)
@@ -412,6 +489,7 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
             log_probs, attention, state = next_token_log_probs(model, prev, state, memory_k, settings.unk_penalty)
             log_probs = log_probs.cpu()
             attention = None if attention is None else attention.float().cpu()
+            layers = layer_attention(state)
             per_parent = min(width + 1, log_probs.size(1))
             top_lp, top_ids = log_probs.topk(per_parent, dim=-1)  # (k, per_parent)
             cumulative = torch.tensor([n.score for n in alive])[:, None] + top_lp
@@ -435,6 +513,8 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
                     normalized_score=score / penalty, attention=None if rows is None else rows[row],
                 )
                 nodes.append(node)
+                if layers is not None:
+                    node_layers[node.id] = (layers, row)
                 children.setdefault(node.parent, []).append(node)
                 in_beam = len(next_alive) < width
                 if in_beam and token_id == EOS_ID:
@@ -463,6 +543,11 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
             node = by_id[node.parent]
         return chain[::-1]
 
+    for node in {n.id: n for hypothesis in candidates for n in path(hypothesis)}.values():
+        if node.id in node_layers:
+            layers, row = node_layers[node.id]
+            node.layer_attention = layers[:, row].tolist()
+
     hypotheses = []
     for node in candidates:
         chain = path(node)
@@ -475,6 +560,7 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
     steps = prefix_steps + [
         Step(
             index=n.step, token_id=n.token_id, token=n.token, logprob=n.logprob, attention=n.attention,
+            layer_attention=n.layer_attention,
             candidates=[
                 Candidate(c.token_id, c.token, math.exp(c.logprob), math.exp(c.logprob))
                 for c in sorted(children.get(n.parent, []), key=lambda c: c.logprob, reverse=True)

@@ -35,7 +35,11 @@ class Step:
     index: 0-based target position; logprob: model log-prob of the token;
     attention: one weight per source piece (None for a model without attention);
     candidates: the top alternatives, most likely first; forced: supplied by the
-    user (forced prefix or an override in the stepper), not chosen by the decoder.
+    user (forced prefix or an override in the stepper), not chosen by the decoder;
+    layer_attention: a Transformer's cross-attention of every decoder layer and head,
+    layers x heads x source pieces (None for an RNN). ``attention`` stays the one
+    documented default row (the mean over the heads of the model's display layer),
+    which every view reads unless a layer or head is chosen (nmt_core.views.attention_heads).
     """
 
     index: int
@@ -45,6 +49,7 @@ class Step:
     attention: list[float] | None
     candidates: list[Candidate] = field(default_factory=list)
     forced: bool = False
+    layer_attention: list[list[list[float]]] | None = None  # (layers, heads, source), Transformers only
 
 
 @dataclass
@@ -53,7 +58,10 @@ class BeamNode:
 
     score: cumulative log-prob from the root; normalized_score: score divided by
     the length penalty (what finished hypotheses are ranked by); finished: ended
-    with ``</s>``; pruned: expanded but dropped from the beam.
+    with ``</s>``; pruned: expanded but dropped from the beam; layer_attention:
+    every decoder layer's and head's cross-attention (layers x heads x source), kept
+    only on the nodes of the returned hypotheses of a Transformer (None elsewhere,
+    so that a wide beam's trace stays small).
     """
 
     id: int
@@ -67,6 +75,7 @@ class BeamNode:
     attention: list[float] | None
     finished: bool = False
     pruned: bool = False
+    layer_attention: list[list[list[float]]] | None = None
 
 
 @dataclass
@@ -121,6 +130,15 @@ class Trace:
         if not self.steps or self.steps[0].attention is None:
             return None
         return [s.attention for s in self.output_steps]
+
+    @property
+    def layer_attention(self) -> list[list[list[list[float]]]] | None:
+        """(target, layers, heads, source): every layer's and head's row per target token, or None
+        when the model recorded none (an RNN, or a trace saved before they were recorded)."""
+        steps = self.output_steps
+        if not steps or any(s.layer_attention is None for s in steps):
+            return None
+        return [s.layer_attention for s in steps]
 
     @property
     def score(self) -> float:

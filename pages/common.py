@@ -3,7 +3,10 @@
 Models are loaded once per process (``st.cache_resource``) and shared by every
 browser session; nmt_core keeps no per-decode state on them. Traces are cached
 by (checkpoint, sentence, settings, forced prefix), so a rerun that only
-moves a slider does no model work.
+moves a slider does no model work. Both caches follow the checkpoint's files:
+a loaded model is dropped once any file of its folder changes size or
+modification time, and traces are keyed on the same state, so a checkpoint
+replaced or truncated on disk never keeps serving from memory.
 
 What every page can read from ``st.session_state`` (set by app.py's sidebar):
 ``checkpoint`` (folder name or None), ``sentence`` (str), ``settings``
@@ -26,11 +29,12 @@ from nmt_core.checkpoint import (
     Checkpoint,
     CheckpointError,
     check_checkpoint,
+    files_signature,
     list_checkpoints,
     load_checkpoint,
     read_config,
 )
-from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.decoding import AttentionMaps, DecodeSettings, InputError, attention_maps
 from nmt_core.trace import Trace
 
 
@@ -40,7 +44,12 @@ def checkpoint_root() -> Path:
     return Path(os.environ.get("ATTENTION_EXPLORER_CHECKPOINTS", default))
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _files_unchanged(checkpoint: Checkpoint) -> bool:
+    """The cache's check on every hit: a checkpoint whose files changed on disk is loaded again."""
+    return files_signature(checkpoint.folder) == checkpoint.signature
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16, validate=_files_unchanged)
 def load_cached(folder: str) -> Checkpoint:
     return load_checkpoint(folder)
 
@@ -58,15 +67,15 @@ def config_of(name: str) -> dict | None:
     """
     folder = checkpoint_root() / name
     try:
-        stamp = (folder / "config.json").stat().st_mtime_ns
+        stat = (folder / "config.json").stat()
     except OSError:
         return None
-    return _config_cached(str(folder), stamp)
+    return _config_cached(str(folder), (stat.st_mtime_ns, stat.st_size))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _config_cached(folder: str, stamp: int) -> dict | None:
-    # ``stamp`` (the file's modification time) is only part of the cache key.
+def _config_cached(folder: str, stamp: tuple) -> dict | None:
+    # ``stamp`` (the file's modification time and size) is only part of the cache key.
     try:
         return read_config(folder)
     except CheckpointError:
@@ -120,8 +129,9 @@ def describe_checkpoint(name: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=512)
-def translate_cached(folder: str, sentence: str, settings: tuple, prefix: tuple[int, ...] = ()) -> Trace:
-    """One decode per (checkpoint, sentence, settings, prefix), shared by every session.
+def translate_cached(folder: str, sentence: str, settings: tuple, prefix: tuple[int, ...] = (),
+                     signature: tuple = ()) -> Trace:
+    """One decode per (checkpoint and its files' state, sentence, settings, prefix), shared by every session.
 
     A resource cache, not a data cache: a hit hands back the same Trace object
     instead of unpickling a copy (a width-16 beam trace holds thousands of nodes,
@@ -138,8 +148,22 @@ def translate(name: str, sentence: str, settings: DecodeSettings, prefix: list[i
     The trace is shared with other sessions: read it, never change it.
     Raises InputError (bad sentence or settings) and CheckpointError.
     """
-    folder = str(checkpoint_root() / name)
-    return translate_cached(folder, sentence, settings_values(settings), tuple(int(i) for i in prefix or ()))
+    folder = checkpoint_root() / name
+    return translate_cached(str(folder), sentence, settings_values(settings), tuple(int(i) for i in prefix or ()),
+                            folder_signature(folder))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _attention_maps_cached(folder: str, sentence: str, settings: tuple) -> AttentionMaps | None:
+    trace = translate_cached(folder, sentence, settings)
+    return attention_maps(load_cached(folder).translator, trace)
+
+
+def transformer_maps(name: str, sentence: str, settings: DecodeSettings) -> AttentionMaps | None:
+    """A Transformer's encoder and decoder self-attention (and cross-attention) for the trace
+    :func:`translate` gives, every layer and head; None for an RNN. One forced pass, cached and shared
+    like the trace. Raises what :func:`translate` raises."""
+    return _attention_maps_cached(str(checkpoint_root() / name), sentence, settings_values(settings))
 
 
 def settings_values(settings: DecodeSettings) -> tuple:
@@ -206,11 +230,7 @@ def checkpoint_problem(name: str) -> str | None:
 
 def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
     """(name, size, mtime) of every file in ``folder``: changes whenever a file does."""
-    try:
-        entries = [(e.name, e.stat()) for e in os.scandir(folder) if e.is_file()]
-    except OSError:
-        return ()
-    return tuple(sorted((name, stat.st_size, stat.st_mtime_ns) for name, stat in entries))
+    return files_signature(folder)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

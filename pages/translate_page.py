@@ -1,9 +1,15 @@
 """Translate: the translation, its attention heatmap (pieces or words), per-token probabilities,
-the n-best list and downloads. Classroom mode keeps only the translation and a large heatmap."""
+the n-best list and downloads. Classroom mode keeps only the translation and a large heatmap.
+
+A Transformer also gets a layer and head choice for the heatmap (one head, a layer's mean, or every
+layer and head averaged; ``?heads=L2H3``), the layer x head grid of its cross-attention (click a panel
+to open that head), and its encoder and decoder self-attention with the causal mask drawn."""
 
 import streamlit as st
 
 from nmt_core.alignment import MERGE_RULE
+from nmt_core.decoding import DecodeSettings
+from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
 from nmt_core.plots import (
     CLASSROOM_ROW_HEIGHT,
     ROW_HEIGHT,
@@ -13,11 +19,37 @@ from nmt_core.plots import (
     probability_chart,
     probability_frame,
 )
-from pages.common import NO_CHECKPOINT, classroom, decode_or_explain, escape_markdown, set_url, sidebar_choices, url_int
+from nmt_core.views.attention_heads import (
+    HeadChoice,
+    decoder_self_view,
+    default_choice,
+    encoder_self_view,
+    head_entropy,
+    head_grid,
+    head_options,
+    head_shape,
+    with_choice,
+)
+from pages.common import (
+    NO_CHECKPOINT,
+    classroom,
+    config_of,
+    decode_or_explain,
+    escape_markdown,
+    set_url,
+    settings_values,
+    sidebar_choices,
+    transformer_maps,
+    translate,
+    url_int,
+)
 from pages.style import figure_font_size
 
 WORDS_KEY = "translate_words"  # the pieces/words toggle; mirrored as ?words=0|1
 FORMAT_KEY = "translate_image_format"
+HEADS_KEY = "translate_heads"  # a Transformer's layer/head choice for the heatmap; mirrored as ?heads=L2H3
+GRID_KEY = "translate_head_grid"  # the grid's click selection
+ENCODER_KEY, DECODER_KEY = "translate_encoder_heads", "translate_decoder_heads"
 IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
 
 
@@ -79,9 +111,102 @@ def render():
         set_url(words=int(merge))
         if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view
             st.caption(MERGE_RULE)
-        figure = attention_heatmap(trace, CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT, merge_words=merge,
-                                   font_size=font_size)
+        choice = head_picker(trace, config_of(name))
+        figure = attention_heatmap(with_choice(trace, choice), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT,
+                                   merge_words=merge, font_size=font_size)
         st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))
+        if choice is not None:
+            show_heads(name, sentence, settings, trace, choice, merge, font_size)
+
+
+def choice_label(key: str, layers: int, heads: int) -> str:
+    parsed = HeadChoice.parse(key, layers, heads)
+    return parsed.label(heads) if parsed is not None else key
+
+
+def head_picker(trace, config: dict | None) -> HeadChoice | None:
+    """The layer/head selectbox of a Transformer's heatmap (None, and nothing drawn, for an RNN).
+
+    Seeded from ``?heads=``, else the model's own default row (its display layer's head-mean);
+    a choice the current model does not have (another model was picked) falls back to that default.
+    """
+    shape = head_shape(trace)
+    if shape is None:
+        return None
+    layers, heads = shape
+    options = head_options(layers, heads)
+    default = default_choice((config or {}).get("model"), layers).key
+    if st.session_state.get(HEADS_KEY) not in options:
+        wanted = str(st.query_params.get("heads", default))
+        st.session_state[HEADS_KEY] = wanted if wanted in options else default
+    key = st.selectbox("Layer and head", options, key=HEADS_KEY, format_func=lambda k: choice_label(k, layers, heads),
+                       help="A Transformer has several attention heads in each decoder layer. The heatmap shows "
+                            f"one head, one layer's mean over its heads, or the mean of all. The default, "
+                            f"{choice_label(default, layers, heads)}, is the row every other view uses.")
+    set_url(heads=key)
+    return HeadChoice.parse(key, layers, heads)
+
+
+def open_clicked_head():
+    """The grid's click callback: open the clicked panel's head in the heatmap above."""
+    points = ((st.session_state.get(GRID_KEY) or {}).get("selection") or {}).get("points") or []
+    heads = st.session_state.get("translate_grid_heads", 1)
+    for point in points:
+        choice = clicked_head(point, heads)
+        if choice is not None:
+            st.session_state[HEADS_KEY] = choice.key
+            return
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def grid_figure(name: str, sentence: str, settings: tuple, merge: bool, selected: str, font_size: int):
+    """The layer x head grid (built once per decode and view: ~20 plotly traces)."""
+    trace = translate(name, sentence, DecodeSettings(*settings))
+    grid = head_grid(trace, merge)
+    selected_choice = HeadChoice.parse(selected, grid.layers, grid.heads)
+    return head_grid_figure(grid, selected_choice, font_size=font_size, entropy=head_entropy(grid))
+
+
+def show_heads(name, sentence, settings, trace, choice, merge, font_size):
+    """A Transformer's every head (the grid) and its self-attention."""
+    layers, heads = head_shape(trace)
+    st.subheader("Every layer and head")
+    st.caption(f"Cross-attention of each of the {layers} decoder layers (down) and {heads} heads (across): each "
+               "panel is a heatmap like the one above, on the same scale, with its mean entropy in bits (low: a "
+               "head that looks at one piece at a time). Click a panel to open that head above.")
+    st.session_state["translate_grid_heads"] = heads
+    figure = grid_figure(name, sentence, settings_values(settings), merge, choice.key, font_size)
+    st.plotly_chart(figure, width="stretch", key=GRID_KEY, on_select=open_clicked_head, selection_mode="points",
+                    config=image_config(f"heads-{name}"))
+    maps = transformer_maps(name, sentence, settings)
+    if maps is None:
+        return
+    st.subheader("Self-attention")
+    left, right = st.columns(2)
+    with left:
+        key = self_attention_picker("Encoder layer and head", ENCODER_KEY, maps.encoder_self.shape[:2])
+        view = encoder_self_view(maps.encoder_self, maps.source_tokens, key)
+        st.plotly_chart(self_attention_figure(view, row_title="source piece", column_title="attends to",
+                                              font_size=font_size),
+                        width="stretch", key="translate_encoder_self", config=image_config(f"encoder-self-{name}"))
+        st.caption("The encoder: every source piece looks at every other (both directions) to build its vector.")
+    with right:
+        key = self_attention_picker("Decoder layer and head", DECODER_KEY, maps.decoder_self.shape[:2])
+        view = decoder_self_view(maps.decoder_self, maps.target_tokens, maps.decoder_inputs, key)
+        st.plotly_chart(self_attention_figure(view, row_title="writing", column_title="attends to (its inputs)",
+                                              font_size=font_size),
+                        width="stretch", key="translate_decoder_self", config=image_config(f"decoder-self-{name}"))
+        st.caption("The decoder, writing each token (rows), looks back at <s> and the tokens it wrote before; the "
+                   "grey cells above the diagonal are the causal mask: later tokens are not written yet.")
+
+
+def self_attention_picker(title: str, key: str, shape) -> HeadChoice:
+    layers, heads = int(shape[0]), int(shape[1])
+    options = head_options(layers, heads)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = HeadChoice(layers - 1).key
+    chosen = st.selectbox(title, options, key=key, format_func=lambda k: choice_label(k, layers, heads))
+    return HeadChoice.parse(chosen, layers, heads)
 
 
 render()

@@ -69,3 +69,19 @@ def models_root(tmp_path, tiny_checkpoint_dir, monkeypatch):
     shutil.copytree(tiny_checkpoint_dir, tmp_path / "tiny-luong")
     monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
     return tmp_path
+
+
+TINY_TRANSFORMER = {"architecture": "transformer", "d_model": 32, "num_heads": 4, "encoder_layers": 2,
+                    "decoder_layers": 2, "ff_size": 64, "dropout": 0.0}
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer_dir(tmp_path_factory, reverse_corpus) -> Path:
+    """A tiny Transformer (2 + 2 layers, 4 heads) trained on the reverse task through the real training code,
+    with probe traces (probes.json) for each of its epochs."""
+    out = tmp_path_factory.mktemp("transformer") / "tiny-transformer"
+    cfg = tiny_config(reverse_corpus, out, epochs=3, lr=3e-3, warmup_steps=30, average_last=1, probe_sentences=3,
+                      model=dict(TINY_TRANSFORMER))
+    cfg.model.pop("attention", None), cfg.model.pop("embedding_dim", None)
+    assert train(cfg)["finished"]
+    return out
