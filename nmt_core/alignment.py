@@ -166,9 +166,19 @@ def difference(a, b, rows: int | None = None) -> np.ndarray:
 
 
 def attention_type(config: dict | None) -> str:
-    """A checkpoint config's attention type ("luong-general", "bahdanau", "none"...), "?" when unknown."""
-    model = (config or {}).get("model")
-    return str(model.get("attention", "?")) if isinstance(model, dict) else "?"
+    """A checkpoint config's attention type ("luong-general", "bahdanau", "none", "multi-head" for a
+    Transformer...), "?" when unknown. An RNN names it in ``model.attention``; a Transformer's ``model``
+    has no such argument, and config.json says "multi-head" beside it (top-level ``attention``)."""
+    config = config if isinstance(config, dict) else {}
+    model = config.get("model")
+    if not isinstance(model, dict):
+        return "?"
+    kind = model.get("attention", config.get("attention", "?"))
+    return str(kind) if kind is not None else "?"
+
+
+# The history of the idea, oldest first: how the default Compare selection is laid out, left to right.
+HISTORY = {"none": 0, "bahdanau": 1, "luong-dot": 2, "luong-general": 2, "multi-head": 3}
 
 
 def same_tokenizers(config_a: dict | None, config_b: dict | None) -> bool:
@@ -184,9 +194,12 @@ def default_selection(current: str | None, configs: dict[str, dict | None], limi
     Only checkpoints reading ``current``'s source language are added (the
     sentence is in it): those with its language pair first (Spanish→English
     when nothing is chosen), and among those, attention types not yet shown, so
-    the default compares e.g. Luong vs Bahdanau vs no attention. When no other
+    the default compares e.g. Luong vs Bahdanau vs no attention vs Transformer. When no other
     checkpoint reads that language, the best of the rest is added so that there
     is still a comparison; unreadable configs come last. Ties keep name order.
+
+    The chosen models are then laid out in the order of the idea's history (:data:`HISTORY`: no
+    attention, Bahdanau, Luong, Transformer; unknown types last), ``current`` first among its equals.
     """
     names = sorted(configs)
     if current not in configs:
@@ -206,7 +219,7 @@ def default_selection(current: str | None, configs: dict[str, dict | None], limi
         chosen.append(best)
         seen.add(attention_type(configs[best]))
         rest.remove(best)
-    return chosen
+    return sorted(chosen, key=lambda n: HISTORY.get(attention_type(configs[n]), len(HISTORY)))
 
 
 def _pair(config: dict | None) -> tuple[str | None, str | None]:

@@ -24,6 +24,7 @@ import streamlit as st
 import torch
 from streamlit.runtime.pages_manager import PagesManager
 
+from nmt_core.alignment import attention_type
 from nmt_core.card import language_name
 from nmt_core.checkpoint import (
     Checkpoint,
@@ -119,9 +120,8 @@ def describe_checkpoint(name: str) -> str:
     src, tgt = config.get("source_language"), config.get("target_language")
     if src and tgt:
         parts.append(f"{language_name(src)}→{language_name(tgt)}")
-    model = config.get("model", {})
-    if isinstance(model, dict):
-        parts.append(str(model.get("attention", "?")))
+    if isinstance(config.get("model", {}), dict):
+        parts.append(attention_type(config))  # "multi-head" for a Transformer
     bleu = (config.get("metrics") or {}).get("test_bleu")
     if isinstance(bleu, int | float):
         parts.append(f"BLEU {bleu:.1f}")

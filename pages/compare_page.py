@@ -4,6 +4,8 @@ Translations, scores and attention heatmaps in columns (same row height and
 margins, so rows line up), attention entropy per step, the difference of two
 models' attention where they share tokenizers, and each model's word alignment.
 The selection lives in the URL as ``?models=a,b,c`` (and ``?pair=a,b`` for the difference).
+A Transformer's column has a layer and head choice (one head, a layer's mean, or all), which its
+heatmap, entropy, difference and word alignment all follow; in the URL as ``?column_heads=name:L2H3,...``.
 """
 
 from itertools import combinations
@@ -39,6 +41,7 @@ from nmt_core.plots import (
     image_config,
     nbest_frame,
 )
+from nmt_core.views.attention_heads import HeadChoice, default_choice, head_options, head_shape, with_choice
 from pages.common import (
     NO_CHECKPOINT,
     available_checkpoints,
@@ -57,6 +60,7 @@ from pages.style import figure_font_size
 MAX_MODELS = 4
 MODELS_KEY, MODELS_KEPT = "compare_models", "compare_models_kept"  # widget key; copy that outlives page switches
 PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_words_kept"
+HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/head choice
 
 
 def initial_selection(names: list[str]) -> list[str]:
@@ -95,6 +99,7 @@ def show_columns(chosen, traces, problems, configs, merge, big, sentence, settin
     fixed-context bar) in the next, so the figures start at the same height however the texts wrap.
     ``sentence_language`` is the sidebar model's source language: a column reading another is flagged."""
     font_size = figure_font_size(big)
+    choices: dict[str, HeadChoice] = {}
     for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
         with column:
             st.subheader(escape_markdown(name))
@@ -110,6 +115,8 @@ def show_columns(chosen, traces, problems, configs, merge, big, sentence, settin
                 st.caption(score_line(traces[name]))
             for message in traces[name].warnings:  # how this model read the sentence (cut, capitals restored)
                 st.caption(escape_markdown(message))
+            if (choice := head_picker(name, traces[name], configs[name])) is not None:
+                choices[name] = choice
     # One top margin for every heatmap, from the longest source label of any model: rows line up across columns.
     top = aligned_top_margin([attention_view(t.source_tokens, [], [], merge).source for t in traces.values()],
                              font_size)
@@ -118,7 +125,8 @@ def show_columns(chosen, traces, problems, configs, merge, big, sentence, settin
         if trace is None:
             continue
         with column:
-            figure = column_figure(name, sentence, settings_values(settings), merge, big, top)
+            heads = choices[name].key if name in choices else ""
+            figure = column_figure(name, sentence, settings_values(settings), merge, big, top, heads)
             if trace.attention is None:
                 st.plotly_chart(figure, width="stretch", config=image_config(f"context-{name}"),
                                 key=f"compare_context_{name}")
@@ -126,15 +134,45 @@ def show_columns(chosen, traces, problems, configs, merge, big, sentence, settin
             else:
                 st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}"),
                                 key=f"compare_heatmap_{name}")
+    return choices
+
+
+def head_picker(name: str, trace, config: dict | None) -> HeadChoice | None:
+    """A Transformer column's layer/head choice (None, and no widget, for a model without heads).
+
+    Seeded from ``?column_heads=name:L2H3``, else the model's own default row (its display layer's mean)."""
+    shape = head_shape(trace)
+    if shape is None:
+        return None
+    layers, heads = shape
+    options, key = head_options(layers, heads), HEADS_PREFIX + name
+    if st.session_state.get(key) not in options:
+        wanted = url_heads().get(name)
+        st.session_state[key] = wanted if wanted in options else \
+            default_choice((config or {}).get("model"), layers).key
+    chosen = st.selectbox("Layer and head", options, key=key,
+                          format_func=lambda k: HeadChoice.parse(k, layers, heads).label(heads),
+                          help="This column's heatmap, entropy, difference and alignment show one head, one "
+                               "decoder layer's mean over its heads, or the mean of every layer and head.")
+    return HeadChoice.parse(chosen, layers, heads)
+
+
+def url_heads() -> dict[str, str]:
+    """``?column_heads=a:L2H3,b:all`` -> {"a": "L2H3", "b": "all"}."""
+    pairs = [item.rsplit(":", 1) for item in str(st.query_params.get("column_heads", "")).split(",") if ":" in item]
+    return {name: key for name, key in pairs}
 
 
 # Plotly builds and validates every figure it is given, ~10-15 ms each here, and the page shows up to
 # eight. Figures depend only on the cached trace and the view options, so each is built once and shared;
 # st.plotly_chart only reads a figure (Figure.to_dict), never changes it.
 @st.cache_resource(max_entries=256, show_spinner=False)
-def column_figure(name: str, sentence: str, settings: tuple, merge: bool, big: bool, top: float):
-    """One column's attention heatmap, or the fixed-context bar of a model without attention."""
+def column_figure(name: str, sentence: str, settings: tuple, merge: bool, big: bool, top: float, heads: str = ""):
+    """One column's attention heatmap (``heads``: a Transformer's layer/head choice, "" for the default
+    row), or the fixed-context bar of a model without attention."""
     trace = translate(name, sentence, DecodeSettings(*settings))
+    if heads and (shape := head_shape(trace)) is not None:
+        trace = with_choice(trace, HeadChoice.parse(heads, *shape))
     font_size, row_height = figure_font_size(big), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT
     if trace.attention is None:
         return context_heatmap(context_frame(trace, merge), row_height, font_size, top)
@@ -143,16 +181,19 @@ def column_figure(name: str, sentence: str, settings: tuple, merge: bool, big: b
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: int):
-    """Lines from each target word to the source word it attends to most."""
+def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: int, heads: str = ""):
+    """Lines from each target word to the source word it attends to most (``heads`` as in column_figure)."""
     trace = translate(name, sentence, DecodeSettings(*settings))
+    if heads and (shape := head_shape(trace)) is not None:
+        trace = with_choice(trace, HeadChoice.parse(heads, *shape))
     source_words = attention_view(trace.source_tokens, [], [], merge_words=True).source
     return alignment_figure(alignment_frame(trace), source_words, font_size=font_size)
 
 
-def aligned_pair(a_name, b_name, traces, sentence, settings):
+def aligned_pair(a_name, b_name, traces, sentence, settings, b_choice: HeadChoice | None = None):
     """B's trace with rows that match A's target tokens, how many rows to compare, and how:
-    "same" (same translation), "forced" (B made to write A's translation) or "prefix" (common prefix only)."""
+    "same" (same translation), "forced" (B made to write A's translation) or "prefix" (common prefix only).
+    ``b_choice``: B's layer/head choice, applied to a forced trace as to B's own."""
     a, b = traces[a_name], traces[b_name]
     if a.target_ids == b.target_ids:
         return b, len(a.target_ids), "same"
@@ -164,7 +205,7 @@ def aligned_pair(a_name, b_name, traces, sentence, settings):
         forced = translate(b_name, sentence, forced_settings, prefix=a.target_ids)
     except (InputError, CheckpointError):
         return b, common_prefix_length(a.target_ids, b.target_ids), "prefix"
-    return forced, len(a.target_ids), "forced"
+    return with_choice(forced, b_choice), len(a.target_ids), "forced"
 
 
 def alignment_note(mode: str, a_name: str, b_name: str, rows: int) -> str:
@@ -178,7 +219,7 @@ def alignment_note(mode: str, a_name: str, b_name: str, rows: int) -> str:
     return f"The translations differ; compared on their **common prefix** ({rows} tokens) only."
 
 
-def show_difference(with_attention, traces, configs, sentence, settings, merge, font_size):
+def show_difference(with_attention, traces, configs, sentence, settings, merge, font_size, choices):
     st.subheader("Difference of attention (A − B)")
     pairs = [(a, b) for a, b in combinations(with_attention, 2) if same_tokenizers(configs[a], configs[b])]
     if not pairs:
@@ -192,7 +233,7 @@ def show_difference(with_attention, traces, configs, sentence, settings, merge, 
     pair = st.selectbox("Models (A − B)", options, key=PAIR_KEY, format_func=lambda p: " − ".join(p.split(",")))
     set_url(pair=pair)
     a_name, b_name = pair.split(",")
-    b_trace, rows, mode = aligned_pair(a_name, b_name, traces, sentence, settings)
+    b_trace, rows, mode = aligned_pair(a_name, b_name, traces, sentence, settings, choices.get(b_name))
     st.caption(alignment_note(mode, a_name, b_name, rows))
     if rows == 0:
         st.info("There is no target token to compare.")
@@ -204,7 +245,7 @@ def show_difference(with_attention, traces, configs, sentence, settings, merge, 
                "white: the same. Each row sums to 0: attention moved, not added.")
 
 
-def show_alignments(chosen, traces, sentence, settings, font_size):
+def show_alignments(chosen, traces, sentence, settings, font_size, choices):
     st.subheader("Word alignment")
     st.caption("Each target word is linked to the source word it attends to most (the argmax of its row, after "
                "merging pieces into words). Thicker, darker lines carry more weight.")
@@ -216,7 +257,8 @@ def show_alignments(chosen, traces, sentence, settings, font_size):
             if trace.attention is None:
                 st.caption("No attention, so no alignment: every target word sees the same summary of the sentence.")
                 continue
-            st.plotly_chart(word_alignment_figure(name, sentence, settings_values(settings), font_size),
+            heads = choices[name].key if name in choices else ""
+            st.plotly_chart(word_alignment_figure(name, sentence, settings_values(settings), font_size, heads),
                             width="stretch", config=image_config(f"alignment-{name}"), key=f"compare_alignment_{name}")
 
 
@@ -269,8 +311,12 @@ def render():
 
     configs = {name: config_of(name) for name in chosen}
     traces, problems = decode_all(chosen, sentence, settings)
-    show_columns(chosen, traces, problems, configs, merge, big, sentence, settings,
-                 source_language_of(st.session_state.get("checkpoint")))
+    choices = show_columns(chosen, traces, problems, configs, merge, big, sentence, settings,
+                           source_language_of(st.session_state.get("checkpoint")))
+    if choices:
+        set_url(column_heads=",".join(f"{name}:{choice.key}" for name, choice in choices.items()))
+    # From here on each Transformer column's attention is its chosen head(s).
+    traces = {name: with_choice(trace, choices.get(name)) for name, trace in traces.items()}
     sources = {tuple(t.source_tokens) for t in traces.values()}
     if len(sources) > 1:
         st.caption("These checkpoints cut the sentence into different pieces, so their source axes differ.")
@@ -288,8 +334,8 @@ def render():
         st.caption("Entropy in **bits** of each step's attention over the source pieces (`</s>` included): 0 bits "
                    "means all attention on one piece; the dashed line is attention spread evenly. "
                    "Models without attention have no attention to measure.")
-        show_difference(with_attention, traces, configs, sentence, settings, merge, font_size)
-    show_alignments(chosen, traces, sentence, settings, font_size)
+        show_difference(with_attention, traces, configs, sentence, settings, merge, font_size, choices)
+    show_alignments(chosen, traces, sentence, settings, font_size, choices)
     show_lengths(configs, font_size)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from nmt_core.alignment import (
     argmax_alignment,
+    attention_type,
     attention_view,
     common_prefix_length,
     default_selection,
@@ -175,13 +176,43 @@ def test_default_selection_prefers_the_same_pair_with_other_attention_types():
         "spa-eng-noattn": config(attention="none"),
     }
     chosen = default_selection("spa-eng-luong", configs)
-    assert chosen[0] == "spa-eng-luong"
-    assert set(chosen[1:3]) == {"spa-eng-bahdanau", "spa-eng-noattn"}  # new attention types first
-    assert chosen[3] == "a-luong-2"  # then the same pair again, before other languages
-    assert len(default_selection("spa-eng-luong", configs, limit=2)) == 2
+    # New attention types first, then the same pair again, before other languages; laid out in the
+    # order of the idea's history (no attention, Bahdanau, Luong), the sidebar's model first among equals.
+    assert chosen == ["spa-eng-noattn", "spa-eng-bahdanau", "spa-eng-luong", "a-luong-2"]
+    assert default_selection("spa-eng-luong", configs, limit=2) == ["spa-eng-bahdanau", "spa-eng-luong"]
     # Models reading another language are not fed the Spanish sentence by default.
     shipped = {name: configs[name] for name in ("spa-eng-luong", "spa-eng-bahdanau", "eng-spa-luong")}
-    assert default_selection("spa-eng-luong", shipped) == ["spa-eng-luong", "spa-eng-bahdanau"]
+    assert default_selection("spa-eng-luong", shipped) == ["spa-eng-bahdanau", "spa-eng-luong"]
+
+
+def transformer_config(src="spa", tgt="eng"):
+    """What training writes for a Transformer: no ``attention`` in ``model``, "multi-head" beside it."""
+    return {"source_language": src, "target_language": tgt, "attention": "multi-head",
+            "model": {"architecture": "transformer", "num_heads": 4}, "sha256": {}}
+
+
+def test_a_transformers_attention_type_is_multi_head():
+    assert attention_type(transformer_config()) == "multi-head"
+    assert attention_type(config(attention="bahdanau")) == "bahdanau"
+    assert attention_type(None) == "?" and attention_type({"model": "odd"}) == "?"
+
+
+def test_compare_opens_on_the_whole_history_of_attention_for_one_spanish_sentence():
+    """No attention, Bahdanau, Luong and Transformer, in that order, whichever of them the sidebar has."""
+    configs = {
+        "deu-eng-transformer": transformer_config(src="deu"),
+        "eng-spa-luong": config(src="eng", tgt="spa"),
+        "spa-eng-bahdanau": config(attention="bahdanau"),
+        "spa-eng-luong": config(),
+        "spa-eng-noattn": config(attention="none"),
+        "spa-eng-transformer": transformer_config(),
+    }
+    history = ["spa-eng-noattn", "spa-eng-bahdanau", "spa-eng-luong", "spa-eng-transformer"]
+    for current in history + [None]:
+        assert default_selection(current, configs) == history
+    # Without a Spanish Transformer the other three stay, and no German model is fed the Spanish sentence.
+    del configs["spa-eng-transformer"]
+    assert default_selection("spa-eng-luong", configs) == history[:3]
 
 
 def test_default_selection_without_a_current_model_starts_from_spanish_english():

@@ -72,8 +72,9 @@ def test_default_selection_puts_models_side_by_side(compare_root):
     app = run_page("compare_page", SENTENCE)
     assert not app.exception and not app.error
     chosen = app.multiselect[0].value
-    # The sidebar's model first, a new attention type next, then the rest.
-    assert chosen == ["tiny-luong", "tiny-none", "tiny-luong-copy"]
+    # The sidebar's model, a new attention type, then the rest; laid out in the order of the idea's history
+    # (no attention before Luong), the sidebar's model first among equals.
+    assert chosen == ["tiny-none", "tiny-luong", "tiny-luong-copy"]
     assert app.query_params["models"] in (",".join(chosen), [",".join(chosen)])
     settings = app.session_state["settings"]
     expected = [decode(compare_root, name, SENTENCE, settings).translation for name in chosen]
@@ -245,3 +246,50 @@ def test_each_column_says_how_its_model_read_the_sentence(compare_root):
     assert not app.exception
     notices = [c for c in captions(app) if c.startswith("The sentence is too long")]
     assert len(notices) == 2
+
+
+# --- a Transformer beside the RNNs ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def history_root(compare_root, tiny_transformer_dir):
+    """tiny-luong, tiny-luong-copy, tiny-none and tiny-transformer."""
+    shutil.copytree(tiny_transformer_dir, compare_root / "tiny-transformer")
+    return compare_root
+
+
+def test_compare_opens_on_no_attention_luong_and_the_transformer_in_historys_order(history_root):
+    app = run_page("compare_page", SENTENCE)
+    assert not app.exception and not app.error
+    # Every attention type once, oldest first; the sidebar's Luong model before its copy.
+    assert app.multiselect[0].value == ["tiny-none", "tiny-luong", "tiny-luong-copy", "tiny-transformer"]
+    assert any("multi-head" in c for c in captions(app))
+    # Only the Transformer column has a layer and head choice.
+    assert [s.key for s in app.selectbox if s.key and s.key.startswith("compare_heads_")] == \
+        ["compare_heads_tiny-transformer"]
+
+
+def test_a_transformer_columns_head_choice_drives_its_heatmap_entropy_and_alignment(history_root):
+    app = run_page("compare_page", SENTENCE, models="tiny-luong,tiny-transformer")
+    settings = app.session_state["settings"]
+    trace = decode(history_root, "tiny-transformer", SENTENCE, settings)
+    picker = app.selectbox(key="compare_heads_tiny-transformer")
+    assert picker.value == "L2"  # the model's own default row
+    np.testing.assert_allclose(array(charts(app)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
+                               trace.attention, atol=1e-6)
+    per_head = np.asarray(trace.layer_attention).transpose(1, 2, 0, 3)  # (L, h, T, S)
+    picker.set_value("L1H4").run()
+    assert not app.exception
+    figures = charts(app)
+    np.testing.assert_allclose(array(figures["compare_heatmap_tiny-transformer"]["data"][0]["z"]), per_head[0, 3],
+                               atol=1e-6)
+    line = next(d for d in figures["compare_entropy"]["data"] if d.get("name") == "tiny-transformer")
+    np.testing.assert_allclose(array(line["y"]), entropy(per_head[0, 3], base=2), atol=1e-6)
+    words = attention_view(trace.source_tokens, trace.target_tokens, per_head[0, 3], merge_words=True)
+    shown = [a for a in figures["compare_alignment_tiny-transformer"]["data"] if a.get("mode") == "lines"]
+    assert len(shown) == len(words.target)
+    assert app.query_params["column_heads"] in ("tiny-transformer:L1H4", ["tiny-transformer:L1H4"])
+    reopened = run_page("compare_page", SENTENCE, models="tiny-luong,tiny-transformer",
+                        column_heads="tiny-transformer:all")
+    np.testing.assert_allclose(array(charts(reopened)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
+                               per_head.mean(axis=(0, 1)), atol=1e-6)
