@@ -182,6 +182,11 @@ for param, value in shared.items():
     if st.query_params.get(param) != str(value):
         st.query_params[param] = str(value)
 
-page = st.navigation([st.Page(f"pages/{script}.py", title=title, url_path=path, default=(path == "translate"))
-                      for title, script, path in PAGES])
+# The default page is served at "/" only (Streamlit gives it no path of its own), so Translate is
+# also registered, hidden from the menu, at /translate: every page's URL path opens its page.
+page = st.navigation([st.Page(f"pages/{script}.py", title=title, default=(path == "translate"),
+                              url_path="home" if path == "translate" else path)
+                      for title, script, path in PAGES]
+                     + [st.Page("pages/translate_page.py", title="Translate", url_path="translate",
+                                visibility="hidden")])
 page.run()

@@ -1,0 +1,469 @@
+"""Browser benchmark: what a person waits for, click to paint, in Chromium against `streamlit run`.
+
+    .venv/bin/python benchmarks/browser.py --json after.json              # every measure, 15 tries each
+    .venv/bin/python benchmarks/browser.py --json after.json --load 40    # plus 40 websocket sessions
+    .venv/bin/python benchmarks/browser.py --root /tmp/before --json before.json   # another checkout
+
+It starts `streamlit run app.py` in ``--root`` (default: this checkout) on 127.0.0.1, drives it with
+Playwright in Debian's /usr/bin/chromium, and writes the median and p90 of every measure:
+
+* ``step_next_ms``: Next on Step through, click to the painted step (heatmap row revealed);
+* ``beam_step_ms``: one step back with the Beam search page's step slider (keyboard), to the painted tree;
+* ``new_sentence_ms``: a new sentence on Translate (Ctrl+Enter in the box), to the painted heatmap;
+* ``beam_width_ms``: width 11 -> 12 on Beam search for a new 15-word sentence (a new decode), to the
+  painted tree;
+* ``cold_start_s``: a fresh server process, to the first painted heatmap of a link to Translate.
+
+Times are taken in the page: the input event's time (a capturing listener) to the first animation
+frame in which the new view is in the DOM (``requestAnimationFrame`` polling), so Playwright's own
+round trips are not counted. ``--load N`` then opens N sessions that speak Streamlit's websocket
+protocol from Python (not N browsers: 2 cores cannot run 40 renderers). Each opens Step through
+with its own sentence, then changes the sentence, the beam width and steps (Next, where stepping
+still needs the server). It reports p50/p95 per interaction kind, errors and the server's peak RSS.
+The JSON records the machine's load average: on a shared machine, compare medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+from tests.loadtest import SENTENCES, MemoryWatch, free_port, rss_kib  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+MODEL = "spa-eng-luong"
+# 15 words (a long sentence for this model: ~20 target pieces); the "new sentence" variants swap one word.
+LONG = "Ayer por la tarde mi hermano y yo fuimos al mercado para comprar pan , queso y fruta fresca"
+NOUNS = ["pan", "leche", "arroz", "café", "agua", "carne", "pescado", "vino", "sal", "azúcar", "té", "miel",
+         "fruta", "huevos", "sopa", "pasta", "maíz", "aceite", "harina", "jamón", "uvas", "peras", "limones"]
+TIMEOUT_MS = 120_000
+
+# A capturing listener notes when the input event fires; the condition below notes the first frame
+# that shows the result. Their difference is click (or key) to paint.
+ARM_JS = """type => { window.__aeT0 = null; window.__aeT1 = null;
+  document.addEventListener(type, () => { window.__aeT0 = performance.now(); }, {capture: true, once: true}); }"""
+
+
+def when_painted(condition: str) -> str:
+    return (f"() => {{ if (window.__aeT0 !== null && ({condition})) {{ window.__aeT1 = performance.now();"
+            " return true; }} return false; }")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def summary(values: list[float], digits: int = 1) -> dict:
+    if not values:
+        return {"n": 0}
+    return {"median": round(statistics.median(values), digits), "p90": round(percentile(values, 0.9), digits),
+            "n": len(values), "min": round(min(values), digits), "max": round(max(values), digits)}
+
+
+class Server:
+    """`streamlit run app.py` in ``root`` on a free port, with its own log; a context manager."""
+
+    def __init__(self, root: Path):
+        self.root, self.port = root, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+
+    def __enter__(self):
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env.pop("ATTENTION_EXPLORER_CHECKPOINTS", None)
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(self.root / "app.py"), "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port), "--browser.gatherUsageStats",
+             "false"], cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {Path(self.log.name).read_text()[-2000:]}")
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("streamlit did not start")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def link(self, path: str, **params) -> str:
+        query = {"model": MODEL, "method": "beam", "beam": 5, "lp": 1.0, **params}
+        return f"{self.url}/{path}?{urllib.parse.urlencode(query)}"
+
+
+def measure(page, event: str, action, condition: str) -> float:
+    """Milliseconds from ``event`` (fired by ``action``) to the first frame where ``condition`` holds."""
+    page.evaluate(ARM_JS, event)
+    action()
+    page.wait_for_function(when_painted(condition), polling="raf", timeout=TIMEOUT_MS)
+    return page.evaluate("() => window.__aeT1 - window.__aeT0")
+
+
+# --- conditions that work on the app before and after issue 13 -------------------------------------------------
+# Step through: the new page is one component (.ae-step) with data-step; the old one a plotly heatmap.
+STEP_SHOWN_JS = """() => { const c = document.querySelector('.ae-step');
+  if (c) return Number(c.dataset.step);
+  return document.querySelectorAll('.st-key-step_heatmap .yaxislayer-above g.ytick').length; }"""
+STEP_COUNT_JS = """() => { const c = document.querySelector('.ae-step');
+  if (c) return Number(c.dataset.steps);
+  const s = document.querySelector('[class*="st-key-step_slider"] input[type=range]');
+  return s ? Number(s.max) : 0; }"""
+NEXT_SELECTOR = ".ae-step [data-ae=next], .st-key-step_next button"
+# Beam search: the new tree carries data-step; the old page shows "The beam after step N".
+BEAM_STEP_JS = """() => { const c = document.querySelector('.ae-beam');
+  if (c) return Number(c.dataset.step);
+  const h = [...document.querySelectorAll('h3')].find(e => e.textContent.startsWith('The beam after step'));
+  return h ? Number(h.textContent.split(' ').pop()) : null; }"""
+BEAM_SLIDER = ".ae-beam input[type=range][data-ae=step], .st-key-beam_page_step input[type=range]"
+TREE_SIGNATURE_JS = """() => { const c = document.querySelector('.ae-beam');
+  if (c) return c.dataset.nodes + '/' + c.dataset.painted;
+  return String(document.querySelectorAll('.st-key-beam_page_tree .scatterlayer .point').length); }"""
+HEATMAP_SIGNATURE_JS = """() => [...document.querySelectorAll(
+  '[data-testid="stMain"] [data-testid="stPlotlyChart"] .xtick text')].map(t => t.textContent).join('|')"""
+
+
+def settled(page) -> None:
+    page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')
+        && !document.querySelector('[data-stale="true"]')""", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(300)
+
+
+def bench_step(browser, server: Server, tries: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    times: list[float] = []
+    try:
+        while len(times) < tries:
+            page.goto(server.link("step", text=LONG, step=1))
+            page.wait_for_function(f"({STEP_SHOWN_JS})() === 1", timeout=TIMEOUT_MS)
+            settled(page)
+            n = page.evaluate(STEP_COUNT_JS)
+            for t in range(1, n):
+                if len(times) >= tries:
+                    break
+                times.append(measure(page, "click", lambda: page.locator(NEXT_SELECTOR).first.click(),
+                                     f"({STEP_SHOWN_JS})() === {t + 1}"))
+                settled(page) if not page.locator(".ae-step").count() else None
+    finally:
+        page.close()
+    return times
+
+
+def bench_beam_step(browser, server: Server, tries: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    times: list[float] = []
+    try:
+        page.goto(server.link("beam", text=LONG))
+        page.wait_for_function(f"({BEAM_STEP_JS})() !== null", timeout=TIMEOUT_MS)
+        settled(page)
+        slider = page.locator(BEAM_SLIDER).first
+        while len(times) < tries:
+            step = page.evaluate(BEAM_STEP_JS)
+            key, goal = ("ArrowLeft", step - 1) if step > 2 else ("End", None)
+            slider.focus()
+            if goal is None:  # back at the start: jump to the last step (not measured)
+                page.keyboard.press(key)
+                settled(page)
+                continue
+            times.append(measure(page, "keydown", lambda k=key: page.keyboard.press(k),
+                                 f"({BEAM_STEP_JS})() === {goal}"))
+            if not page.locator(".ae-beam").count():
+                settled(page)
+    finally:
+        page.close()
+    return times
+
+
+def replace_sentence(page, text: str) -> None:
+    box = page.locator('[data-testid="stSidebar"] textarea').first
+    box.fill(text)
+
+
+def bench_new_sentence(browser, server: Server, tries: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    times: list[float] = []
+    try:
+        page.goto(server.link("", text=LONG))
+        page.wait_for_function(f"({HEATMAP_SIGNATURE_JS})() !== ''", timeout=TIMEOUT_MS)
+        settled(page)
+        for i in range(tries):
+            before = page.evaluate(HEATMAP_SIGNATURE_JS)
+            replace_sentence(page, f"Quiero comprar {NOUNS[i % len(NOUNS)]} y {NOUNS[(i + 7) % len(NOUNS)]} hoy .")
+            box = page.locator('[data-testid="stSidebar"] textarea').first
+            times.append(measure(page, "keydown", lambda b=box: b.press("Control+Enter"),
+                                 f"(({HEATMAP_SIGNATURE_JS})() !== {json.dumps(before)})"
+                                 " && !document.querySelector('[data-stale=\"true\"]')"))
+            settled(page)
+    finally:
+        page.close()
+    return times
+
+
+def bench_beam_width(browser, server: Server, tries: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    times: list[float] = []
+    try:
+        for i in range(tries):
+            words = LONG.split()
+            words[words.index("pan")] = NOUNS[(i + 1) % len(NOUNS)]  # a sentence no earlier try decoded
+            words[words.index("queso")] = NOUNS[(i + 9) % len(NOUNS)]
+            page.goto(server.link("beam", text=" ".join(words), beam=11))
+            page.wait_for_function(f"({TREE_SIGNATURE_JS})() !== '0'", timeout=TIMEOUT_MS)
+            settled(page)
+            before = page.evaluate(TREE_SIGNATURE_JS)
+            slider = page.locator('.st-key-beam_page_width input[type="range"]')
+            slider.focus()
+            times.append(measure(page, "keydown", lambda s=slider: s.press("ArrowRight"),
+                                 f"new URLSearchParams(location.search).get('beam') === '12'"
+                                 f" && ({TREE_SIGNATURE_JS})() !== {json.dumps(before)}"
+                                 " && !document.querySelector('[data-stale=\"true\"]')"))
+    finally:
+        page.close()
+    return times
+
+
+def bench_cold_start(playwright, root: Path, tries: int) -> list[float]:
+    times: list[float] = []
+    for _ in range(tries):
+        browser = launch(playwright)
+        try:
+            server = Server(root)
+            with server:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(server.link("", text="Hace mucho frío aquí."))
+                page.wait_for_function(f"({HEATMAP_SIGNATURE_JS})() !== ''", polling="raf", timeout=TIMEOUT_MS)
+                times.append(time.perf_counter() - server.started)
+        finally:
+            browser.close()
+    return times
+
+
+def launch(playwright):
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"])
+    return Browser(browser)
+
+
+class Browser:
+    """Chromium whose pages wait as long as a loaded 2-core machine needs (Playwright's default is 30 s)."""
+
+    def __init__(self, browser):
+        self.browser = browser
+
+    def new_page(self, **options):
+        page = self.browser.new_page(**options)
+        page.set_default_timeout(TIMEOUT_MS)
+        return page
+
+    def close(self):
+        self.browser.close()
+
+
+# --- load: sessions speaking Streamlit's websocket protocol ---------------------------------------------------
+
+class WsSession:
+    """One Streamlit session over the websocket: reruns with widget states, waits for script_finished."""
+
+    def __init__(self, url: str):
+        self.uri = url.replace("http://", "ws://") + "/_stcore/stream"
+        self.widgets: dict[str, tuple[str, str]] = {}  # label -> (id, kind), first seen wins (the sidebar's)
+        self.states: dict[str, object] = {}  # widget id -> value sent with every rerun
+        self.query = ""
+        self.exceptions = 0
+        self.bytes_received = 0
+
+    async def __aenter__(self):
+        import websockets
+        self.ws = await websockets.connect(self.uri, subprotocols=["streamlit"], max_size=None,
+                                           open_timeout=120, ping_interval=None)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def rerun(self, page: str, trigger: str | None = None) -> float:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = BackMsg()
+        client = message.rerun_script
+        client.query_string = self.query
+        client.page_name = page
+        for wid, value in list(self.states.items()) + ([(trigger, True)] if trigger else []):
+            state = client.widget_states.widgets.add()
+            state.id = wid
+            if value is True and wid == trigger:
+                state.trigger_value = True
+            elif isinstance(value, str):
+                state.string_value = value
+            elif isinstance(value, float | int):
+                state.double_array_value.data.append(float(value))
+        started = time.perf_counter()
+        await self.ws.send(message.SerializeToString())
+        while True:
+            raw = await self.ws.recv()
+            self.bytes_received += len(raw)
+            forward = ForwardMsg()
+            forward.ParseFromString(raw)
+            kind = forward.WhichOneof("type")
+            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                element = forward.delta.new_element
+                which = element.WhichOneof("type")
+                if which == "exception":
+                    self.exceptions += 1
+                inner = getattr(element, which, None)
+                label, wid = getattr(inner, "label", None), getattr(inner, "id", None)
+                if label and wid and label not in self.widgets:
+                    self.widgets[label] = (wid, which)
+            elif kind == "page_info_changed":
+                self.query = forward.page_info_changed.query_string
+            elif kind == "script_finished":
+                if forward.script_finished in (0, 3):  # FINISHED_SUCCESSFULLY or FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+                    return time.perf_counter() - started
+                if forward.script_finished == 1:  # FINISHED_WITH_COMPILE_ERROR
+                    raise RuntimeError("compile error")
+                # 2: FINISHED_EARLY_FOR_RERUN: a newer run follows
+
+
+async def load_session(url: str, index: int, rounds: int, results: dict, errors: list) -> None:
+    sentence = SENTENCES[index % len(SENTENCES)]
+    try:
+        async with WsSession(url) as session:
+            session.query = urllib.parse.urlencode({"model": MODEL, "text": sentence, "method": "beam", "beam": 5})
+            results["open"].append(await session.rerun("step"))
+            for r in range(rounds):
+                wid, _ = session.widgets["Sentence"]
+                session.states[wid] = SENTENCES[(index + r + 1) % len(SENTENCES)] + f" ({index})"
+                results["sentence"].append(await session.rerun("step"))
+                wid, _ = session.widgets["Beam width"]
+                session.states[wid] = 4 + (index + r) % 4
+                results["width"].append(await session.rerun("step"))
+                nxt = session.widgets.get("Next ▶")
+                for _ in range(3):  # stepping: a server run only where the page still needs one
+                    if nxt is None:
+                        results["step_client_side"] += 1
+                    else:
+                        results["step"].append(await session.rerun("step", trigger=nxt[0]))
+            if session.exceptions:
+                errors.append(f"session {index}: {session.exceptions} exception(s) on the page")
+            results["bytes"] += session.bytes_received
+    except Exception as error:  # a load test counts every failure
+        errors.append(f"session {index}: {type(error).__name__}: {error}")
+
+
+def run_load(root: Path, sessions: int, rounds: int, timeout: float) -> dict:
+    with Server(root) as server:
+        watch = MemoryWatch(server.process.pid)
+        watch.start()
+        idle = rss_kib(server.process.pid)
+        results: dict = {"open": [], "sentence": [], "width": [], "step": [], "step_client_side": 0, "bytes": 0}
+        errors: list[str] = []
+        started = time.perf_counter()
+
+        async def everyone():
+            await asyncio.wait_for(asyncio.gather(*(load_session(server.url, i, rounds, results, errors)
+                                                    for i in range(sessions))), timeout)
+        try:
+            asyncio.run(everyone())
+        except TimeoutError:
+            errors.append(f"the load run passed {timeout:.0f} s")
+        wall = time.perf_counter() - started
+        watch.stopped.set()
+        watch.join(timeout=2)
+        tracebacks = Path(server.log.name).read_text(errors="replace").count("Traceback")
+    interactions = results["sentence"] + results["width"] + results["step"]
+    return {
+        "sessions": sessions, "rounds": rounds, "errors": len(errors) + tracebacks, "error_messages": errors[:10],
+        "server_tracebacks": tracebacks,
+        "interaction_s": {"p50": round(statistics.median(interactions), 3) if interactions else None,
+                          "p95": round(percentile(interactions, 0.95), 3) if interactions else None,
+                          "n": len(interactions)},
+        **{f"{kind}_s": {"p50": round(statistics.median(v), 3), "p95": round(percentile(v, 0.95), 3), "n": len(v)}
+           for kind in ("open", "sentence", "width", "step") if (v := results[kind])},
+        "steps_in_browser_without_server": results["step_client_side"],
+        "bytes_received_per_session": results["bytes"] // max(sessions, 1),
+        "wall_s": round(wall, 1), "server_rss_idle_mib": round(idle / 1024, 1),
+        "server_rss_peak_mib": round(watch.peak / 1024, 1),
+    }
+
+
+def save(path: Path | None, report: dict) -> None:
+    if path is not None:
+        path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=HERE, help="checkout to serve (default: this one)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--tries", type=int, default=15, help="tries per measure (at least 15 for a report)")
+    parser.add_argument("--cold-tries", type=int, help="server starts for cold_start_s (default: --tries)")
+    parser.add_argument("--only", default="step,beam_step,new_sentence,beam_width,cold_start",
+                        help="comma-separated measures to run")
+    parser.add_argument("--load", type=int, default=0, help="websocket sessions to add (0: none)")
+    parser.add_argument("--load-rounds", type=int, default=2, help="sentence/width/step rounds per session")
+    parser.add_argument("--load-timeout", type=float, default=600)
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).exists():
+        print(f"error: {CHROMIUM} is missing (apt-get install -y chromium)", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    only = set(args.only.split(",")) if args.only else set()
+    report: dict = {"root": str(args.root), "tries": args.tries, "load_average_start": os.getloadavg()}
+    with sync_playwright() as playwright:
+        if only - {"cold_start"}:
+            with Server(args.root) as server:
+                browser = launch(playwright)
+                try:
+                    for name, bench, digits in (("step", bench_step, 1), ("beam_step", bench_beam_step, 1),
+                                                ("new_sentence", bench_new_sentence, 1),
+                                                ("beam_width", bench_beam_width, 1)):
+                        if name in only:
+                            field = f"{name if name != 'step' else 'step_next'}_ms"
+                            try:
+                                report[field] = summary(bench(browser, server, args.tries), digits)
+                            except Exception as error:  # report the others anyway
+                                report[field] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+                            print(field, report[field], flush=True)
+                            save(args.json, report)
+                finally:
+                    browser.close()
+        if "cold_start" in only:
+            report["cold_start_s"] = summary(bench_cold_start(playwright, args.root, args.cold_tries or args.tries), 2)
+            print("cold_start", report["cold_start_s"], flush=True)
+            save(args.json, report)
+    if args.load:
+        report["load"] = run_load(args.root, args.load, args.load_rounds, args.load_timeout)
+        print("load", report["load"], flush=True)
+    report["load_average_end"] = os.getloadavg()
+    save(args.json, report)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
