@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from .beam_rule import length_penalty, select
 from .casing import restore_case
 from .model import DecoderState, Memory, Seq2Seq, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer, normalize
@@ -425,158 +426,158 @@ def attention_maps(translator: Translator, trace: Trace) -> AttentionMaps | None
     )
 
 
-def length_penalty(length: int, alpha: float) -> float:
-    """GNMT length penalty ((5 + |Y|) / 6) ** alpha (Wu et al. 2016)."""
-    return ((5 + length) / 6) ** alpha
+class _TracedBeam:
+    """The bookkeeping of one sentence's traced beam search: every node ever proposed, and the live beam.
+
+    The selection itself is :func:`nmt_core.beam_rule.select`, shared with the batched search.
+    """
+
+    def __init__(self, translator: Translator, settings: DecodeSettings):
+        self.tokenizer, self.settings = translator.tgt_tokenizer, settings
+        self.nodes = [BeamNode(0, None, -1, BOS_ID, self.tokenizer.pieces([BOS_ID])[0], 0.0, 0.0, 0.0, None)]
+        self.children: dict[int, list[BeamNode]] = {}
+        self.beams: list[list[int]] = []
+        self.finished: list[BeamNode] = []
+        self.alive = [self.nodes[0]]
+        # A Transformer's per-layer, per-head rows stay tensors, by node id -> (the step's (L, k, h, S), parent
+        # row), until the search ends: only the nodes of the returned hypotheses get them as lists.
+        self.node_layers: dict[int, tuple[torch.Tensor, int]] = {}
+
+    def force(self, token_id: int, log_probs: torch.Tensor, attention, state) -> Step:
+        """One forced-prefix token under the single live node; returns its Step (with what the model preferred)."""
+        parent, settings = self.alive[0], self.settings
+        lp = float(log_probs[0, token_id])
+        row = None if attention is None else attention[0].float().cpu().tolist()
+        layers = layer_attention(state)
+        layers = None if layers is None else layers[:, 0].tolist()
+        score = parent.score + lp
+        node = BeamNode(len(self.nodes), parent.id, parent.step + 1, token_id, self.tokenizer.pieces([token_id])[0],
+                        lp, score, score / length_penalty(parent.step + 2, settings.length_penalty), row,
+                        layer_attention=layers)
+        self.nodes.append(node)
+        self.alive = [node]
+        top = log_probs[0].topk(min(settings.num_candidates, log_probs.size(1)))
+        alternatives = [Candidate(int(i), piece, math.exp(v), math.exp(v)) for i, v, piece in
+                        zip(top.indices.tolist(), top.values.tolist(), self.tokenizer.pieces(top.indices.tolist()),
+                            strict=True)]
+        return Step(node.step, token_id, node.token, lp, row, alternatives, forced=True, layer_attention=layers)
+
+    def expand(self, log_probs: torch.Tensor, attention, state, step_index: int) -> list[int]:
+        """Record one step's proposals as nodes; returns the parent row of each new live hypothesis.
+
+        log_probs (k, V) and attention (k, S) or None belong to the k live hypotheses, in order.
+        """
+        scores = torch.tensor([[n.score for n in self.alive]])
+        chosen = select(scores, log_probs.cpu()[None], self.settings.beam_size)
+        penalty = length_penalty(step_index + 1, self.settings.length_penalty)
+        layers = layer_attention(state)
+        rows = None if attention is None else attention.float().cpu().tolist()
+        valid = int(chosen.valid[0].sum())  # -inf proposals sort last and are not recorded
+        # Plain Python values once per step: indexing tensors element by element costs microseconds each.
+        tokens, logprobs, cumulative, parents, finishes, grows = (
+            t[0, :valid].tolist() for t in (chosen.tokens, chosen.logprobs, chosen.scores, chosen.parents,
+                                            chosen.finishes, chosen.grows))
+        pieces = self.tokenizer.pieces(tokens)
+        next_alive, parent_rows = [], []
+        for j in range(valid):
+            row = parents[j]
+            node = BeamNode(id=len(self.nodes), parent=self.alive[row].id, step=step_index, token_id=tokens[j],
+                            token=pieces[j], logprob=logprobs[j], score=cumulative[j],
+                            normalized_score=cumulative[j] / penalty, attention=None if rows is None else rows[row])
+            self.nodes.append(node)
+            if layers is not None:
+                self.node_layers[node.id] = (layers, row)
+            self.children.setdefault(node.parent, []).append(node)
+            if finishes[j]:
+                node.finished = True
+                self.finished.append(node)
+            elif grows[j]:
+                next_alive.append(node)
+                parent_rows.append(row)
+            else:
+                node.pruned = True
+        self.beams.append([n.id for n in next_alive])
+        self.alive = next_alive
+        return parent_rows
+
+    def path(self, node: BeamNode) -> list[BeamNode]:
+        """The nodes from the root's child down to ``node``."""
+        by_id, chain = self.nodes, []
+        while node.parent is not None:
+            chain.append(node)
+            node = by_id[node.parent]  # node ids are their index in self.nodes
+        return chain[::-1]
+
+    def best(self) -> list[BeamNode]:
+        """The n-best end nodes, by normalised score. Cut by the length limit, unfinished ones compete too."""
+        finished = self.finished
+        candidates = finished if len(finished) >= self.settings.n_best else finished + self.alive
+        candidates = sorted(candidates, key=lambda n: n.normalized_score, reverse=True)[: self.settings.n_best]
+        for node in {n.id: n for end in candidates for n in self.path(end)}.values():
+            if node.id in self.node_layers:
+                layers, row = self.node_layers[node.id]
+                node.layer_attention = layers[:, row].tolist()
+        return candidates
+
+    def hypothesis(self, end: BeamNode) -> Hypothesis:
+        output = [n for n in self.path(end) if n.token_id != EOS_ID]
+        return Hypothesis(end.id, [n.token_id for n in output], [n.token for n in output],
+                          self.tokenizer.decode(n.token_id for n in output), end.score, end.normalized_score,
+                          end.finished)
+
+    def steps(self, end: BeamNode, skip: int) -> list[Step]:
+        """The Steps of the path to ``end`` after the ``skip`` forced ones, with each step's proposals as candidates."""
+        return [
+            Step(index=n.step, token_id=n.token_id, token=n.token, logprob=n.logprob, attention=n.attention,
+                 layer_attention=n.layer_attention,
+                 candidates=[Candidate(c.token_id, c.token, math.exp(c.logprob), math.exp(c.logprob))
+                             for c in sorted(self.children.get(n.parent, []), key=lambda c: c.logprob, reverse=True)])
+            for n in self.path(end)[skip:]
+        ]
 
 
 def beam_search(translator: Translator, text: str, settings: DecodeSettings, prefix=None) -> Trace:
-    """Beam search with the whole beam in one decoder call per step.
+    """Beam search with the whole beam in one decoder call per step, every proposal recorded.
 
-    Each live hypothesis proposes its ``beam_size + 1`` best continuations
-    (one more than the beam, so a ``</s>`` among them never starves the beam).
-    All proposals are ranked by cumulative log-prob; walking that ranking, a
-    ``</s>`` proposal finishes a hypothesis and the others fill the beam until
-    it holds ``beam_size``; every other proposal is recorded as pruned.
-    The search stops when ``beam_size`` hypotheses have finished or the length
-    limit is reached; finished hypotheses are ranked by normalised score.
+    The rule is :func:`nmt_core.beam_rule.select`; every proposal becomes a node, kept, finished or pruned.
+    The search stops when ``beam_size`` hypotheses have finished or the length limit is reached;
+    finished hypotheses are ranked by normalised score.
     """
-    model, tokenizer = translator.model, translator.tgt_tokenizer
+    model, device = translator.model, translator.device
     source = translator.prepare(text)
-    width = settings.beam_size
     max_length = settings.max_length(len(source.tokens))
-    device = translator.device
+    search = _TracedBeam(translator, settings)
 
     with torch.inference_mode():
         memory, state = translator.encode(source)
         # The forced prefix runs first, as a chain of single nodes under the root.
-        nodes = [BeamNode(0, None, -1, BOS_ID, tokenizer.pieces([BOS_ID])[0], 0.0, 0.0, 0.0, None)]
-        prefix_steps: list[Step] = []
+        prefix_steps = []
         for token_id in translator.prefix_ids(prefix):
-            log_probs, attention, state = next_token_log_probs(
-                model, torch.tensor([nodes[-1].token_id], device=device), state, memory, settings.unk_penalty)
-            lp = float(log_probs[0, token_id])
-            parent = nodes[-1]
-            row = None if attention is None else attention[0].float().cpu().tolist()
-            layers = layer_attention(state)
-            layers = None if layers is None else layers[:, 0].tolist()
-            score = parent.score + lp
-            nodes.append(
-                BeamNode(len(nodes), parent.id, parent.step + 1, token_id, tokenizer.pieces([token_id])[0], lp, score,
-                         score / length_penalty(parent.step + 2, settings.length_penalty), row,
-                         layer_attention=layers)
-            )
-            # What the model would have preferred here, so the stepper can show alternatives at forced steps.
-            top = log_probs[0].topk(min(settings.num_candidates, log_probs.size(1)))
-            alternatives = [Candidate(int(i), piece, math.exp(v), math.exp(v)) for i, v, piece in
-                            zip(top.indices.tolist(), top.values.tolist(), tokenizer.pieces(top.indices.tolist()),
-                                strict=True)]
-            prefix_steps.append(Step(parent.step + 1, token_id, nodes[-1].token, lp, row, alternatives, forced=True,
-                                     layer_attention=layers))
-
-        alive = [nodes[-1]]
-        finished: list[BeamNode] = []
-        beams: list[list[int]] = []
-        children: dict[int, list[BeamNode]] = {}
-        # A Transformer's per-layer, per-head rows stay tensors, by node id -> (the step's (L, k, h, S), parent
-        # row), until the search ends: only the nodes of the returned hypotheses get them as lists.
-        node_layers: dict[int, tuple[torch.Tensor, int]] = {}
-        step_index = alive[0].step + 1
-        while alive and step_index < max_length and len(finished) < width:
-            k = len(alive)
-            prev = torch.tensor([n.token_id for n in alive], device=device)
+            prev = torch.tensor([search.alive[0].token_id], device=device)
+            log_probs, attention, state = next_token_log_probs(model, prev, state, memory, settings.unk_penalty)
+            prefix_steps.append(search.force(token_id, log_probs, attention, state))
+        step_index = search.alive[0].step + 1
+        while search.alive and step_index < max_length and len(search.finished) < settings.beam_size:
+            k = len(search.alive)
+            prev = torch.tensor([n.token_id for n in search.alive], device=device)
             memory_k = memory.index_select(torch.zeros(k, dtype=torch.long, device=device))
             log_probs, attention, state = next_token_log_probs(model, prev, state, memory_k, settings.unk_penalty)
-            log_probs = log_probs.cpu()
-            attention = None if attention is None else attention.float().cpu()
-            layers = layer_attention(state)
-            per_parent = min(width + 1, log_probs.size(1))
-            top_lp, top_ids = log_probs.topk(per_parent, dim=-1)  # (k, per_parent)
-            cumulative = torch.tensor([n.score for n in alive])[:, None] + top_lp
-            order = cumulative.flatten().argsort(descending=True).tolist()
-            penalty = length_penalty(step_index + 1, settings.length_penalty)
-            # Plain Python values once per step: indexing tensors element by element costs
-            # microseconds each, and a step records k × (width + 1) nodes.
-            ids_list, lp_list, score_list = top_ids.tolist(), top_lp.tolist(), cumulative.tolist()
-            pieces = tokenizer.pieces([i for row in ids_list for i in row])
-            rows = None if attention is None else attention.tolist()
-            next_alive, parent_rows = [], []
-            for flat in order:
-                row, col = divmod(flat, per_parent)
-                token_id = ids_list[row][col]
-                score = score_list[row][col]
-                if score == float("-inf"):
-                    continue
-                node = BeamNode(
-                    id=len(nodes), parent=alive[row].id, step=step_index, token_id=token_id,
-                    token=pieces[flat], logprob=lp_list[row][col], score=score,
-                    normalized_score=score / penalty, attention=None if rows is None else rows[row],
-                )
-                nodes.append(node)
-                if layers is not None:
-                    node_layers[node.id] = (layers, row)
-                children.setdefault(node.parent, []).append(node)
-                in_beam = len(next_alive) < width
-                if in_beam and token_id == EOS_ID:
-                    node.finished = True
-                    finished.append(node)
-                elif in_beam:
-                    next_alive.append(node)
-                    parent_rows.append(row)
-                else:
-                    node.pruned = True
-            beams.append([n.id for n in next_alive])
-            if next_alive:
+            parent_rows = search.expand(log_probs, attention, state, step_index)
+            if parent_rows:
                 state = state.index_select(torch.tensor(parent_rows, device=device))
-            alive = next_alive
             step_index += 1
 
-    # Cut by the length limit: unfinished hypotheses compete too, flagged as such.
-    candidates = finished if len(finished) >= settings.n_best else finished + alive
-    candidates = sorted(candidates, key=lambda n: n.normalized_score, reverse=True)[: settings.n_best]
-    by_id = {n.id: n for n in nodes}
-
-    def path(node: BeamNode) -> list[BeamNode]:
-        chain = []
-        while node.parent is not None:
-            chain.append(node)
-            node = by_id[node.parent]
-        return chain[::-1]
-
-    for node in {n.id: n for hypothesis in candidates for n in path(hypothesis)}.values():
-        if node.id in node_layers:
-            layers, row = node_layers[node.id]
-            node.layer_attention = layers[:, row].tolist()
-
-    hypotheses = []
-    for node in candidates:
-        chain = path(node)
-        output = [n for n in chain if n.token_id != EOS_ID]
-        hypotheses.append(
-            Hypothesis(node.id, [n.token_id for n in output], [n.token for n in output],
-                       tokenizer.decode(n.token_id for n in output), node.score, node.normalized_score, node.finished)
-        )
-    best = candidates[0]
-    steps = prefix_steps + [
-        Step(
-            index=n.step, token_id=n.token_id, token=n.token, logprob=n.logprob, attention=n.attention,
-            layer_attention=n.layer_attention,
-            candidates=[
-                Candidate(c.token_id, c.token, math.exp(c.logprob), math.exp(c.logprob))
-                for c in sorted(children.get(n.parent, []), key=lambda c: c.logprob, reverse=True)
-            ],
-        )
-        for n in path(best)[len(prefix_steps):]
-    ]
+    ends = search.best()
+    hypotheses = [search.hypothesis(end) for end in ends]
     return Trace(
         method="beam",
         settings=settings.to_dict(),
         source_text=source.text,
         source_tokens=source.tokens,
-        steps=steps,
+        steps=prefix_steps + search.steps(ends[0], len(prefix_steps)),
         translation=hypotheses[0].translation,
-        finished=best.finished,
-        beam=BeamTrace(nodes=nodes, beams=beams, hypotheses=hypotheses),
+        finished=ends[0].finished,
+        beam=BeamTrace(nodes=search.nodes, beams=search.beams, hypotheses=hypotheses),
         warnings=list(source.warnings),
     )
 
