@@ -583,8 +583,11 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
 
 
 def greedy_batch(translator: Translator, texts: list[str], batch_size: int = 128, max_length_ratio: float = 2.0,
-                 max_length_extra: int = 10) -> list[str]:
-    """Greedy translations of many sentences, batched (no traces): for evaluation."""
+                 max_length_extra: int = 10, unk_penalty: float = 0.0) -> list[str]:
+    """Greedy translations of many sentences, batched (no traces): for evaluation.
+
+    Scored by :func:`next_token_log_probs` like every other decoder (<pad>/<s> banned, the UNK penalty).
+    """
     model, device = translator.model, translator.device
     results: list[str] = [""] * len(texts)
     encoded = [translator.src_tokenizer.encode(t)[:MAX_SOURCE_PIECES] for t in texts]
@@ -599,9 +602,7 @@ def greedy_batch(translator: Translator, texts: list[str], batch_size: int = 128
             done = torch.zeros(len(chunk), dtype=torch.bool, device=device)
             outputs = []
             for _ in range(limit):
-                log_probs, _, state = model.step(prev, state, memory)
-                log_probs[:, PAD_ID] = float("-inf")
-                log_probs[:, BOS_ID] = float("-inf")
+                log_probs, _, state = next_token_log_probs(model, prev, state, memory, unk_penalty)
                 prev = log_probs.argmax(-1).masked_fill(done, PAD_ID)
                 outputs.append(prev)
                 done |= prev == EOS_ID

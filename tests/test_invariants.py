@@ -73,3 +73,12 @@ def test_odd_input_translates_without_crashing(translator, text):
     assert trace.steps  # produced something, even if only </s>
     if "😀" in text or "日" in text:
         assert trace.warnings and "unknown" in trace.warnings[0]
+
+
+@pytest.mark.parametrize("unk", [0.0, 3.0])
+def test_batched_greedy_equals_the_traced_greedy_decoder(translator, unk):
+    """Both score through next_token_log_probs: same bans, same UNK penalty, same tokens."""
+    sentences = ["alpha beta gamma", "kappa lambda mu eta", "zeta"]
+    batch = greedy_batch(translator, sentences, unk_penalty=unk)
+    alone = [translator.translate(s, DecodeSettings(method="greedy", unk_penalty=unk)).translation for s in sentences]
+    assert batch == alone
