@@ -3,10 +3,9 @@
 Every figure is a median (and 90th percentile) of repeated runs in the same
 process, and every comparison is a ratio measured side by side, because
 shared machines are noisy. The app-level timings (AppTest reruns, browser cold
-start) live in ``benchmarks/bench.py``, which calls these functions too.
+start, the textbook reference) live in ``benchmarks/bench.py``, which calls these functions too.
 
 * :func:`decode_latency`: greedy, beam-5 and one decoder step per sentence.
-* :func:`textbook_ratio`: the textbook beam search vs ours on the same model.
 * :func:`hardware_yardstick`: the FLOPs a beam-5 decode needs, divided by the
   matmul rate this machine reaches now: the time no implementation can beat.
 * :func:`batch_throughput`: the Evaluate page's batched beam search.
@@ -28,7 +27,6 @@ from .checkpoint import Checkpoint
 from .decoding import DecodeSettings, Translator
 from .model import source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID
-from .textbook_beam import textbook_beam_search
 
 # Our own sentences, 8 to 15 words: typical of what people type in the app.
 SENTENCES = {
@@ -90,7 +88,6 @@ SENTENCES = {
     ],
 }
 
-BEAM5 = DecodeSettings(method="beam", beam_size=5, n_best=5)
 GREEDY = DecodeSettings(method="greedy")
 
 
@@ -139,24 +136,6 @@ def decode_latency(checkpoint: Checkpoint, sentences: list[str], repeats: int) -
         step.append(statistics.median(timed_ms(one_step, repeats)))
     return {"greedy_ms": median_p90(greedy), "beam5_ms": median_p90(beam5), "step_ms": median_p90(step),
             "sentences": len(sentences), "repeats": repeats}
-
-
-def textbook_ratio(checkpoint: Checkpoint, sentences: list[str]) -> dict:
-    """The textbook beam search vs ours, beam 5, one run each per sentence, side by side."""
-    translator, beam = checkpoint.translator, beam_settings(checkpoint)
-    ratios, textbook_ms, ours_ms, same = [], [], [], 0
-    for sentence in sentences:
-        ours = statistics.median(timed_ms(lambda s=sentence: translator.translate(s, beam), 5))
-        limit = beam.max_length(len(translator.prepare(sentence).tokens))
-        start = time.perf_counter()
-        reference = textbook_beam_search(translator, sentence, 5, limit)
-        slow = (time.perf_counter() - start) * 1000
-        same += reference == translator.translate(sentence, beam).translation
-        textbook_ms.append(slow)
-        ours_ms.append(ours)
-        ratios.append(slow / ours)
-    return {"textbook_ms": median_p90(textbook_ms), "ours_ms": median_p90(ours_ms), "ratio": median_p90(ratios),
-            "same_translation": same, "sentences": len(sentences)}
 
 
 def matmul_rate_gflops(size: int = 1024, repeats: int = 20) -> float:

@@ -18,9 +18,9 @@ import math
 
 import torch
 
-from .decoding import Translator
-from .model import source_batch
-from .text import BOS_ID, EOS_ID
+from nmt_core.decoding import Translator
+from nmt_core.model import source_batch
+from nmt_core.text import BOS_ID, EOS_ID
 
 
 def textbook_beam_search(translator: Translator, text: str, beam_width: int, max_length: int) -> str:
