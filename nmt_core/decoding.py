@@ -25,7 +25,6 @@ from .model import DecoderState, Memory, Seq2Seq, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer, normalize
 from .trace import BeamNode, BeamTrace, Candidate, Hypothesis, Step, Trace
 
-MAX_SOURCE_CHARACTERS = 1000  # one sentence; a longer line of an evaluation file is refused (nmt_core.evaluate)
 MAX_INPUT_CHARACTERS = 10_000  # the most of a typed sentence that is read at all (bounds a pasted book's work)
 MAX_SOURCE_PIECES = 200  # the encoder's limit: longer sentences are cut at a word boundary, with a notice
 MAX_OUTPUT_LENGTH = 250
