@@ -1,7 +1,7 @@
 """What the Beam search page shows, as DataFrames: read from a trace's ``beam``.
 
 * :func:`nodes_frame` -- every node with its status and its place in the tidy layout;
-* :func:`beam_at_step` -- the beam after step t, ranked ("top translations so far");
+* :func:`beam_at_step` -- the beam after step t (1-based), ranked as the search ranks its n-best list;
 * :func:`node_path`, :func:`hypothesis_text`, :func:`attention_row_frame` -- one node's
   hypothesis (root to node) and the attention row it was scored with.
 
@@ -97,25 +97,22 @@ BEAM_COLUMNS = ["rank", "hypothesis", "log-prob", "normalised", "status", "node"
 
 
 def beam_at_step(beam: BeamTrace, step: int) -> pd.DataFrame:
-    """The beam after ``step``: its live hypotheses ranked by cumulative log-prob (what the search
-    keeps), then the hypotheses that had finished by then, by normalised score (what it returns).
+    """The beam after ``step`` (1-based, as every page counts: the first token is chosen at step 1),
+    ranked as the search ranks its n-best list: by normalised score, the hypotheses still in the
+    beam and those finished by then together (rank 1.. for every row, never missing).
 
-    Columns ``BEAM_COLUMNS``; ``rank`` is 1.. for live ones and missing (<NA>) for finished ones.
+    Columns ``BEAM_COLUMNS``.
     """
     first, _ = step_range(beam)
     by_id = {n.id: n for n in beam.nodes}
-    index = step - first
+    index = step - 1 - first
     alive = [by_id[i] for i in beam.beams[index]] if 0 <= index < len(beam.beams) else []
-    alive.sort(key=lambda n: n.score, reverse=True)
-    done = sorted((n for n in beam.nodes if n.finished and n.step <= step), key=lambda n: n.normalized_score,
-                  reverse=True)
-    rows = [(rank, hypothesis_text(node_path(beam, n.id)), n.score, n.normalized_score, "in the beam", n.id)
-            for rank, n in enumerate(alive, start=1)]
-    rows += [(0, hypothesis_text(node_path(beam, n.id)), n.score, n.normalized_score, f"finished at step {n.step}",
-              n.id) for n in done]
-    frame = pd.DataFrame(rows, columns=BEAM_COLUMNS)
-    frame["rank"] = frame["rank"].astype("Int64").mask(frame["rank"] == 0)  # finished ones: no beam rank (shown blank)
-    return frame
+    done = [n for n in beam.nodes if n.finished and n.step <= step - 1]
+    ranked = sorted(alive + done, key=lambda n: (-n.normalized_score, n.id))
+    rows = [(rank, hypothesis_text(node_path(beam, n.id)), n.score, n.normalized_score,
+             f"finished at step {n.step + 1}" if n.finished else "in the beam", n.id)
+            for rank, n in enumerate(ranked, start=1)]
+    return pd.DataFrame(rows, columns=BEAM_COLUMNS)
 
 
 @dataclass

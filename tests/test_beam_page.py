@@ -1,4 +1,4 @@
-"""The Beam search page (AppTest) and its figure (hover text, labels, escaping)."""
+"""The Beam search page (AppTest): the tree component's data, the ranked beam; the plotly tree figure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from nmt_core.beam_view import beam_at_step, beam_settings, nodes_frame, step_range
+from nmt_core.figures.beam_data import beam_payload
 from nmt_core.decoding import DecodeSettings
 from nmt_core.trace import BeamNode, BeamTrace, Hypothesis
 from nmt_core.tree_figures import beam_tree_figure, nodes_trace_index
@@ -25,11 +26,10 @@ def plotly_array(value):
     return list(value)
 
 
-def tree_nodes(app, index: int = 0) -> list[int]:
-    """Node ids drawn in the page's tree figure (its node trace's customdata)."""
-    spec = json.loads(app.get("plotly_chart")[index].proto.spec)
-    nodes = next(t for t in spec["data"] if t.get("name") == "nodes")
-    return [int(i) for i in plotly_array(nodes["customdata"])]
+def component(app):
+    """The tree component's element and its data (every node of the search)."""
+    (element,) = [e for e in app.main if e.type == "bidi_component"]
+    return element.proto, json.loads(element.proto.json)
 
 
 def expected_trace(translator, app, width=None):
@@ -51,102 +51,107 @@ def page(**params):
     return app.switch_page("pages/beam_page.py").run()
 
 
-def test_page_draws_the_whole_tree_and_the_translation(models_root, translator):
+def url(app, name: str):
+    value = app.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_page_sends_the_whole_tree_once_and_the_translation(models_root, translator):
     app = page()
     assert not app.exception
     trace = expected_trace(translator, app)
     assert app.text[0].value == trace.translation
-    assert sorted(tree_nodes(app)) == [n.id for n in trace.beam.nodes]  # pruned ones included
+    proto, data = component(app)
+    assert proto.component_name == "attention_explorer.beam" and not proto.isolate_styles
+    assert data["ids"] == [n.id for n in trace.beam.nodes]  # pruned ones included
+    for row, node in zip(data["nodes"], trace.beam.nodes, strict=True):
+        assert row[1] == node.step + 1  # 1-based steps: the start is 0, the first token step 1
+        assert data["tokens"][row[2]] == node.token
+        assert row[4] == round(node.score, 3)
+    first, last = step_range(trace.beam)
+    assert (data["first_step"], data["last_step"]) == (first + 1, last + 1)
+    assert data["step"] == data["last_step"] and url(app, "step") == str(data["last_step"])
+    assert data["ids"][data["node"]] == trace.beam.hypotheses[0].node_id
 
 
-def test_beam_width_changes_the_tree(models_root, translator):
-    app = page(beam="2")
-    small = tree_nodes(app)
-    app.slider(key="beam_page_width").set_value(4).run()
+def test_beam_width_is_a_new_search(models_root, translator):
+    app = page()
+    app.slider(key="beam_page_width").set_value(2).run()
     assert not app.exception
-    large = tree_nodes(app)
-    assert len(large) > len(small)
-    assert len(large) == len(expected_trace(translator, app, width=4).beam.nodes)
-    # The page's width is the sidebar's: both moved together, and the URL followed.
-    assert app.session_state["beam_input"] == 4 and app.sidebar.slider[0].value == 4
-    assert app.query_params["beam"] in ("4", ["4"])
+    assert app.session_state["beam_input"] == 2  # the sidebar follows
+    assert component(app)[1]["ids"] == [n.id for n in expected_trace(translator, app, width=2).beam.nodes]
 
 
 def test_sidebar_width_shows_on_the_page(models_root):
-    app = page()
-    app.sidebar.slider[0].set_value(3).run()
+    app = page(beam="3")
     assert app.slider(key="beam_page_width").value == 3
 
 
-def test_step_slider_changes_the_ranked_beam(models_root, translator):
-    app = page(beam="3")
-    trace = expected_trace(translator, app)
+def test_payload_is_small_for_a_wide_search(translator):
+    trace = translator.translate("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu",
+                                 beam_settings(DecodeSettings(), 16, 1.0))
+    data = beam_payload(trace)
+    size = len(json.dumps(data))
+    assert size < 60 * len(trace.beam.nodes) + 20_000, size  # tens of bytes per node, not kilobytes
+    # one attention row per expanded parent, shared by its children
+    parents = {n.parent for n in trace.beam.nodes if n.parent is not None}
+    assert len(data["attention"]) == len(parents)
+
+
+def test_beam_at_step_ranks_by_the_search_score_with_finished_ones(translator):
+    trace = translator.translate(SENTENCE, beam_settings(DecodeSettings(), 3, 1.0))
     first, last = step_range(trace.beam)
-    assert last > first
-    shown = {}
-    for step in (first, last):
-        app.slider(key="beam_page_step").set_value(step).run()
-        assert not app.exception
-        table = app.dataframe[0].value
-        shown[step] = table
-        assert list(table["node"]) == list(beam_at_step(trace.beam, step)["node"])
-        live = table[table["status"] == "in the beam"]
-        assert list(live["rank"]) == list(range(1, len(live) + 1))
-        assert table["rank"].isna().sum() == len(table) - len(live)  # finished ones have no beam rank
-        assert list(live["node"]) == trace.beam.beams[step - first]  # the beam the search kept at that step
-        assert app.query_params["step"] in (str(step), [str(step)])
-    assert list(shown[first]["hypothesis"]) != list(shown[last]["hypothesis"])
-
-
-def test_selecting_a_node_shows_its_hypothesis(models_root, translator):
-    app = page(beam="3")
-    trace = expected_trace(translator, app)
-    # Opens on the translation itself.
-    assert app.number_input(key="beam_page_node").value == trace.beam.hypotheses[0].node_id
-    for hypothesis in trace.beam.hypotheses[1:]:
-        app.number_input(key="beam_page_node").set_value(hypothesis.node_id).run()
-        assert not app.exception
-        assert app.text[1].value == hypothesis.translation
-        assert app.query_params["node"] in (str(hypothesis.node_id), [str(hypothesis.node_id)])
-    pruned = next(n for n in trace.beam.nodes if n.pruned)
-    app.number_input(key="beam_page_node").set_value(pruned.id).run()
-    assert "pruned" in " ".join(c.value for c in app.caption)
-    assert len(app.get("vega_lite_chart")) == 1  # its attention row
+    for step in range(first + 1, last + 2):
+        table = beam_at_step(trace.beam, step)
+        assert list(table["rank"]) == list(range(1, len(table) + 1))  # never missing
+        assert list(table["normalised"]) == sorted(table["normalised"], reverse=True)
+    final = beam_at_step(trace.beam, last + 1)
+    assert final["node"].iloc[0] == trace.beam.hypotheses[0].node_id  # rank 1 is the translation
+    assert any(s.startswith("finished at step") for s in final["status"])
 
 
 def test_a_link_opens_the_same_step_and_node(models_root, translator):
     app = page(beam="3", step="1", node="4")
     assert not app.exception
-    assert app.slider(key="beam_page_step").value == 1
-    assert app.number_input(key="beam_page_node").value == 4
-    assert app.subheader[-1].value == "Node 4"
+    _, data = component(app)
+    assert data["step"] == 1 and data["ids"][data["node"]] == 4
 
 
 def test_a_new_search_starts_again_at_its_translation(models_root, translator):
-    app = page(beam="3", node="4")
+    app = page(beam="3", node="4", step="1")
     app.slider(key="beam_page_width").set_value(2).run()
-    assert app.number_input(key="beam_page_node").value == expected_trace(translator, app).beam.hypotheses[0].node_id
+    _, data = component(app)
+    assert data["ids"][data["node"]] == expected_trace(translator, app).beam.hypotheses[0].node_id
+    assert data["step"] == data["last_step"]
 
 
 def test_runs_beam_search_whatever_the_sidebar_method(models_root, translator):
     app = page(method="greedy", beam="2")
     assert not app.exception
     assert any("always runs beam search" in m.value for m in app.info)
-    assert len(tree_nodes(app)) == len(expected_trace(translator, app).beam.nodes)
+    assert len(component(app)[1]["nodes"]) == len(expected_trace(translator, app).beam.nodes)
 
 
 def test_bad_urls_are_clamped(models_root):
     app = page(step="999", node="-5")
     assert not app.exception
-    assert app.number_input(key="beam_page_node").value == 0
+    _, data = component(app)
+    assert data["step"] == data["last_step"] and data["ids"][data["node"]] == 0
 
 
 def test_classroom_mode_uses_large_figure_text(models_root):
     app = page(classroom="1")
     assert not app.exception
-    spec = json.loads(app.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["font"]["size"] == CLASSROOM_FONT_SIZE
-    assert not any("Click a node" in c.value for c in app.caption)  # essentials only
+    _, data = component(app)
+    assert data["font_size"] == CLASSROOM_FONT_SIZE and data["classroom"]
+
+
+def test_the_js_puts_text_in_the_page_only_as_text():
+    from nmt_core.figures import asset
+
+    js = asset("beam.js")
+    for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
+        assert sink not in js, sink
 
 
 def test_empty_sentence_is_a_message(models_root):

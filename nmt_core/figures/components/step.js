@@ -8,6 +8,7 @@
 
 const MARK = "\u2581"; // SentencePiece's word-start marker
 const EOS = "</s>";
+const PUNCTUATION = /^[\p{P}\p{S}]+$/u; // "." glued to a word reads as itself, not "+."
 const PLAY_MS = 1000; // one step per second while playing: slow enough to read aloud
 // Per mounted component (its key): the step shown and the trace it belongs to, kept across the
 // re-renders that Streamlit causes with unchanged data (the module lives as long as the page).
@@ -40,7 +41,7 @@ function fmt(p) {
 function pieceLabel(piece, pieces) {
   if (pieces || piece === EOS) return piece;
   if (piece.startsWith(MARK)) return piece.slice(MARK.length) || MARK;
-  return "+" + piece;
+  return PUNCTUATION.test(piece) ? piece : "+" + piece;
 }
 
 function joinPieces(tokens) {
