@@ -34,7 +34,40 @@ def length_table(records) -> list[str]:
     return lines
 
 
+MULTI_HEAD_FORMULA = [
+    "- Attention: scaled dot-product, multi-head (Vaswani et al. 2017): `Attention(Q, K, V) = softmax(QKᵀ / √d) V` "
+    "per head (d: the size of one head), `MultiHead(X, Y) = Concat(head_1 … head_h) W_O` with "
+    "`head_i = Attention(X W_Qi, Y W_Ki, Y W_Vi)`; self-attention in the encoder, causal self-attention and "
+    "cross-attention over the source in the decoder",
+]
+
+
+def _transformer_architecture(model: dict, parameters) -> list[str]:
+    size, heads = model.get("d_model", "?"), model.get("num_heads", "?")
+    per_head = f" ({size // heads} per head)" if isinstance(size, int) and isinstance(heads, int) and heads else ""
+    layers = model.get("decoder_layers")
+    display = model.get("display_layer", -1)
+    shown = display % layers + 1 if isinstance(display, int) and isinstance(layers, int) and layers > 0 else "?"
+    lines = [
+        f"- Transformer encoder-decoder, pre-norm: {model.get('encoder_layers', '?')} encoder layer(s), "
+        f"{model.get('decoder_layers', '?')} decoder layer(s), model size {size}, {heads} heads{per_head}, "
+        f"feed-forward {model.get('ff_size', '?')}",
+        *MULTI_HEAD_FORMULA,
+        "- Positions: sinusoidal" + ("; target embeddings tied to the output layer" if model.get("tie_embeddings")
+                                     else "") + f"; dropout {model.get('dropout', '?')}",
+        f"- The attention row the app shows by default: the mean of decoder layer {shown}'s heads "
+        "(any layer or head can be chosen)",
+        f"- Vocabulary: {model.get('src_vocab_size', '?')} source / {model.get('tgt_vocab_size', '?')} target "
+        "SentencePiece pieces",
+    ]
+    if isinstance(parameters, int):
+        lines.append(f"- Parameters: {parameters:,}")
+    return lines
+
+
 def _architecture(model: dict, parameters) -> list[str]:
+    if model.get("architecture") == "transformer":
+        return _transformer_architecture(model, parameters)
     rnn = str(model.get("rnn_type", "?")).upper()
     lines = [
         f"- Encoder: {'bidirectional ' if model.get('bidirectional') else ''}{rnn}, "
@@ -121,7 +154,8 @@ def model_card(name: str, config: dict) -> str:
     lines = [
         f"# {name}",
         "",
-        f"{language_name(src)} → {language_name(tgt)} translation, attention `{model.get('attention', '?')}`.",
+        f"{language_name(src)} → {language_name(tgt)} translation, attention "
+        f"`{model.get('attention', config.get('attention', '?'))}`.",
         "",
         *_usage(name, src, data),
         "",

@@ -43,7 +43,19 @@ ATTENTION_INFO = {
         "Multiplicative attention, dot (Luong et al. 2015)", "score(s, h) = sᵀh",
         r"\operatorname{score}(s_t, h_i) = s_t^\top h_i",
         "Scored with the decoder's current state s by a plain dot product: no attention parameters at all."),
+    "multi-head": AttentionInfo(
+        "Multi-head scaled dot-product attention (Vaswani et al. 2017)",
+        "Attention(Q, K, V) = softmax(QKᵀ / √d) V, in h heads: MultiHead = Concat(head₁ … headₕ) Wᴼ",
+        r"\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d}}\right) V",
+        "Each position's query Q is compared with every position's key K by a dot product, scaled by √d (d: the "
+        "size of one head) so the softmax does not saturate; the weights mix the values V. h heads do this side "
+        "by side on their own projections and their outputs are concatenated. The encoder attends over the "
+        "source, the decoder over the tokens it wrote (causal: never ahead) and, in cross-attention, from each "
+        "of its positions over the encoder's output: the heatmaps show that cross-attention."),
 }
+MULTI_HEAD_LATEX = (r"\operatorname{MultiHead}(X, Y) = "
+                    r"\operatorname{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)\,W^O,"
+                    r"\quad \mathrm{head}_i = \operatorname{Attention}(X W_i^Q,\, Y W_i^K,\, Y W_i^V)")
 WEIGHTS_LATEX = r"a_{t,i} = \frac{\exp \operatorname{score}(s, h_i)}{\sum_j \exp \operatorname{score}(s, h_j)}, \quad c_t = \sum_i a_{t,i} h_i"  # noqa: E501
 
 
@@ -57,6 +69,20 @@ def _number(value) -> bool:
 
 def _number_or_none(value):
     return value if _number(value) else None
+
+
+def is_transformer_config(config: dict) -> bool:
+    """True for a Transformer checkpoint's config.json (``model.architecture`` is "transformer")."""
+    return _dict(config.get("model")).get("architecture") == "transformer"
+
+
+def formula_latex(config: dict) -> list[str]:
+    """The formulas the Models page writes out below the score function, for st.latex: the attention
+    weights and context of an RNN with attention, multi-head attention for a Transformer."""
+    if is_transformer_config(config):
+        return [MULTI_HEAD_LATEX]
+    info = attention_info(config)
+    return [] if info is None or _dict(config.get("model")).get("attention") == "none" else [WEIGHTS_LATEX]
 
 
 def attention_info(config: dict) -> AttentionInfo | None:
@@ -87,6 +113,8 @@ def other_language_note(config: dict | None, sentence_language: str | None) -> s
 def architecture_frame(config: dict) -> pd.DataFrame:
     """Layers, sizes, RNN type, direction, attention, vocabularies: one row each."""
     model = _dict(config.get("model"))
+    if is_transformer_config(config):
+        return transformer_frame(config)
     rnn = str(model.get("rnn_type", "?")).upper()
     layers, hidden = model.get("num_layers"), model.get("hidden_size")
     bidirectional = model.get("bidirectional")
@@ -112,6 +140,40 @@ def architecture_frame(config: dict) -> pd.DataFrame:
     ])
 
 
+def transformer_frame(config: dict) -> pd.DataFrame:
+    """A Transformer's architecture, one row each: layers, sizes, heads, positions, the default row."""
+    model = _dict(config.get("model"))
+    size, heads = model.get("d_model"), model.get("num_heads")
+    per_head = f" ({size // heads} per head)" if isinstance(size, int) and isinstance(heads, int) and heads else ""
+    info = attention_info(config)
+
+    def layers(key):
+        n = model.get(key)
+        return f"{n} layer{'s' if n != 1 else ''}"
+
+    display = model.get("display_layer", -1)
+    decoder_layers = model.get("decoder_layers")
+    shown = (display % decoder_layers + 1 if isinstance(display, int) and isinstance(decoder_layers, int)
+             and decoder_layers > 0 else None)
+    return _rows([
+        ("Encoder", f"{layers('encoder_layers')}, pre-norm: self-attention over the source, then feed-forward"),
+        ("Decoder", f"{layers('decoder_layers')}, pre-norm: causal self-attention, cross-attention over the "
+                    "source, then feed-forward"),
+        ("Attention", f"multi-head, {heads} heads: {info.formula}" if info else "multi-head"),
+        ("Model size d_model", f"{size}{per_head}" if size is not None else None),
+        ("Feed-forward size", model.get("ff_size")),
+        ("Positions", f"sinusoidal, up to {model.get('max_positions')} pieces" if model.get("max_positions")
+         else "sinusoidal"),
+        ("Embeddings", "target embeddings shared with the output layer" if model.get("tie_embeddings") else None),
+        ("Heatmaps show", f"the mean of decoder layer {shown}'s heads (choose any layer or head on the "
+                          "Translate and Compare pages)" if shown else None),
+        ("Vocabulary", f"{model.get('src_vocab_size')} source / {model.get('tgt_vocab_size')} target "
+                       "SentencePiece pieces"),
+        ("Dropout", model.get("dropout")),
+        ("Weights stored as", config.get("weights_dtype")),
+    ])
+
+
 def parameter_count(model: nn.Module) -> int:
     """Trainable numbers in ``model``; a tensor shared by two layers (tied embeddings) counts once."""
     return sum(p.numel() for p in model.parameters())
@@ -125,7 +187,33 @@ PART_NAMES = {
     "decoder.rnn": "decoder RNN",
     "decoder.combine": "attentional layer W_c",
     "decoder.out": "output layer",
+    # a Transformer (nmt_core.model.transformer)
+    "src_embed": "source embeddings",
+    "tgt_embed": "target embeddings",
+    "encoder_norm": "layer norms",
+    "decoder_norm": "layer norms",
+    "out": "output layer",
 }
+TRANSFORMER_SUBLAYERS = {  # (stack, sublayer) -> part
+    ("encoder_layers", "attention"): "encoder self-attention",
+    ("encoder_layers", "ff"): "encoder feed-forward",
+    ("decoder_layers", "self_attention"): "decoder self-attention",
+    ("decoder_layers", "cross_attention"): "cross-attention",
+    ("decoder_layers", "ff"): "decoder feed-forward",
+}
+
+
+def part_name(name: str) -> str:
+    """A parameter's name -> the part of the model it belongs to ("encoder RNN", "cross-attention"...)."""
+    pieces = name.split(".")
+    if pieces[0] in ("encoder_layers", "decoder_layers") and len(pieces) > 2:
+        if pieces[2].startswith("norm"):
+            return "layer norms"
+        return TRANSFORMER_SUBLAYERS.get((pieces[0], pieces[2]), pieces[0].replace("_", " "))
+    if pieces[0] in PART_NAMES:
+        return PART_NAMES[pieces[0]]
+    prefix = ".".join(pieces[:2])
+    return PART_NAMES.get(prefix, prefix)
 
 
 def parameter_frame(model: nn.Module) -> pd.DataFrame:
@@ -136,8 +224,7 @@ def parameter_frame(model: nn.Module) -> pd.DataFrame:
     """
     counts: dict[str, int] = {}
     for name, tensor in model.named_parameters():  # named_parameters lists a shared tensor once
-        prefix = ".".join(name.split(".")[:2])
-        part = PART_NAMES.get(prefix, prefix)
+        part = part_name(name)
         counts[part] = counts.get(part, 0) + tensor.numel()
     total = sum(counts.values()) or 1
     frame = pd.DataFrame([(part, n, n / total) for part, n in counts.items()], columns=["part", "parameters", "share"])

@@ -70,7 +70,10 @@ def embedding_matrix(model: Seq2Seq, side: str) -> torch.Tensor:
     layer's weight when the model ties them (``tie_embeddings``)."""
     if side not in SIDES:
         raise ValueError(f"side must be one of {SIDES}, not {side!r}")
-    module = model.encoder.embed if side == "source" else model.decoder.embed
+    if hasattr(model, "src_embed"):  # a Transformer keeps both tables on the model itself
+        module = model.src_embed if side == "source" else model.tgt_embed
+    else:
+        module = model.encoder.embed if side == "source" else model.decoder.embed
     return module.weight.detach()
 
 

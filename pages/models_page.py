@@ -1,5 +1,8 @@
 """Models: a card per checkpoint (architecture, data, training curves, scores, embedding projection).
 
+A checkpoint trained with probe sentences (probes.json) also gets "Attention as it formed": one probe
+sentence's heatmap epoch by epoch, on a slider, with dev BLEU and the attention's entropy beside it.
+
 Shows the sidebar's model, or every checkpoint as a list of expanders. A
 checkpoint that cannot be read or loaded shows its error in its own card and
 the rest of the page keeps working.
@@ -8,9 +11,12 @@ the rest of the page keeps working.
 import streamlit as st
 
 from nmt_core import model_info
-from nmt_core.checkpoint import CheckpointError, read_config
+from nmt_core.checkpoint import PROBES, CheckpointError, read_config, read_probes
+from nmt_core.figures.probes import probe_curve_figure, probe_heatmap
 from nmt_core.model_figures import history_chart, length_chart, projection_figure
+from nmt_core.plots import CLASSROOM_ROW_HEIGHT, ROW_HEIGHT, image_config
 from nmt_core.projection import SIDES, Projection, embedding_projection
+from nmt_core.views.probes import probe_curve, probe_epochs, probe_sources, probe_view
 from pages.common import (
     NO_CHECKPOINT,
     available_checkpoints,
@@ -36,6 +42,77 @@ def projection_cached(folder: str, side: str, count: int) -> dict:
     tokenizer = checkpoint.src_tokenizer if side == "source" else checkpoint.tgt_tokenizer
     projection = embedding_projection(checkpoint.model, tokenizer, side, count)
     return {"frame": projection.frame, "explained": projection.explained}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _probes_cached(folder: str, stamp: int) -> list[dict]:
+    # ``stamp`` (probes.json's modification time) is only part of the cache key.
+    return read_probes(folder)
+
+
+def probes_of(folder) -> list[dict]:
+    """A checkpoint's probe traces per epoch ([] without probes.json); raises CheckpointError when malformed."""
+    path = folder / PROBES
+    return _probes_cached(str(folder), path.stat().st_mtime_ns) if path.is_file() else []
+
+
+def formation(name: str, folder) -> None:
+    """Attention as it formed: a probe sentence's heatmap at the epoch on the slider, dev BLEU beside it."""
+    try:
+        probes = probes_of(folder)
+    except CheckpointError as error:
+        st.error(f"The probe traces cannot be read: {escape_markdown(str(error))}")
+        return
+    if not probes:
+        st.info("This checkpoint has no probe traces.")
+        return
+    big = classroom()
+    sources, epochs = probe_sources(probes), probe_epochs(probes)
+    index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
+                         key=f"models_probe_{name}",
+                         help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
+    if len(epochs) > 1:
+        epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
+                                 help="Slide to watch the attention sharpen as the model learns")
+    else:
+        epoch = epochs[0]
+        st.caption(f"One epoch recorded (epoch {epoch}).")
+    view = probe_view(probes, epoch, index)
+    if view is None:  # this probe was not recorded at this epoch (a file written by another version)
+        st.info("This probe sentence was not recorded at this epoch.")
+        return
+    curve = probe_curve(probes, index)
+    font = figure_font_size(big)
+    left, right = st.columns([3, 2])
+    with left:
+        st.caption(f"What the model wrote after epoch {epoch}")
+        st.text(view.translation or "(empty)")
+        if view.attention is None:
+            st.info("This model has no attention, so there is no heatmap: only the translation changes.")
+        else:
+            st.plotly_chart(probe_heatmap(view, height_per_row=CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT,
+                                          font_size=font),
+                            width="stretch", key=f"models_probe_heatmap_{name}",
+                            config=image_config(f"probe-{name}-epoch-{epoch}"))
+    with right:
+        position = epochs.index(epoch)
+        before = probe_view(probes, epochs[position - 1], index) if position else None
+        metrics = st.columns(2)
+        metrics[0].metric("Dev BLEU", f"{view.dev_bleu:.2f}" if view.dev_bleu is not None else "–",
+                          delta=None if before is None or None in (before.dev_bleu, view.dev_bleu)
+                          else f"{view.dev_bleu - before.dev_bleu:+.2f}",
+                          help="Greedy BLEU on the dev sentences after this epoch")
+        metrics[1].metric("Attention entropy", f"{view.entropy:.2f} bits" if view.entropy is not None else "–",
+                          delta=None if before is None or None in (before.entropy, view.entropy)
+                          else f"{view.entropy - before.entropy:+.2f} bits", delta_color="inverse",
+                          help="Mean entropy of this sentence's attention rows: lower is sharper (0 bits: all "
+                               "attention on one piece)")
+        st.plotly_chart(probe_curve_figure(curve, epoch, font_size=font), width="stretch",
+                        key=f"models_probe_curve_{name}", config=image_config(f"probe-curve-{name}"))
+    if not big:
+        st.caption("After every training epoch the model translated the same few dev sentences and kept its "
+                   "attention (probes.json). Early on the attention is spread out; as the model learns, each "
+                   "target word locks onto the source words it translates, and dev BLEU rises with it.")
 
 
 def chart_height() -> int:
@@ -74,8 +151,8 @@ def architecture(config: dict, checkpoint) -> None:
         else:
             st.markdown(f"**{info.title}**")
             st.latex(info.latex)
-            if config.get("model", {}).get("attention") != "none":
-                st.latex(model_info.WEIGHTS_LATEX)
+            for latex in model_info.formula_latex(config):
+                st.latex(latex)
             st.caption(info.explanation)
     if checkpoint is not None and not classroom():
         st.caption("Parameters per part (a tensor shared by two layers counts once)")
@@ -155,13 +232,16 @@ def card(name: str) -> None:
     parameters = model_info.parameter_count(checkpoint.model) if checkpoint is not None else None
     headline(config, parameters, files)
     st.caption(escape_markdown(model_info.credit(config)))
-    tabs = ["Architecture", "Training"] + (["Embeddings"] if checkpoint is not None else []) + \
-        ([] if classroom() else ["Files"])
+    tabs = ["Architecture", "Training"] + (["Attention as it formed"] if (folder / PROBES).is_file() else []) + \
+        (["Embeddings"] if checkpoint is not None else []) + ([] if classroom() else ["Files"])
     views = dict(zip(tabs, st.tabs(tabs), strict=True))
     with views["Architecture"]:
         architecture(config, checkpoint)
     with views["Training"]:
         training(name, config)
+    if "Attention as it formed" in views:
+        with views["Attention as it formed"]:
+            formation(name, folder)
     if "Embeddings" in views:
         with views["Embeddings"]:
             embeddings(name, checkpoint)

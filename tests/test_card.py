@@ -53,3 +53,19 @@ def test_card_of_a_config_missing_most_fields_still_credits_the_data():
 def test_card_with_a_single_epoch_of_weights_names_it():
     config = {**CONFIG, "training": {"averaged_epochs": [7]}}
     assert "- Weights: epoch 7" in model_card("x", config)
+
+
+def test_a_transformers_card_gives_its_layers_heads_and_the_multi_head_formula():
+    config = {**CONFIG, "attention": "multi-head",
+              "model": {"architecture": "transformer", "d_model": 256, "num_heads": 4, "encoder_layers": 4,
+                        "decoder_layers": 3, "ff_size": 1024, "dropout": 0.1, "tie_embeddings": True,
+                        "display_layer": -1, "src_vocab_size": 8000, "tgt_vocab_size": 8000}}
+    card = model_card("spa-eng-transformer", config)
+    assert card.startswith("# spa-eng-transformer\n\nFrench → English translation, attention `multi-head`.")
+    assert ("- Transformer encoder-decoder, pre-norm: 4 encoder layer(s), 3 decoder layer(s), model size 256, "
+            "4 heads (64 per head), feed-forward 1024") in card
+    assert "`Attention(Q, K, V) = softmax(QKᵀ / √d) V`" in card
+    assert "`MultiHead(X, Y) = Concat(head_1 … head_h) W_O`" in card
+    assert "- Positions: sinusoidal; target embeddings tied to the output layer; dropout 0.1" in card
+    assert "the mean of decoder layer 3's heads" in card
+    assert "- Parameters: 7,387,712" in card and "RNN" not in card and "GRU" not in card

@@ -5,8 +5,9 @@ import pytest
 
 from nmt_core import model_info
 from nmt_core.card import CREDIT
-from nmt_core.model import ModelConfig, Seq2Seq
+from nmt_core.model import ModelConfig, Seq2Seq, TransformerConfig, TransformerSeq2Seq
 from nmt_core.model.attention import ATTENTION_TYPES
+from nmt_core.model.transformer import ATTENTION_NAME
 
 
 def test_parameter_count_is_the_sum_of_every_tensor_counted_once(tiny_checkpoint):
@@ -49,7 +50,7 @@ def test_architecture_names_the_attention_formula(attention, formula):
 
 
 def test_every_attention_type_has_a_formula():
-    assert set(model_info.ATTENTION_INFO) == set(ATTENTION_TYPES)
+    assert set(model_info.ATTENTION_INFO) == set(ATTENTION_TYPES) | {ATTENTION_NAME}
     assert model_info.attention_info({"model": {"attention": "quantum"}}) is None
 
 
@@ -138,3 +139,50 @@ def test_other_language_note_names_both_languages_and_is_silent_when_unknown_or_
     assert other_language_note({"source_language": "spa"}, None) is None
     assert other_language_note({}, "spa") is None
     assert other_language_note(None, "spa") is None
+
+
+def transformer_config(**overrides) -> dict:
+    """config.json of a Transformer as training writes it: "multi-head" beside ``model``."""
+    model = TransformerConfig(100, 120, d_model=64, num_heads=4, encoder_layers=3, decoder_layers=2, ff_size=128,
+                              **overrides).to_dict()
+    return {"model": model, "attention": ATTENTION_NAME, "weights_dtype": "float16"}
+
+
+def test_a_transformers_architecture_names_its_layers_heads_and_formula():
+    config = transformer_config()
+    rows = dict(zip(*model_info.architecture_frame(config).to_dict("list").values(), strict=True))
+    assert rows["Encoder"].startswith("3 layers, pre-norm")
+    assert rows["Decoder"].startswith("2 layers, pre-norm: causal self-attention, cross-attention")
+    assert rows["Attention"] == "multi-head, 4 heads: " + model_info.ATTENTION_INFO["multi-head"].formula
+    assert rows["Model size d_model"] == "64 (16 per head)" and rows["Feed-forward size"] == "128"
+    assert rows["Positions"] == "sinusoidal, up to 512 pieces"
+    assert "decoder layer 2's heads" in rows["Heatmaps show"]
+    assert "decoder layer 1's heads" in dict(zip(*model_info.architecture_frame(
+        transformer_config(display_layer=0)).to_dict("list").values(), strict=True))["Heatmaps show"]
+    info = model_info.attention_info(config)
+    assert r"\sqrt{d}" in info.latex and info.latex.count("{") == info.latex.count("}")
+    (multi_head,) = model_info.formula_latex(config)
+    assert "MultiHead" in multi_head and multi_head.count("{") == multi_head.count("}")
+
+
+def test_formula_latex_per_architecture():
+    luong = {"model": ModelConfig(8, 8, attention="luong-general").to_dict()}
+    assert model_info.formula_latex(luong) == [model_info.WEIGHTS_LATEX]
+    assert model_info.formula_latex({"model": ModelConfig(8, 8, attention="none").to_dict()}) == []
+    assert model_info.formula_latex({"model": {"attention": "quantum"}}) == []
+    assert model_info.formula_latex(transformer_config()) == [model_info.MULTI_HEAD_LATEX]
+
+
+def test_parameter_frame_splits_a_transformer_into_its_sublayers():
+    model = TransformerSeq2Seq(TransformerConfig(30, 40, d_model=16, num_heads=2, encoder_layers=2, decoder_layers=1,
+                                                 ff_size=32))
+    frame = model_info.parameter_frame(model)
+    parts = dict(zip(frame["part"], frame["parameters"], strict=True))
+    assert frame["parameters"].sum() == model_info.parameter_count(model)
+    attention = 4 * (16 * 16 + 16)  # query, key, value and output projections
+    assert parts["encoder self-attention"] == 2 * attention
+    assert parts["decoder self-attention"] == parts["cross-attention"] == attention
+    assert parts["encoder feed-forward"] == 2 * (16 * 32 + 32 + 32 * 16 + 16)
+    assert parts["source embeddings"] == 30 * 16 and parts["target embeddings"] == 40 * 16
+    assert parts["output layer"] == 40  # tied: only its bias is its own
+    assert parts["layer norms"] == (2 * 2 + 1 * 3 + 2) * 2 * 16

@@ -3,13 +3,22 @@
 import json
 import shutil
 
-from nmt_core.checkpoint import load_checkpoint, read_config
+import numpy as np
+
+from nmt_core.checkpoint import load_checkpoint, read_config, read_probes
+from nmt_core.plots import label
 from nmt_core.projection import frequent_pieces
 from tests.apphelpers import run_page, vega_charts
+from tests.test_translate_page import array
 
 
 def charts(app, kind: str) -> list:
     return app.get(kind)
+
+
+def plotly(app, key: str) -> dict:
+    """The spec of the plotly chart the page gave ``key``."""
+    return json.loads(next(c for c in charts(app, "plotly_chart") if c.key == key).proto.spec)
 
 
 def test_card_of_the_sidebars_model(models_root):
@@ -29,7 +38,10 @@ def test_card_of_the_sidebars_model(models_root):
     lengths = altair[3][1]
     assert lengths["sentences"].sum() == config["metrics"]["test_sentences"]
     assert lengths["BLEU"].tolist() == [b["bleu"] for b in config["metrics"]["test_by_source_length"]]
-    assert len(charts(app, "plotly_chart")) == 1  # the embedding projection
+    # the embedding projection, and the probe sentence's heatmap and curve (training wrote probes.json)
+    assert [c.key for c in charts(app, "plotly_chart")] == ["models_probe_heatmap_tiny-luong",
+                                                            "models_probe_curve_tiny-luong",
+                                                            "models_projection_tiny-luong"]
     shown = [c.value.replace("\\", "") for c in app.caption]  # captions are markdown-escaped
     assert any("Tatoeba" in c and "CC-BY 2.0" in c for c in shown)  # the data's licence credit
     files = next(d.value for d in app.dataframe if "file" in d.value.columns)
@@ -46,7 +58,7 @@ def test_projection_side_and_size(models_root):
     caption = next(c.value for c in app.caption if c.value.startswith("Each point"))
     # The tiny vocabulary has fewer pieces than asked for: all its ordinary pieces are shown.
     assert f"one of the {ordinary} most frequent source pieces" in caption
-    hover = json.loads(charts(app, "plotly_chart")[0].proto.spec)["data"][0]["hovertext"]
+    hover = plotly(app, "models_projection_tiny-luong")["data"][0]["hovertext"]
     assert len(hover) == ordinary
     tokenizer = load_checkpoint(models_root / "tiny-luong").src_tokenizer
     assert hover[0].startswith(tokenizer.pieces([frequent_pieces(tokenizer, 1)[0]])[0] + "<br>rank 1 ")
@@ -65,7 +77,10 @@ def test_all_models_with_broken_ones(models_root):
     assert any("cannot be read" in e and "config.json" in e for e in errors)
     # The healthy model's card is complete, and the broken one still shows what its config.json knows.
     assert [m.value for m in app.metric if m.label == "Parameters"].count("–") == 1
-    assert len(charts(app, "plotly_chart")) == 1
+    # the projection of the healthy model; the probe heatmap and curve of both (from probes.json alone)
+    assert sorted(c.key for c in charts(app, "plotly_chart")) == sorted(
+        [f"models_probe_{kind}_{name}" for kind in ("heatmap", "curve") for name in ("tiny-luong", "broken-weights")]
+        + ["models_projection_tiny-luong"])
     assert len(charts(app, "vega_lite_chart")) == 8  # four per card that has a config.json
     overview = app.dataframe[0].value.set_index("model")
     assert list(overview.index) == ["broken-weights", "tiny-luong", "unreadable"]
@@ -87,5 +102,72 @@ def test_classroom_mode_keeps_the_essentials(models_root):
     app = run_page("models_page", classroom="1")
     assert not app.exception
     labels = [tab.label for tab in app.tabs]
-    assert labels == ["Architecture", "Training", "Embeddings"]
+    assert labels == ["Architecture", "Training", "Attention as it formed", "Embeddings"]
     assert not any(c.value.startswith("BLEU signature") for c in app.caption)
+
+
+def test_a_transformers_card_gives_its_architecture_and_the_multi_head_formula(models_root, tiny_transformer_dir):
+    shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
+    app = run_page("models_page", model="tiny-transformer")
+    assert not app.exception and not app.error
+    latex = [element.value for element in app.get("latex")]
+    assert any(r"\frac{Q K^\top}{\sqrt{d}}" in value for value in latex)  # scaled dot-product
+    assert any(r"\operatorname{MultiHead}" in value for value in latex)  # and its heads
+    assert not any(r"a_{t,i}" in value for value in latex)  # not the RNNs' weights-and-context formula
+    rows = dict(zip(app.dataframe[0].value[""], app.dataframe[0].value["value"], strict=True))
+    assert rows["Encoder"].startswith("2 layers, pre-norm") and "causal self-attention" in rows["Decoder"]
+    assert rows["Attention"].startswith("multi-head, 4 heads: Attention(Q, K, V) = softmax(QKᵀ / √d) V")
+    assert rows["Model size d_model"] == "32 (8 per head)"
+    assert "decoder layer 2" in rows["Heatmaps show"]
+    parts = next(d.value for d in app.dataframe if "part" in d.value.columns)
+    assert {"encoder self-attention", "decoder self-attention", "cross-attention", "encoder feed-forward",
+            "source embeddings", "target embeddings", "layer norms"} <= set(parts["part"])
+    assert parts["parameters"].sum() == read_config(models_root / "tiny-transformer")["parameters"]
+    card = (models_root / "tiny-transformer" / "README.md").read_text(encoding="utf-8")
+    assert "attention `multi-head`" in card and "`Attention(Q, K, V) = softmax(QKᵀ / √d) V`" in card
+    assert "2 encoder layer(s), 2 decoder layer(s), model size 32, 4 heads (8 per head)" in card
+
+
+def test_the_probe_scrubber_shows_each_epochs_heatmap_beside_dev_bleu(models_root, tiny_transformer_dir):
+    shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
+    probes = read_probes(models_root / "tiny-transformer")
+    assert [p["epoch"] for p in probes] == [1, 2, 3]
+    app = run_page("models_page", model="tiny-transformer")
+    assert "Attention as it formed" in [tab.label for tab in app.tabs]
+    slider = app.select_slider(key="models_epoch_tiny-transformer")
+    assert slider.value == 1 and list(slider.options) == ["1", "2", "3"]
+
+    def shown(epoch: int, probe: int):
+        recorded = probes[epoch - 1]["traces"][probe]
+        heatmap = plotly(app, "models_probe_heatmap_tiny-transformer")
+        np.testing.assert_allclose(array(heatmap["data"][0]["z"]), recorded["attention"], atol=1e-9)
+        assert heatmap["layout"]["xaxis"]["ticktext"] == [label(t) for t in recorded["source_tokens"]]
+        assert heatmap["layout"]["yaxis"]["title"]["text"] == f"epoch {epoch}"
+        metrics = {m.label: m for m in app.metric}
+        assert metrics["Dev BLEU"].value == f"{probes[epoch - 1]['dev_bleu']:.2f}"
+        assert recorded["translation"] in [t.value for t in app.text]
+
+    shown(1, 0)
+    curve = plotly(app, "models_probe_curve_tiny-transformer")
+    assert array(curve["data"][0]["y"]).tolist() == [p["dev_bleu"] for p in probes]
+    slider.set_value(3).run()
+    assert not app.exception
+    shown(3, 0)
+    delta = {m.label: m for m in app.metric}["Dev BLEU"].proto.delta
+    assert delta == f"{probes[2]['dev_bleu'] - probes[1]['dev_bleu']:+.2f}"
+    probe = app.selectbox(key="models_probe_tiny-transformer")
+    assert probe.options == [t["source"] for t in probes[-1]["traces"]]
+    probe.set_value(2).run()
+    shown(3, 2)
+
+
+def test_probe_traces_missing_or_broken(models_root):
+    (models_root / "tiny-luong" / "probes.json").unlink()
+    app = run_page("models_page")
+    assert not app.exception and "Attention as it formed" not in [tab.label for tab in app.tabs]
+    (models_root / "tiny-luong" / "probes.json").write_text('{"epochs": [{"epoch": "one"}]}', encoding="utf-8")
+    app = run_page("models_page")
+    assert not app.exception
+    assert any("probe traces cannot be read" in e.value and "probes.json" in e.value.replace("\\", "")
+               for e in app.error)
+    assert len(charts(app, "vega_lite_chart")) == 4  # the rest of the card is whole

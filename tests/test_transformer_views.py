@@ -317,3 +317,35 @@ def test_translate_page_of_an_rnn_has_no_head_controls(transformer_root):
     assert not app.exception
     assert "translate_heads" not in [s.key for s in app.selectbox]
     assert len(app.get("plotly_chart")) == 1  # the heatmap only: no grid, no self-attention
+
+
+# --- attention as it forms (probes.json) -------------------------------------------------------------------
+
+
+def test_probe_views_follow_the_recorded_epochs(tiny_transformer_dir):
+    from nmt_core.checkpoint import read_probes
+    from nmt_core.figures.probes import probe_curve_figure, probe_heatmap
+    from nmt_core.views.probes import probe_curve, probe_epochs, probe_sources, probe_view
+
+    probes = read_probes(tiny_transformer_dir)
+    assert probe_epochs(probes) == [1, 2, 3]
+    assert probe_sources(probes) == [t["source"] for t in probes[0]["traces"]]
+    for entry in probes:
+        for index, recorded in enumerate(entry["traces"]):
+            view = probe_view(probes, entry["epoch"], index)
+            assert view.attention == recorded["attention"] and view.translation == recorded["translation"]
+            assert view.dev_bleu == entry["dev_bleu"]
+            rows = np.asarray(recorded["attention"])
+            bits = -(np.where(rows > 0, rows * np.log2(np.where(rows > 0, rows, 1)), 0)).sum(1).mean()
+            assert view.entropy == pytest.approx(bits, abs=1e-9)
+    assert probe_view(probes, 9, 0) is None and probe_view(probes, 1, 99) is None
+    words = probe_view(probes, 3, 0, merge_words=True)
+    assert "▁" not in "".join(words.source_tokens) and np.allclose(np.sum(words.attention, axis=1), 1, atol=0.01)
+    curve = probe_curve(probes, 1)
+    assert curve["epoch"].tolist() == [1, 2, 3] and curve["dev_bleu"].tolist() == [p["dev_bleu"] for p in probes]
+    figure = probe_curve_figure(curve, 2)
+    assert [t.name for t in figure.data] == ["dev BLEU", "attention entropy (bits)", "epoch 2"]
+    assert list(figure.data[2].y) == [probes[1]["dev_bleu"]]
+    heatmap = probe_heatmap(probe_view(probes, 2, 1))
+    np.testing.assert_allclose(heatmap.data[0].z, probes[1]["traces"][1]["attention"])
+    assert list(heatmap.layout.yaxis.ticktext) == [label(t) for t in probes[1]["traces"][1]["target_tokens"]]
