@@ -133,6 +133,9 @@ def _decode_settings(args, checkpoint_config: dict) -> DecodeSettings:
     length_penalty = args.length_penalty if args.length_penalty is not None else defaults.get("length_penalty", 1.0)
     if sampling and args.beam is not None:
         raise InputError("choose either beam search (--beam) or sampling (--temperature/--top-k/--top-p)")
+    if getattr(args, "n_best", 1) != 1 and (args.greedy or sampling):
+        raise InputError(f"--n-best lists beam search's hypotheses; greedy decoding and sampling give one, "
+                         f"not {args.n_best}")
     if args.greedy or (args.temperature == 0 and args.top_k is None and args.top_p is None):
         return DecodeSettings(method="greedy", unk_penalty=args.unk_penalty).validate()
     if sampling:
@@ -142,14 +145,65 @@ def _decode_settings(args, checkpoint_config: dict) -> DecodeSettings:
             unk_penalty=args.unk_penalty,
         ).validate()
     beam = args.beam if args.beam is not None else defaults.get("beam_size", 5)
-    n_best = min(max(getattr(args, "n_best", 1), 1), max(beam, 1))
+    n_best = getattr(args, "n_best", 1)
+    if not 1 <= n_best <= max(beam, 1):  # said, never clamped: the README promises an error line
+        raise InputError(f"--n-best must be between 1 and the beam width ({beam}), not {n_best}")
     return DecodeSettings(method="beam", beam_size=beam, n_best=n_best, length_penalty=length_penalty,
                           unk_penalty=args.unk_penalty).validate()
 
 
+# The most one --trace line may hold. A trace grows with beam width x output length x source length: beam 50
+# on a 140-word sentence expands some 100,000 nodes with an attention row each (469 MB of JSON).
+MAX_TRACE_BYTES = 20_000_000
+
+
+def _bounded_trace_json(trace, limit: int = MAX_TRACE_BYTES) -> tuple[str, str | None]:
+    """``trace.to_json()``, or, past ``limit`` bytes, the trace with only the first beam nodes that fit in it.
+
+    The beam nodes are what grows without bound; everything else (steps, beams, n-best) is bounded by the
+    output length (about 1 MB at most, well under MAX_TRACE_BYTES). Returns (the JSON line, the notice
+    when it was cut, else None). Nodes are serialised one by one, so a huge trace never becomes one huge
+    string in memory.
+    """
+    import uuid
+    from dataclasses import asdict, replace
+
+    nodes = trace.beam.nodes if trace.beam is not None else []
+    if not nodes:
+        return trace.to_json(), None
+
+    def notice(kept: int) -> str:
+        return (f"trace cut to fit {limit:,} bytes: it keeps the first {kept:,} of {len(nodes):,} beam nodes "
+                "(every step, the beams and the n-best list are whole); decode with a smaller --beam or a "
+                "shorter sentence for all of them")
+
+    head = replace(trace, beam=replace(trace.beam, nodes=[])).to_dict()
+    head["trace_cut"] = notice(len(nodes))  # the longest the notice can be: its count has the most digits
+    head["beam"]["nodes_total"] = len(nodes)
+    placeholder = uuid.uuid4().hex  # stands where the kept nodes go, then is replaced by them
+    head["beam"]["nodes"] = placeholder
+    # The line is the head with '"<placeholder>"' replaced by "[" + ",".join(kept) + "]".
+    budget = limit - (len(json.dumps(head, ensure_ascii=False).encode()) - len(placeholder) - 2 + 2)
+    kept, size = [], -1  # n nodes take their lengths plus n - 1 commas
+    for node in nodes:
+        text = json.dumps(asdict(node), ensure_ascii=False)
+        size += len(text.encode()) + 1
+        if size > budget:
+            break
+        kept.append(text)
+    if len(kept) == len(nodes):
+        return trace.to_json(), None
+    head["trace_cut"] = notice(len(kept))
+    text = json.dumps(head, ensure_ascii=False)
+    return text.replace(f'"{placeholder}"', "[" + ",".join(kept) + "]", 1), head["trace_cut"]
+
+
 def _result_json(trace, args) -> str:
     if args.trace:
-        return trace.to_json()
+        text, notice = _bounded_trace_json(trace, MAX_TRACE_BYTES)
+        if notice:
+            print(f"warning: {notice}", file=sys.stderr)
+        return text
     result = {
         "source": trace.source_text,
         "translation": trace.translation,
@@ -320,7 +374,7 @@ def run_train(args) -> int:
     try:
         config_from_dict({"src_vocab_size": 8, "tgt_vocab_size": 8, **model_kwargs})  # validate early, clear message
         result = train(TrainConfig(**config_kwargs, model=model_kwargs))
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:  # the data and paths are checked before the first batch
         return _fail(str(error))
     return 0 if result["finished"] else 3
 

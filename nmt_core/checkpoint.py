@@ -17,6 +17,17 @@ opened. Anything missing, truncated or mismatched raises
 :func:`check_checkpoint` runs the cheap checks only (config, files, sizes,
 the safetensors header, the tokenisers; no weights, no checksums): the app
 uses it to list a broken model as unavailable without loading it.
+
+Nothing a config.json says is trusted before it is checked: :mod:`nmt_core.config_schema`
+checks every field's type and range when the file is read, and the model it describes
+is laid out on PyTorch's ``meta`` device (shapes only, no memory) so that its parameter
+count is held against :data:`MAX_PARAMETERS` and its tensors' names and shapes against
+the safetensors header *before* anything real is allocated. Weights holding NaN or
+infinity are refused at load, naming the tensor.
+
+Errors name files relative to the folder holding the checkpoint
+(``spa-eng-luong/model.safetensors: ...``), never by a server's absolute path;
+``CheckpointError.path`` keeps the full path for programs.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import json
 import math
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +46,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from . import __version__
+from .config_schema import MAX_CONFIG_BYTES, ConfigSchemaError, validate_config
 from .decoding import Translator
 from .model import AnyConfig, AnyModel, build_model, config_from_dict, is_transformer, tied_parameter_names
 from .model.attention import ATTENTION_TYPES
@@ -44,15 +57,33 @@ FORMAT_VERSION = 1
 CONFIG, WEIGHTS, SRC_SPM, TGT_SPM, CARD = "config.json", "model.safetensors", "src.model", "tgt.model", "README.md"
 PROBES = "probes.json"  # optional: the probe sentences' greedy traces after every training epoch
 MAX_PROBES_BYTES = 2_000_000
+# The most parameters a checkpoint may have: 10x the largest shipped model, 400 MB in fp32. A config.json
+# describing more is refused before anything is built (its count comes from a shape-only "meta" model).
+MAX_PARAMETERS = 100_000_000
+FLOAT_DTYPES = ("F16", "BF16", "F32")  # safetensors' names of the dtypes weights may be stored in
 
 
 class CheckpointError(Exception):
-    """A checkpoint cannot be loaded; the message names the file and the problem."""
+    """A checkpoint cannot be loaded; the message names the file and the problem.
+
+    ``path`` is the file's full path; the message (``str()``) names it as ``shown``, relative to
+    the folder that holds the checkpoint once the loader has said which that is (see :func:`_named_within`).
+    """
 
     def __init__(self, path: Path | str, problem: str):
         self.path = str(path)
         self.problem = problem
+        self.shown = str(path)
         super().__init__(f"{path}: {problem}")
+
+    def within(self, root: Path | str) -> CheckpointError:
+        """Name the file relative to ``root`` (and drop ``root`` from the problem's own text)."""
+        root = os.path.abspath(root)
+        full = os.path.abspath(self.path)
+        self.shown = os.path.relpath(full, root) if full.startswith(root + os.sep) else Path(full).name
+        self.problem = self.problem.replace(root + os.sep, "")
+        self.args = (f"{self.shown}: {self.problem}",)
+        return self
 
     @property
     def summary(self) -> str:
@@ -60,6 +91,24 @@ class CheckpointError(Exception):
         clause = re.split(r": |; | \(|\. ", self.problem, maxsplit=1)[0]
         text = f"{Path(self.path).name}: {clause}"
         return text if len(text) <= 70 else text[:69] + "…"
+
+
+@contextmanager
+def _named_within(folder: str | Path):
+    """Errors raised inside name their file relative to the folder holding checkpoint ``folder``."""
+    try:
+        yield
+    except CheckpointError as error:
+        raise error.within(Path(os.path.abspath(folder)).parent) from None
+
+
+def files_signature(folder: str | Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime in ns) of every file in ``folder``: it changes whenever a file does."""
+    try:
+        entries = [(e.name, e.stat()) for e in os.scandir(folder) if e.is_file()]
+    except OSError:
+        return ()
+    return tuple(sorted((name, stat.st_size, stat.st_mtime_ns) for name, stat in entries))
 
 
 @dataclass
@@ -70,6 +119,7 @@ class Checkpoint:
     model: AnyModel
     src_tokenizer: Tokenizer
     tgt_tokenizer: Tokenizer
+    signature: tuple = ()  # files_signature(folder) as it was just before loading: a cache compares it
 
     @property
     def translator(self) -> Translator:
@@ -204,7 +254,13 @@ def add_metrics(folder: str | Path, metrics: dict) -> dict:
 
 
 def read_config(folder: str | Path) -> dict:
-    """Parse and sanity-check ``config.json`` without touching the weights."""
+    """Parse ``config.json`` and check it against the schema (:mod:`nmt_core.config_schema`), without
+    touching the weights. Raises :class:`CheckpointError` naming the file and the field."""
+    with _named_within(folder):
+        return _read_config(folder)
+
+
+def _read_config(folder: str | Path) -> dict:
     path = Path(folder) / CONFIG
     if Path(folder).is_file():
         raise CheckpointError(folder, "is a file; give the checkpoint folder (the one holding config.json)")
@@ -213,8 +269,17 @@ def read_config(folder: str | Path) -> dict:
     if not path.is_file():
         raise CheckpointError(path, "missing; a checkpoint folder needs config.json")
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise CheckpointError(path, f"unreadable ({error.strerror or error})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise CheckpointError(path, f"larger than {MAX_CONFIG_BYTES:,} bytes; a config.json is a few kB")
+    try:
+        config = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise CheckpointError(path, "not valid JSON (nested too deeply)") from None
+    except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError, and integers too long to read
         raise CheckpointError(path, f"not valid JSON ({error})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(path, f"not an Attention Explorer checkpoint config (expected format {FORMAT!r})")
@@ -228,6 +293,17 @@ def read_config(folder: str | Path) -> dict:
             raise CheckpointError(path, f"has no {key!r} entry")
     if not isinstance(config["sha256"], dict):
         raise CheckpointError(path, "the 'sha256' entry must map file names to checksums")
+    if not isinstance(config["model"], dict):
+        raise CheckpointError(path, "the 'model' entry must be an object of architecture arguments")
+    attention = config["model"].get("attention", "luong-general")
+    if not is_transformer(config["model"]) and attention not in ATTENTION_TYPES:
+        raise CheckpointError(
+            path, f"unknown attention type {attention!r}; this library knows {', '.join(ATTENTION_TYPES)}"
+        )
+    try:
+        validate_config(config)
+    except ConfigSchemaError as error:
+        raise CheckpointError(path, str(error)) from None
     return config
 
 
@@ -244,7 +320,11 @@ SIZE_LIMITS = {"src_vocab_size": 10**6, "tgt_vocab_size": 10**6, "embedding_dim"
 
 def refuse_pickles(path: str | Path) -> None:
     """Raise CheckpointError when ``path`` is, or is a folder holding, a pickle file."""
-    path = Path(path)
+    with _named_within(path):
+        _refuse_pickles(Path(path))
+
+
+def _refuse_pickles(path: Path) -> None:
     found = [path] if path.suffix.lower() in PICKLE_SUFFIXES else []
     if not found and path.is_dir():
         found = sorted(p for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
@@ -282,14 +362,40 @@ def model_config(folder: Path, config: dict) -> AnyConfig:
     return cfg
 
 
-def _weights_header(folder: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor name -> shape from model.safetensors' header, without reading the tensors."""
+def _weights_header(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Tensor name -> (shape, dtype) from model.safetensors' header, without reading the tensors."""
     path = folder / WEIGHTS
     try:
         with safe_open(str(path), framework="pt") as handle:
-            return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
+            return {name: (tuple(handle.get_slice(name).get_shape()), handle.get_slice(name).get_dtype())
+                    for name in handle.keys()}
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(path, f"unreadable, truncated or not a safetensors file ({error})") from None
+
+
+def expected_weights(cfg: AnyConfig) -> tuple[dict[str, tuple[int, ...]], int]:
+    """(tensor name -> shape of every weight a checkpoint of ``cfg`` stores, the model's parameter count).
+
+    The model is laid out on the ``meta`` device: shapes without memory, so a config describing a model
+    of any size costs nothing here.
+    """
+    with torch.device("meta"):
+        model = build_model(cfg)
+    tied = tied_parameter_names(cfg)
+    shapes = {name: tuple(t.shape) for name, t in model.state_dict().items() if name not in tied}
+    return shapes, model.parameter_count()
+
+
+def _fit_problem(expected: dict[str, tuple[int, ...]], stored: dict[str, tuple[int, ...]]) -> str | None:
+    """What differs between the tensors the architecture needs and those stored, or None."""
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    wrong = sorted(n for n in set(expected) & set(stored) if tuple(stored[n]) != tuple(expected[n]))
+    parts = [f"missing {missing[:3]}" if missing else "", f"unexpected {unexpected[:3]}" if unexpected else "",
+             "wrong shape " + ", ".join(f"{n} {list(stored[n])} instead of {list(expected[n])}" for n in wrong[:3])
+             if wrong else ""]
+    details = "; ".join(part for part in parts if part)
+    return f"weights do not fit the architecture in config.json ({details})" if details else None
 
 
 def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfig, list[Tokenizer]]:
@@ -298,6 +404,12 @@ def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfi
     refuse_pickles(folder)
     config = read_config(folder)
     cfg = model_config(folder, config)
+    shapes, count = expected_weights(cfg)
+    if count > MAX_PARAMETERS:
+        megabytes = MAX_PARAMETERS * 4 // 10**6
+        raise CheckpointError(folder / CONFIG, f"the model it describes has {count:,} parameters; this library "
+                                               f"loads at most {MAX_PARAMETERS:,} (about {megabytes:,} MB in fp32), "
+                                               "so it is refused before anything is built")
 
     for name in (WEIGHTS, SRC_SPM, TGT_SPM):
         path = folder / name
@@ -324,7 +436,7 @@ def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfi
         tokenizers.append(tokenizer)
 
     header = _weights_header(folder)
-    stored = sum(math.prod(shape) for shape in header.values())
+    stored = sum(math.prod(shape) for shape, _ in header.values())
     declared = config.get("parameters")
     if isinstance(declared, int) and not isinstance(declared, bool) and stored != declared:
         raise CheckpointError(
@@ -332,6 +444,13 @@ def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfi
             f"weights do not fit config.json: they hold {stored:,} parameters, config.json says {declared:,} "
             "(weights and config from different models)",
         )
+    problem = _fit_problem(shapes, {name: shape for name, (shape, _) in header.items()})
+    if problem:
+        raise CheckpointError(folder / WEIGHTS, problem)
+    odd = sorted(name for name, (_, dtype) in header.items() if dtype not in FLOAT_DTYPES)
+    if odd:
+        raise CheckpointError(folder / WEIGHTS, f"tensor {odd[0]!r} is stored as {header[odd[0]][1]}; weights "
+                                                f"must be one of {', '.join(FLOAT_DTYPES)}")
     return config, cfg, tokenizers
 
 
@@ -340,37 +459,43 @@ def check_checkpoint(folder: str | Path) -> dict:
 
     Returns config.json's contents; raises :class:`CheckpointError` naming the file and the problem.
     """
-    return _inspect(folder, verify_checksums=False)[0]
+    with _named_within(folder):
+        return _inspect(folder, verify_checksums=False)[0]
 
 
 def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint folder for inference (eval mode, fp32)."""
-    folder = Path(folder)
-    config, cfg, tokenizers = _inspect(folder, verify_checksums=True)
+    """Load a checkpoint folder for inference (eval mode, fp32).
 
-    model = build_model(cfg)
+    Every check of :func:`check_checkpoint` runs first, the checksums too, so the model is built only once
+    its size is known to be within :data:`MAX_PARAMETERS` and the stored tensors to fit it.
+    """
+    with _named_within(folder):
+        return _load_checkpoint(Path(folder), device)
+
+
+def _load_checkpoint(folder: Path, device: str | torch.device) -> Checkpoint:
+    signature = files_signature(folder)
+    config, cfg, tokenizers = _inspect(folder, verify_checksums=True)
     try:
         tensors = load_file(str(folder / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(folder / WEIGHTS, f"unreadable safetensors file ({error})") from None
-    expected = {name: t.shape for name, t in model.state_dict().items() if name not in tied_parameter_names(cfg)}
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong = sorted(n for n in set(expected) & set(tensors) if tensors[n].shape != expected[n])
-    if missing or unexpected or wrong:
-        details = "; ".join(
-            part
-            for part in (
-                f"missing {missing[:3]}" if missing else "",
-                f"unexpected {unexpected[:3]}" if unexpected else "",
-                f"wrong shape {wrong[:3]}" if wrong else "",
-            )
-            if part
-        )
-        raise CheckpointError(folder / WEIGHTS, f"weights do not fit the architecture in config.json ({details})")
+    shapes, _ = expected_weights(cfg)  # the file may have changed since _inspect read its header
+    problem = _fit_problem(shapes, {name: tuple(t.shape) for name, t in tensors.items()})
+    if problem:
+        raise CheckpointError(folder / WEIGHTS, problem)
+    for name in sorted(tensors):
+        if not tensors[name].is_floating_point():
+            raise CheckpointError(folder / WEIGHTS, f"tensor {name!r} is stored as {tensors[name].dtype}; "
+                                                    "weights must be floating point")
+        if not bool(torch.isfinite(tensors[name]).all()):
+            bad = int((~torch.isfinite(tensors[name])).sum())
+            raise CheckpointError(folder / WEIGHTS, f"tensor {name!r} holds {bad:,} NaN or infinite value"
+                                                    f"{'s' if bad != 1 else ''}; the weights are corrupt")
+    model = build_model(cfg)
     model.load_state_dict({n: t.float() for n, t in tensors.items()}, strict=False)
     model.to(device).eval().freeze_for_inference()  # weights are final: lay them out for decoding
-    return Checkpoint(folder.name, folder, config, model, *tokenizers)
+    return Checkpoint(folder.name, folder, config, model, *tokenizers, signature=signature)
 
 
 def list_checkpoints(root: str | Path) -> list[Path]:

@@ -14,6 +14,7 @@ The pieces, in the order the Evaluate page and ``python -m nmt_core evaluate`` u
 
 from __future__ import annotations
 
+import csv
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ from .batch_beam import beam_search_batch
 from .decoding import DecodeSettings, Translator
 from .text import normalize
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # what the page accepts; a CPU translates ~5,000 lines in minutes, not seconds
+# The one upload limit: the page, its uploader and .streamlit/config.toml's maxUploadSize (in MB, which
+# Streamlit counts as 1,000,000 bytes) all say 2 MB. A CPU translates ~5,000 lines in minutes, not seconds.
+MAX_UPLOAD_MB = 2
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000
 MAX_LINES = 5000
 MAX_LINE_CHARACTERS = 1000  # per source: evaluation is of sentences, and a cut sentence would skew BLEU
 CHUNK = 64  # sentences decoded together between two progress reports
@@ -67,12 +71,17 @@ class EvalInputError(ValueError):
 # --------------------------------------------------------------------------- reading
 
 
-def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+def size_limit_text(max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+    """The limit as the page says it: "2 MB (2,000,000 bytes)"."""
+    return f"{max_bytes / 1e6:g} MB ({max_bytes:,} bytes)"
+
+
+def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, what: str = "file") -> str:
     """An uploaded file's bytes -> text; clear errors for empty, too large and non-UTF-8 files."""
     if not data:
-        raise EvalInputError("The file is empty.")
+        raise EvalInputError(f"The {what} is empty.")
     if len(data) > max_bytes:
-        raise EvalInputError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB. "
+        raise EvalInputError(f"The {what} is {len(data):,} bytes; the limit is {size_limit_text(max_bytes)}. "
                              "Split it, or evaluate a sample of it.")
     try:
         return data.decode("utf-8-sig")  # -sig: drop the byte-order mark spreadsheet programs write
@@ -304,11 +313,28 @@ def beam_curve(translator: Translator, rows: list[EvalRow], beams: Sequence[int]
 # --------------------------------------------------------------------------- export
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (``=HYPERLINK(...)``, ``+cmd|...``):
+# OWASP's CSV-injection advice is to make such a cell text by putting a single quote before it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(text: str) -> str:
+    """A text cell that a spreadsheet will show as text, never run as a formula (OWASP, CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def results_csv(frame: pd.DataFrame) -> bytes:
-    """The per-sentence table as CSV (UTF-8 with a byte-order mark, so spreadsheets read accents right)."""
+    """The per-sentence table as CSV (UTF-8 with a byte-order mark, so spreadsheets read accents right).
+
+    Text cells that a spreadsheet would read as a formula get a leading single quote (:func:`neutralise_cell`).
+    """
     columns = [c for c in ("line", "source", "translation", "reference", "bleu", "chrf") if c in frame.columns]
     out = frame[columns].copy()
     for column in ("bleu", "chrf"):
         if column in out.columns:
             out[column] = out[column].round(2)
-    return out.to_csv(index=False).encode("utf-8-sig")
+    for column in ("source", "translation", "reference"):
+        if column in out.columns:
+            out[column] = out[column].map(lambda cell: neutralise_cell(cell) if isinstance(cell, str) else cell)
+    # Every text cell quoted (OWASP's advice too): a cell holding a lone carriage return stays one cell.
+    return out.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8-sig")

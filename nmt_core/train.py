@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from .batch_beam import beam_search_batch
 from .checkpoint import load_checkpoint, save_checkpoint, weights_for_saving, write_probes
-from .data import ENGLISH, Split, read_split, zip_language
+from .data import ENGLISH, Split, check_split, check_training_paths, read_split, zip_language
 from .decoding import DecodeSettings, Translator, greedy_batch
 from .evaluate import corpus_scores, length_records, scores_by_source_length
 from .model import AnyModel, build_model, config_fields, config_from_dict, source_batch
@@ -318,7 +318,10 @@ class Trainer:
         if cfg.epochs is None:
             cfg.epochs = DEFAULT_EPOCHS
         self.cfg = cfg
+        # Inputs are checked before anything heavy: a bad path or a corpus too small to split fails in seconds.
+        check_training_paths(cfg.data, cfg.out, self.work)
         self.split, self.src_lang, self.tgt_lang = load_split(cfg)
+        check_split(self.split, cfg.data, cfg.split_seed)
         self.work.mkdir(parents=True, exist_ok=True)
 
         if resumed:

@@ -18,6 +18,7 @@ from nmt_core.checkpoint import CheckpointError
 from nmt_core.evaluate import (
     MAX_LINES,
     MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_MB,
     EvalInputError,
     EvalRow,
     beam_curve,
@@ -28,11 +29,20 @@ from nmt_core.evaluate import (
     results_csv,
     scores_by_source_length,
     sentence_frame,
+    size_limit_text,
     translate_many,
 )
 from nmt_core.model_figures import beam_curve_chart, length_chart
 from nmt_core.model_info import records_frame
-from pages.common import NO_CHECKPOINT, checkpoint_root, classroom, config_of, escape_markdown, load
+from pages.common import (
+    NO_CHECKPOINT,
+    checkpoint_root,
+    classroom,
+    config_of,
+    escape_markdown,
+    folder_signature,
+    load,
+)
 from pages.style import figure_font_size
 
 CURVE_BEAMS = (1, 2, 4, 8)
@@ -61,12 +71,14 @@ def remember(key: tuple, value) -> None:
 
 
 def batch_key(name: str, rows: list[EvalRow], beam: int, length_penalty: float) -> tuple:
-    """(checkpoint folder, its weights' checksum, the batch's digest, beam, α): what a result depends on."""
+    """(checkpoint folder, its weights' checksum and files' state, the batch's digest, beam, α): what a
+    result depends on. A checkpoint changed on disk gets a new key, so no result of its old files is shown."""
     digest = hashlib.sha256()
     for row in rows:
         digest.update("\t".join([row.source, *row.references]).encode() + b"\n")
     weights = ((config_of(name) or {}).get("sha256") or {}).get("model.safetensors", "")
-    return str(checkpoint_root() / name), weights, digest.hexdigest(), beam, length_penalty
+    folder = checkpoint_root() / name
+    return str(folder), (weights, folder_signature(folder)), digest.hexdigest(), beam, length_penalty
 
 
 def decoding_choice() -> tuple[int, float]:
@@ -88,9 +100,15 @@ def read_input() -> list[EvalRow] | None:
             st.info("Paste sentences to translate, one per line. Add a tab and a reference translation after each "
                     "(more tabs for more references) to get BLEU and chrF.")
             return None
+        try:  # the same limit as a file, in UTF-8 bytes (a character may take up to four)
+            decode_upload(text.encode("utf-8", errors="replace"), what="text")
+        except EvalInputError as error:
+            st.warning(escape_markdown(str(error)))
+            return None
     else:
-        upload = st.file_uploader(f"TSV file (UTF-8, up to {MAX_UPLOAD_BYTES // 2**20} MB and {MAX_LINES:,} lines)",
-                                  type=["tsv", "txt"], key="evaluate_file", max_upload_size=MAX_UPLOAD_BYTES // 2**20)
+        # One limit everywhere: Streamlit's uploader counts an MB as 1,000,000 bytes, as MAX_UPLOAD_BYTES does.
+        upload = st.file_uploader(f"TSV file (UTF-8, up to {size_limit_text()} and {MAX_LINES:,} lines)",
+                                  type=["tsv", "txt"], key="evaluate_file", max_upload_size=MAX_UPLOAD_MB)
         if upload is None:
             st.info("Upload a file of `source<TAB>reference` lines (references optional; more tabs for more "
                     "references).")
