@@ -40,12 +40,15 @@ def head_grid_figure(grid: HeadGrid, selected: HeadChoice | None = None, *, font
     for l in range(L):
         for k in range(h):
             z = grid.weights[l, k]
-            hover = [[f"L{l + 1} H{k + 1}<br>{targets[t]} ← {sources[s]}<br>attention: {z[t, s]:.3f}"
-                      for s in range(S)] for t in range(T)]
+            hover = [f"L{l + 1} H{k + 1}<br>{targets[t]} ← {sources[s]}<br>attention: {z[t, s]:.3f}"
+                     for t, s in zip(ys, xs, strict=True)]  # one per cell, in the scatter's order
+            # The scatter on top takes hover and clicks (a "skip" trace would take neither), so it carries the
+            # hover text; the heatmap under it only draws.
             figure.add_trace(go.Heatmap(z=z, x=list(range(S)), y=list(range(T)), zmin=0, zmax=1, colorscale="Blues",
-                                        showscale=False, text=hover, hoverinfo="text"), row=l + 1, col=k + 1)
+                                        showscale=False, hoverinfo="skip"), row=l + 1, col=k + 1)
             figure.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker={"size": 12, "opacity": 0},
-                                        customdata=[[l, k]] * len(xs), hoverinfo="skip", showlegend=False),
+                                        customdata=[[l, k]] * len(xs), text=hover,
+                                        hoverinfo="text", showlegend=False),
                              row=l + 1, col=k + 1)
     figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, range=[-0.5, S - 0.5])
     figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
