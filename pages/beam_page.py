@@ -83,8 +83,11 @@ def render():
     if trace is None:
         return
 
-    st.caption("Translation")
-    st.text(trace.translation or "(empty)")
+    if big:  # one line on a projector: the tree needs the height
+        st.text(f"Translation: {trace.translation or '(empty)'}")
+    else:
+        st.caption("Translation")
+        st.text(trace.translation or "(empty)")
     for message in trace.warnings:
         st.warning(escape_markdown(message))
 
@@ -105,7 +108,7 @@ def render():
     index = {node_id: i for i, node_id in enumerate(data["ids"])}
     beam_component()(key=COMPONENT_KEY, data={
         **data, "step": step, "node": index.get(node, data["best"]), "classroom": big,
-        "font_size": figure_font_size(big), "height": 430 if big else 560})
+        "font_size": figure_font_size(big), "height": 270 if big else 560})
     if not big:
         st.caption(f"{len(trace.beam.nodes):,} nodes expanded, kept and pruned. Steps count from 1 on every page "
                    f"(the start is step 0); this search ran steps {first} to {last}.")

@@ -15,10 +15,10 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stText"], [data-testid="stCaptionContainer"],
 [data-testid="stMetricValue"], [data-testid="stWidgetLabel"] p, .stDataFrame { font-size: 1.25rem !important; }
 [data-testid="stText"] { font-size: 1.6rem !important; }
-h1 { font-size: 2.6rem !important; }
+h1 { font-size: 2.1rem !important; padding-top: 0 !important; }
 h2, h3 { font-size: 1.9rem !important; }
 button p { font-size: 1.2rem !important; }
-.block-container { padding-top: 2rem; max-width: 100%; }
+.block-container { padding-top: 2.9rem !important; max-width: 100%; }  /* just under the header */
 </style>
 """
 

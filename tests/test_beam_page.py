@@ -9,8 +9,8 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from nmt_core.beam_view import beam_at_step, beam_settings, nodes_frame, step_range
-from nmt_core.figures.beam_data import beam_payload
 from nmt_core.decoding import DecodeSettings
+from nmt_core.figures.beam_data import beam_payload
 from nmt_core.trace import BeamNode, BeamTrace, Hypothesis
 from nmt_core.tree_figures import beam_tree_figure, nodes_trace_index
 from pages.style import CLASSROOM_FONT_SIZE

@@ -39,7 +39,10 @@ VEGA = '[data-testid="stMain"] [data-testid="stVegaLiteChart"] :is(canvas, svg)'
 # Text a page shows in its main area: in classroom mode all of it must be projector-sized.
 MAIN_TEXT = ", ".join(f'[data-testid="stMain"] {kind}' for kind in (
     '[data-testid="stText"]', '[data-testid="stMarkdownContainer"] p', '[data-testid="stCaptionContainer"]',
-    '[data-testid="stWidgetLabel"] p', '[data-testid="stMetricValue"]', '[data-testid="stMetricLabel"] p'))
+    '[data-testid="stWidgetLabel"] p', '[data-testid="stMetricValue"]', '[data-testid="stMetricLabel"] p',
+    # the browser-side components' own text
+    '.ae-step :is(.ae-caption, .ae-sofar, .ae-cname, .ae-piece, .ae-why, .ae-label, .ae-chosen)',
+    '.ae-beam :is(.ae-caption, .ae-label, .ae-h3, .ae-hypothesis, .ae-table td)'))
 FONT_SIZES_JS = """selector => [...document.querySelectorAll(selector)]
   .filter(e => e.offsetParent !== null && e.innerText.trim())
   .map(e => [e.innerText.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
@@ -161,11 +164,6 @@ def expect_count(locator, count: int) -> None:
     expect(locator).to_have_count(count, timeout=TIMEOUT_MS)
 
 
-def heatmap_rows(page):
-    """The row labels (target pieces) of the Step page's revealed heatmap."""
-    return page.locator(f"{plotly('step_heatmap')} .yaxislayer-above g.ytick")
-
-
 def slider(page, container: str):
     """The range input of the st.slider inside ``container`` (Streamlit draws it with react-aria)."""
     return page.locator(f'{container} input[type="range"]')
@@ -173,6 +171,21 @@ def slider(page, container: str):
 
 def slider_value(page, container: str) -> int:
     return int(slider(page, container).input_value())
+
+
+def shown_step(page, component: str) -> int:
+    """The step a browser-side component (``.ae-step`` or ``.ae-beam``) shows."""
+    return int(page.locator(component).get_attribute("data-step"))
+
+
+def wait_step(page, component: str, step: int) -> None:
+    page.wait_for_function(f"document.querySelector({component!r})?.dataset.step === {str(step)!r}",
+                           timeout=TIMEOUT_MS)
+
+
+def heatmap_rows(page):
+    """The revealed rows of the Step component's heatmap."""
+    return page.locator(".ae-step .ae-rowhead:not(.ae-hidden)")
 
 
 # --- what each page must show (and, for some, what clicking must change) ---------------------------------------
@@ -188,40 +201,40 @@ def check_translate(page, classroom: bool) -> None:
 
 
 def check_step(page, classroom: bool) -> None:
-    wait_visible(page, plotly("step_strip"))
-    wait_visible(page, VEGA)  # the candidates chart (altair charts get no st-key class)
-    assert url_param(page, "step") == "1"
-    assert main_text(page, "gamma").inner_text().strip() == "gamma"  # the translation so far
+    wait_visible(page, ".ae-step [data-ae=strip] .ae-cell")
+    wait_visible(page, ".ae-step [data-ae=candidates] .ae-cname")
+    wait_step(page, ".ae-step", 1)
+    wait_url_param(page, "step", 1)
+    assert page.locator(".ae-step [data-ae=sofar]").inner_text().strip() == "gamma"  # the translation so far
     if classroom:
         return
-    wait_visible(page, plotly("step_heatmap"))
     page.get_by_text("Attention heatmap, rows 1 to 1").wait_for(timeout=TIMEOUT_MS)
     expect_count(heatmap_rows(page), 1)
     for step in (2, 3):
-        page.locator(".st-key-step_next button").click()
-        wait_url_param(page, "step", step)
+        page.locator(".ae-step [data-ae=next]").click()
+        wait_step(page, ".ae-step", step)
+        wait_url_param(page, "step", step)  # shareable: the browser keeps ?step= itself
         page.get_by_text(f"Attention heatmap, rows 1 to {step}").wait_for(timeout=TIMEOUT_MS)
-        settle(page)
-        assert slider_value(page, f".st-key-step_slider_{step}") == step
+        assert page.locator(".ae-step [data-ae=slider]").input_value() == str(step)
         expect_count(heatmap_rows(page), step)  # one more row revealed
-    assert main_text(page, "gamma beta alpha").is_visible()  # three steps: the whole translation so far
+    assert page.locator(".ae-step [data-ae=sofar]").inner_text().strip() == "gamma beta alpha"
 
 
 def check_beam(page, classroom: bool) -> None:
     main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
-    wait_visible(page, plotly("beam_page_tree"))
-    assert page.locator(".st-key-beam_page_tree .main-svg .scatterlayer .point").count() > 10  # the tree's nodes
+    wait_visible(page, ".ae-beam .ae-node")
+    assert page.locator(".ae-beam .ae-node").count() > 3  # the tree's nodes (dead branches fold into +k)
     last = int(url_param(page, "step"))
-    assert slider_value(page, ".st-key-beam_page_step") == last
+    assert shown_step(page, ".ae-beam") == last
+    page.get_by_role("heading", name=f"The beam after step {last}").wait_for(timeout=TIMEOUT_MS)
     if classroom:
         return
-    page.get_by_role("heading", name=f"The beam after step {last}").wait_for(timeout=TIMEOUT_MS)
-    slider(page, ".st-key-beam_page_step").focus()
+    ranks = page.locator(".ae-beam [data-ae=beam-table] tr td:first-child").all_inner_texts()
+    assert ranks == [str(i) for i in range(1, len(ranks) + 1)]  # every row ranked, finished ones included
+    page.locator(".ae-beam [data-ae=step]").focus()
     page.keyboard.press("ArrowLeft")
     wait_url_param(page, "step", last - 1)
     page.get_by_role("heading", name=f"The beam after step {last - 1}").wait_for(timeout=TIMEOUT_MS)
-    settle(page)
-    wait_visible(page, plotly("beam_page_tree"))
 
 
 def check_sampling(page, classroom: bool) -> None:
@@ -332,3 +345,185 @@ def test_user_text_is_shown_as_text(browser, server):
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         page.context.close()
+
+
+# --- issue 13: the browser steps, labels stay legible, classroom fits 1280x720 ---------------------------------
+
+LONG_SENTENCE = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu alpha beta gamma"  # 15 words
+
+BOXES_JS = """selector => [...document.querySelectorAll(selector)].filter(e => e.getClientRects().length).map(e => {
+  const r = e.getBoundingClientRect();
+  return {text: e.textContent, x: r.left, y: r.top, right: r.right, bottom: r.bottom,
+          clipped: e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1};
+})"""
+
+
+def boxes(page, selector: str) -> list[dict]:
+    """Bounding boxes (page pixels) of the visible matches of ``selector``, with whether each clips its text."""
+    return page.evaluate(BOXES_JS, selector)
+
+
+def overlaps(items: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:
+    """Pairs of boxes that overlap by more than ``slack`` pixels both ways."""
+    found = []
+    ordered = sorted(items, key=lambda b: b["x"])
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            if b["x"] >= a["right"] - slack:
+                break
+            if min(a["bottom"], b["bottom"]) - max(a["y"], b["y"]) > slack:
+                found.append((a["text"], b["text"]))
+    return found
+
+
+def inside(box: dict, width: int, height: int) -> bool:
+    return box["x"] >= -0.5 and box["y"] >= -0.5 and box["right"] <= width + 0.5 and box["bottom"] <= height + 0.5
+
+
+def open_counting(browser, server: str, path: str, viewport: dict, **params):
+    """A fresh session on ``/<path>`` that counts the websocket messages the page sends to the server."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
+    query = {"model": MODEL, "text": SENTENCE, **params}
+    page.goto(f"{server}/{path}?{urlencode(query)}")
+    return page, sent
+
+
+@pytest.mark.slow
+def test_step_through_steps_without_the_server(browser, server, shots):
+    page, sent = open_counting(browser, server, "step", NORMAL_VIEWPORT, step=1, method="greedy")
+    try:
+        wait_visible(page, ".ae-step [data-ae=strip] .ae-cell")
+        settle(page)
+        page.wait_for_timeout(500)
+        before = len(sent)
+        nxt, back = page.locator(".ae-step [data-ae=next]"), page.locator(".ae-step [data-ae=back]")
+        nxt.click()
+        nxt.click()
+        wait_step(page, ".ae-step", 3)
+        back.click()
+        wait_step(page, ".ae-step", 2)
+        page.locator(".ae-step [data-ae=slider]").fill("3")
+        wait_step(page, ".ae-step", 3)
+        page.locator(".ae-step [data-ae=pieces]").check()  # pieces one toggle away, in the browser
+        assert page.locator(".ae-step").get_attribute("data-mode") == "pieces"
+        assert "\u2581" in page.locator(".ae-step [data-ae=strip]").inner_text()
+        page.locator(".ae-step [data-ae=pieces]").uncheck()
+        assert "\u2581" not in page.locator(".ae-step [data-ae=strip]").inner_text()  # words by default
+        page.locator(".ae-step [data-ae=play]").click()  # play from step 3 runs to the end, one step a second
+        page.wait_for_function("document.querySelector('.ae-step').dataset.step === "
+                               "document.querySelector('.ae-step').dataset.steps", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(300)
+        assert len(sent) == before, "stepping sent messages to the server"
+        n = shown_step(page, ".ae-step")
+        wait_url_param(page, "step", n)
+
+        # A shared link reopens the same step.
+        linked = page.context.new_page()
+        linked.goto(page.url)
+        wait_step(linked, ".ae-step", n)
+        linked.close()
+
+        # "What if?" is the one thing that asks the server: a forced token, both endings side by side.
+        page.locator(".ae-step [data-ae=back]").click()
+        wait_step(page, ".ae-step", n - 1)
+        page.locator(".ae-step [data-ae=force]").first.click()
+        page.get_by_text("What if? Step").first.wait_for(timeout=TIMEOUT_MS)
+        page.get_by_text("Forced ending").wait_for(timeout=TIMEOUT_MS)
+        assert url_param(page, "force") is not None and url_param(page, "step") == str(n - 1)
+        assert len(sent) > before
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(shots / "step-what-if.png"), full_page=True)
+        page.locator(".ae-step [data-ae=next]").click()  # another step: that step's "what if" is hidden
+        expect(page.get_by_text("Forced ending")).to_be_hidden(timeout=TIMEOUT_MS)
+    finally:
+        page.context.close()
+
+
+@pytest.mark.slow
+def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(browser, server, shots):
+    page, sent = open_counting(browser, server, "beam", NORMAL_VIEWPORT, text=LONG_SENTENCE, beam=16)
+    try:
+        wait_visible(page, ".ae-beam .ae-node")
+        settle(page)
+        page.wait_for_timeout(500)
+        labels = boxes(page, ".ae-beam .ae-tlabel")
+        assert len(labels) > 20
+        assert not overlaps(labels), overlaps(labels)[:5]
+        # The best path is drawn (an orange path with a point per step) and finished hypotheses are there.
+        assert page.locator(".ae-beam .ae-node path[fill='#d62728']").count() == 1  # the translation
+        before = len(sent)
+        last = shown_step(page, ".ae-beam")
+        page.locator(".ae-beam [data-ae=back]").click()
+        wait_step(page, ".ae-beam", last - 1)
+        wait_url_param(page, "step", last - 1)
+        markers = page.locator(".ae-beam .ae-marker")
+        count = page.locator(".ae-beam .ae-node").count()
+        markers.first.click()  # a folded branch opens
+        page.wait_for_function(f"document.querySelectorAll('.ae-beam .ae-node').length > {count}",
+                               timeout=TIMEOUT_MS)
+        labels = boxes(page, ".ae-beam .ae-tlabel")
+        assert not overlaps(labels), overlaps(labels)[:5]
+        page.locator(".ae-beam .ae-node").nth(3).click()  # node selection
+        page.locator(".ae-beam [data-ae=pruned]").uncheck()  # pruned branches off
+        page.locator(".ae-beam [data-ae=pieces]").check()
+        page.wait_for_timeout(300)
+        assert len(sent) == before, "the tree's step, node, folding and toggles sent messages to the server"
+        node = url_param(page, "node")
+        assert node == page.locator(".ae-beam").get_attribute("data-node")
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(shots / "beam-16.png"))
+    finally:
+        page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", [NORMAL_VIEWPORT, CLASSROOM_VIEWPORT], ids=["1400x1000", "1280x720"])
+@pytest.mark.parametrize("path", ["step", "beam"])
+def test_classroom_main_figure_fits_and_no_label_is_clipped(browser, server, shots, path, viewport):
+    classroom = viewport == CLASSROOM_VIEWPORT
+    page, _ = open_counting(browser, server, path, viewport, text=LONG_SENTENCE, classroom=int(classroom), step=4)
+    try:
+        component = ".ae-step" if path == "step" else ".ae-beam"
+        wait_visible(page, f"{component} {'.ae-cell' if path == 'step' else '.ae-node'}")
+        settle(page)
+        page.wait_for_timeout(500)
+        if path == "step":
+            main = ".ae-step" if classroom else ".ae-step [data-ae=strip]"
+            labels = boxes(page, ".ae-step .ae-piece, .ae-step .ae-cname, .ae-step .ae-colhead, .ae-step .ae-rowhead")
+            assert len(boxes(page, ".ae-step .ae-piece")) == 16  # every source word and </s>: none dropped
+            assert not overlaps(boxes(page, ".ae-step .ae-colhead"))
+        else:
+            main = ".ae-beam .ae-viewport"
+            labels = boxes(page, ".ae-beam .ae-tlabel")
+            assert not overlaps(labels)
+        page.mouse.move(0, 0)
+        size = f"{viewport['width']}x{viewport['height']}"
+        page.screenshot(path=str(shots / f"{'classroom-' if classroom else ''}{path}-15-words-{size}.png"))
+        (figure,) = boxes(page, main)
+        if classroom:  # the main figure on one projector screen, without scrolling
+            assert inside(figure, viewport["width"], viewport["height"]), figure
+        clipped = [b["text"] for b in labels if b["clipped"]]
+        assert not clipped, clipped
+        if path == "step":
+            assert all(inside(b, viewport["width"], 10**6) for b in labels)  # nothing cut at the right edge
+    finally:
+        page.context.close()
+
+
+@pytest.mark.slow
+def test_every_url_path_opens_its_page(browser, server):
+    for path, heading in (("translate", "Translate"), ("step", "Step through"), ("beam", "Beam search")):
+        page, _ = open_counting(browser, server, path, NORMAL_VIEWPORT)
+        try:
+            page.get_by_role("heading", name=heading, level=1).wait_for(timeout=TIMEOUT_MS)
+            settle(page)
+            assert page.get_by_text("Page not found").count() == 0
+            assert urlparse(page.url).path == f"/{path}"
+            assert page.get_by_role("button", name="Deploy").count() == 0  # toolbarMode = "viewer"
+        finally:
+            page.context.close()

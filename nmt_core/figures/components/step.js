@@ -141,10 +141,12 @@ export default function (component) {
   chosen.dataset.ae = "chosen";
   const why = el("div", "ae-why");
   why.dataset.ae = "why";
-  const candCaption = el("div", "ae-caption",
-    "Most likely next tokens: the model's probability" +
-    (data.show_adjusted ? " and the one sampled from, after temperature / top-k / top-p" : "") +
-    " (the token taken is outlined; “what if?” takes another one and decodes on)");
+  const candCaption = el("div", "ae-caption", big
+    ? "Most likely next tokens (the one taken is outlined)"
+    : "Most likely next tokens: the model's probability" +
+      (data.show_adjusted ? " and the one sampled from, after temperature / top-k / top-p" : "") +
+      " (the token taken is outlined; “what if?” takes another one and decodes on)");
+  const CLASSROOM_CANDIDATES = 5; // on a projector: the top 5 (and the token taken, wherever it ranks)
   const cands = el("div", "ae-cands");
   cands.dataset.ae = "candidates";
   const legend = el("div", "ae-legend");
@@ -169,7 +171,14 @@ export default function (component) {
   }
   const columns = el("div", "ae-columns");
   columns.append(left, right);
-  root.append(controls, sofarCaption, sofar);
+  if (big) {  // one line: "Translation so far: …"
+    sofarCaption.textContent = "Translation so far:";
+    const line = el("div", "ae-sofar-line");
+    line.append(sofarCaption, sofar);
+    root.append(controls, line);
+  } else {
+    root.append(controls, sofarCaption, sofar);
+  }
   if (data.has_attention) root.append(stripCaption, strip);
   root.append(columns);
 
@@ -224,7 +233,10 @@ export default function (component) {
 
   function drawCandidates(step) {
     cands.replaceChildren();
-    step.candidates.forEach(([tokenId, token, prob, adjusted]) => {
+    const listed = big
+      ? step.candidates.filter((c, r) => r < CLASSROOM_CANDIDATES || c[0] === step.token_id)
+      : step.candidates;
+    listed.forEach(([tokenId, token, prob, adjusted]) => {
       const row = el("div", "ae-cand" + (tokenId === step.token_id ? " ae-taken" : ""));
       const name = el("span", "ae-cname", pieceLabel(token, pieces));
       name.dataset.ae = "cand-label";
@@ -240,7 +252,7 @@ export default function (component) {
         bars.append(line);
       });
       row.append(name, bars);
-      if ((step.forcible || []).includes(tokenId)) {
+      if (!big && (step.forcible || []).includes(tokenId)) {  // "what if?" is not for the projector view
         const force = el("button", "ae-force", "what if?");
         force.dataset.ae = "force";
         force.title = `Take “${token}” at step ${t} instead and let the decoder go on`;
