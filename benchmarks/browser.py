@@ -59,7 +59,7 @@ ARM_JS = """type => { window.__aeT0 = null; window.__aeT1 = null;
 
 def when_painted(condition: str) -> str:
     return (f"() => {{ if (window.__aeT0 !== null && ({condition})) {{ window.__aeT1 = performance.now();"
-            " return true; }} return false; }")
+            " return true; } return false; }")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -139,7 +139,9 @@ BEAM_STEP_JS = """() => { const c = document.querySelector('.ae-beam');
 BEAM_SLIDER = ".ae-beam input[type=range][data-ae=step], .st-key-beam_page_step input[type=range]"
 TREE_SIGNATURE_JS = """() => { const c = document.querySelector('.ae-beam');
   if (c) return c.dataset.nodes + '/' + c.dataset.painted;
-  return String(document.querySelectorAll('.st-key-beam_page_tree .scatterlayer .point').length); }"""
+  const gd = document.querySelector('.st-key-beam_page_tree .js-plotly-plot');  // plotly: SVG or WebGL
+  const nodes = gd && gd.data ? gd.data.find(t => t.name === 'nodes') : null;
+  return nodes ? String(nodes.x.length) + '/' + String(gd.data.length) : '0'; }"""
 HEATMAP_SIGNATURE_JS = """() => [...document.querySelectorAll(
   '[data-testid="stMain"] [data-testid="stPlotlyChart"] .xtick text')].map(t => t.textContent).join('|')"""
 
