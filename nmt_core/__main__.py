@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     # The Transformer's own arguments (those an RNN shares, like --dropout, are added once above).
     rnn_fields = {f.name for f in fields(ModelConfig)}
     _add_dataclass_options(train, TransformerConfig, skip=rnn_fields, prefix="")
+    from .explain.align import add_parsers as add_explain_parsers  # align, evaluate-alignment (issue 15)
+
+    add_explain_parsers(commands)
     return parser
 
 
@@ -381,7 +384,10 @@ def run_train(args) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"translate": run_translate, "evaluate": run_evaluate, "bench": run_bench, "train": run_train}
+    from .explain.align import HANDLERS as EXPLAIN_HANDLERS
+
+    handler = {"translate": run_translate, "evaluate": run_evaluate, "bench": run_bench, "train": run_train,
+               **EXPLAIN_HANDLERS}
     try:
         return handler[args.command](args)
     except BrokenPipeError:
