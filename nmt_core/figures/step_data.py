@@ -15,7 +15,7 @@ import hashlib
 import json
 import math
 
-from ..stepping import WORD_MARKER, candidate_frame, force_options, step_count, why_chosen
+from ..stepping import WORD_MARKER, _adjusted_outside_top_k, force_options, step_count, why_chosen
 from ..trace import Trace
 
 PAYLOAD_VERSION = 1
@@ -49,12 +49,22 @@ def trace_id(trace: Trace) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
+def candidates(trace: Trace, step) -> list[list]:
+    """As :func:`nmt_core.stepping.candidate_frame`, without pandas (it runs once per step of every
+    decode): ``[token_id, token, prob, adjusted_prob, in_top_k]``, the token taken added last when the
+    recorded top-k missed it."""
+    rows = [[int(c.token_id), c.token, _round(c.prob), _round(c.adjusted_prob), True] for c in step.candidates]
+    if not any(row[0] == step.token_id for row in rows):
+        rows.append([int(step.token_id), step.token, _round(math.exp(step.logprob)),
+                     _round(_adjusted_outside_top_k(trace, step)), False])
+    return rows
+
+
 def step_payload(trace: Trace) -> dict:
     """The component's ``data`` for ``trace`` (see the module docstring). Pure: no streamlit here."""
     steps = []
     for t in range(1, step_count(trace) + 1):
         step = trace.steps[t - 1]
-        frame = candidate_frame(trace, t)
         forcible = {c.token_id for c in force_options(trace, t)}
         steps.append({
             "token": step.token,
@@ -63,8 +73,7 @@ def step_payload(trace: Trace) -> dict:
             "forced": bool(step.forced),
             "attention": None if step.attention is None else [_round(w) for w in step.attention],
             # [token_id, token, model probability, chooser's probability (null: unknown), in the top-k]
-            "candidates": [[int(r.token_id), r.token, _round(r.prob), _round(r.adjusted_prob), bool(r.in_top_k)]
-                           for r in frame.itertuples(index=False)],
+            "candidates": candidates(trace, step),
             "forcible": sorted(forcible),
             "why": why_chosen(trace, t).summary,
         })
