@@ -373,13 +373,36 @@ def _weights_header(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
         raise CheckpointError(path, f"unreadable, truncated or not a safetensors file ({error})") from None
 
 
+class _ShapesOnly(torch.overrides.TorchFunctionMode):
+    """Build a model with its parameters on the ``meta`` device: shapes and counts, no memory, no init.
+
+    Parameters are made by ``torch.empty`` in every torch module; those go to ``meta``, and the in-place
+    initialisers run on them (``normal_``, ``uniform_``, ``zero_``...) are skipped. Skipping them matters:
+    on ``meta`` they run through PyTorch's decompositions, whose first use imports torch._dynamo (seconds
+    to tens of seconds, in every CLI run). Anything else runs as usual on the CPU: only a Transformer's
+    sinusoid table, at most max_positions x d_model (4096 x 4096 floats by the schema's limits).
+    Torch function modes are per thread, so a model built for real in another thread is not affected.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is torch.empty:
+            return func(*args, **{**kwargs, "device": "meta"})
+        name = getattr(func, "__name__", "")
+        if name.endswith("_") and not name.startswith("__"):  # an in-place op, such as an initialiser
+            target = next((v for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)), None)
+            if target is not None and target.is_meta:
+                return target
+        return func(*args, **kwargs)
+
+
 def expected_weights(cfg: AnyConfig) -> tuple[dict[str, tuple[int, ...]], int]:
     """(tensor name -> shape of every weight a checkpoint of ``cfg`` stores, the model's parameter count).
 
-    The model is laid out on the ``meta`` device: shapes without memory, so a config describing a model
-    of any size costs nothing here.
+    The model's parameters are laid out on the ``meta`` device (:class:`_ShapesOnly`): shapes without
+    memory, so a config describing a model of any size costs next to nothing here.
     """
-    with torch.device("meta"):
+    with _ShapesOnly():
         model = build_model(cfg)
     tied = tied_parameter_names(cfg)
     shapes = {name: tuple(t.shape) for name, t in model.state_dict().items() if name not in tied}

@@ -32,15 +32,17 @@ from nmt_core.checkpoint import (
     MAX_PARAMETERS,
     CheckpointError,
     check_checkpoint,
+    expected_weights,
     load_checkpoint,
     model_config,
     read_config,
+    weights_for_saving,
 )
 from nmt_core.config_schema import ConfigSchemaError, validate_config
 from nmt_core.data import bucket, check_split, read_split
 from nmt_core.decoding import DecodeSettings, InputError, sampling_distribution
 from nmt_core.evaluate import MAX_UPLOAD_BYTES, EvalInputError, EvalRow, decode_upload, results_csv, sentence_frame
-from nmt_core.model import TransformerConfig
+from nmt_core.model import TransformerConfig, build_model, config_from_dict
 from nmt_core.trace import Trace
 from tests.conftest import write_reverse_corpus
 
@@ -106,26 +108,53 @@ def test_a_config_json_larger_than_any_real_one_is_refused_unread(models_root):
 # -- 2. a small checkpoint whose config describes a huge model ---------------------------------------------------
 
 
+def shapes_only() -> bool:
+    """True while the loader lays a model out on the meta device (checkpoint._ShapesOnly is active)."""
+    return any(isinstance(mode, checkpoint_module._ShapesOnly)
+               for mode in torch.overrides._get_current_function_mode_stack())
+
+
 @pytest.fixture
 def no_big_build(monkeypatch):
     """Fail the test (instead of allocating gigabytes) if the loader builds a real model over the limit.
 
-    Wraps checkpoint.build_model: it measures the model on the meta device first, and refuses to build it
-    for real when it has more than MAX_PARAMETERS. Returns the parameter counts of the real builds."""
+    Wraps checkpoint.build_model: a real build (not the meta layout) is measured first, and refused when
+    it would have more than MAX_PARAMETERS. Returns the parameter counts of the real builds."""
     real_builds: list[int] = []
     original = checkpoint_module.build_model
 
     def guarded(cfg):
-        if torch.get_default_device().type == "meta":
+        if shapes_only():
             return original(cfg)
-        with torch.device("meta"):
-            count = original(cfg).parameter_count()
+        count = expected_weights(cfg)[1]  # the meta layout (its counts equal a real build's: tested below)
         assert count <= MAX_PARAMETERS, f"a real model of {count:,} parameters was about to be built"
         real_builds.append(count)
         return original(cfg)
 
     monkeypatch.setattr(checkpoint_module, "build_model", guarded)
     return real_builds
+
+
+SMALL_CONFIGS = [
+    *({"src_vocab_size": 50, "tgt_vocab_size": 60, "rnn_type": rnn, "attention": attention, "num_layers": 2,
+       "input_feeding": attention.startswith("luong"), "tie_embeddings": attention != "none",
+       "reverse_source": attention == "none"} for rnn in ("gru", "lstm")
+      for attention in ("none", "bahdanau", "luong-dot", "luong-general")),
+    TransformerConfig(50, 60, d_model=32, num_heads=4, encoder_layers=2, decoder_layers=1, ff_size=64).to_dict(),
+    TransformerConfig(50, 60, d_model=32, num_heads=2, encoder_layers=1, decoder_layers=2, ff_size=48,
+                      tie_embeddings=False).to_dict(),
+]
+
+
+@pytest.mark.parametrize("model", SMALL_CONFIGS, ids=lambda m: "-".join(str(v) for v in (
+    m.get("architecture", m.get("rnn_type")), m.get("attention", m.get("tie_embeddings")))))
+def test_the_meta_layout_has_a_real_models_tensors_and_count(model):
+    cfg = config_from_dict(model)
+    shapes, count = expected_weights(cfg)
+    real = build_model(cfg)
+    assert shapes == {n: tuple(t.shape) for n, t in weights_for_saving(real, torch.float32).items()}
+    assert count == real.parameter_count()
+    assert not shapes_only()  # the mode ends with the layout
 
 
 def huge_transformer(model: dict) -> None:
