@@ -157,9 +157,15 @@ export default function (component) {
   // --- drawing ---
   let selectedY = 0;
   const measure = document.createElement("canvas").getContext("2d");
-  function textWidth(text, px) {
-    measure.font = `${px}px sans-serif`;
-    return measure.measureText(text).width;
+  measure.font = `${font}px sans-serif`;
+  const widthsSeen = new Map(); // label -> px: a step or a selection redraws the same labels
+  function textWidth(text) {
+    let w = widthsSeen.get(text);
+    if (w === undefined) {
+      w = measure.measureText(text).width;
+      widthsSeen.set(text, w);
+    }
+    return w;
   }
 
   function visibleTree() {
@@ -217,9 +223,9 @@ export default function (component) {
     const widths = new Map();
     shown.forEach((i) => {
       const s = nodes[i][STEP];
-      widths.set(s, Math.max(widths.get(s) || 0, textWidth(label(i), font)));
+      widths.set(s, Math.max(widths.get(s) || 0, textWidth(label(i))));
     });
-    markers.forEach((m) => widths.set(m.step, Math.max(widths.get(m.step) || 0, textWidth(`+${m.count}`, font))));
+    markers.forEach((m) => widths.set(m.step, Math.max(widths.get(m.step) || 0, textWidth(`+${m.count}`))));
     const x = new Map();
     let left = 14;
     for (let s = 0; s <= data.last_step + 1; s++) {
