@@ -64,6 +64,7 @@ PAGES = [
     ("Compare", "compare_page", "compare"),
     ("Models", "models_page", "models"),
     ("Evaluate", "evaluate_page", "evaluate"),
+    ("Explain", "explain_page", "explain"),
 ]
 
 # Streamlit wraps an app that has a pages/ folder in its legacy multipage mode: a first,

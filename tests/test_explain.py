@@ -231,3 +231,80 @@ def test_evaluate_alignment_command(tmp_path, capsys):
     bad.write_text("0-0 zz\n0-1\n")
     assert main(["evaluate-alignment", str(bad), str(gold), "--one-based"]) == 2
     assert "line 1" in capsys.readouterr().err
+
+
+# -- intervention and inside attention ----------------------------------------------------------------
+
+
+def test_inside_attention_reproduces_the_trace(translator):
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.intervene import inside_attention
+
+    trace = translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy"))
+    for t in range(len(trace.steps)):
+        inside = inside_attention(translator, trace, t)
+        assert np.allclose(inside["weights"], trace.steps[t].attention, atol=1e-5)
+        e = np.array(inside["scores"])  # α = softmax(e)
+        assert np.allclose(np.exp(e - e.max()) / np.exp(e - e.max()).sum(), inside["weights"], atol=1e-5)
+        # Luong general: e = ‖q‖ ‖k‖ cos(q, k)
+        assert np.allclose(e, inside["query_norm"] * np.array(inside["key_norms"]) * np.array(inside["cosines"]),
+                           rtol=1e-3, atol=1e-3)
+
+
+def test_an_intervention_changes_the_output(translator):
+    """Moving step 0's attention from the last source word to the first makes the reversing model
+    start with the first word: the output follows the attention."""
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.intervene import intervene, override_row
+
+    trace = translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy"))
+    assert trace.translation == "delta gamma beta alpha"
+    new = intervene(translator, trace, 0, 0, "focus")
+    record = new.settings["intervention"]
+    assert record["word"] == "alpha" and record["step"] == 0
+    assert new.translation != trace.translation and new.translation.startswith("alpha")
+    assert record["old_token_prob_after"] < record["old_token_prob_before"]
+    assert new.steps[0].attention == pytest.approx(record["attention_after"])
+    assert "Intervention at step 1" in new.warnings[-1]
+    # the natural decode is untouched by the override argument's default
+    assert translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy")).translation == \
+        trace.translation
+    row = np.array([0.5, 0.3, 0.2])
+    assert override_row(row, [1], "remove").tolist() == pytest.approx([0.5 / 0.7, 0, 0.2 / 0.7])
+    assert override_row(row, [0, 1], "focus").tolist() == pytest.approx([0.5, 0.5, 0])
+
+
+def test_coverage_flags_on_a_hand_made_trace():
+    from nmt_core.explain.coverage import coverage_flags, coverage_notice, source_coverage
+    from nmt_core.trace import Step, Trace
+
+    source = ["▁hermano", "▁de", "▁mi", "▁amigo", "</s>"]
+    rows = [[0.1, 0.1, 0.1, 0.6, 0.1], [0.2, 0.2, 0.1, 0.4, 0.1], [0.05, 0.05, 0.1, 0.7, 0.1]]
+    steps = [Step(index=i, token_id=5 + i, token=f"▁w{i}", logprob=-0.1, attention=row) for i, row in enumerate(rows)]
+    trace = Trace("greedy", {}, "hermano de mi amigo", source, steps, "w0 w1 w2", False)
+    words = source_coverage(trace)
+    assert [w.word for w in words] == ["hermano", "de", "mi", "amigo", "</s>"]
+    assert words[0].coverage == pytest.approx(0.35) and words[0].peak == pytest.approx(0.2)
+    thresholds = {"under": 0.3, "over": 1.5, "content": 1.0}  # no tokenizer: every word with letters is content
+    flagged = coverage_flags(trace, thresholds)
+    assert {(w.word, w.flag) for w in flagged} == {("hermano", "under"), ("de", "under"), ("mi", "under"),
+                                                   ("amigo", "over")}
+    assert "“hermano”" in coverage_notice(trace, {"metrics": {"coverage_thresholds": thresholds}})
+
+
+@pytest.mark.skipif(not __import__("pathlib").Path("checkpoints/spa-eng-luong/config.json").is_file(),
+                    reason="the shipped flagship is not here")
+def test_coverage_flag_names_hermano_on_the_flagship():
+    """Issue 15: the flagship drops "hermano" (beam search, its tuned length penalty), and the flag says so."""
+    from nmt_core.checkpoint import load_checkpoint
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.coverage import coverage_flags, coverage_notice, thresholds_of
+
+    checkpoint = load_checkpoint("checkpoints/spa-eng-luong")
+    penalty = checkpoint.config["decoding_defaults"]["length_penalty"]
+    trace = checkpoint.translator.translate("El hombre que vi ayer en el parque era el hermano de mi mejor amiga.",
+                                            DecodeSettings(method="beam", beam_size=5, length_penalty=penalty))
+    assert "brother" not in trace.translation
+    flagged = coverage_flags(trace, thresholds_of(checkpoint.config), checkpoint.translator.src_tokenizer)
+    assert "hermano" in [w.word for w in flagged if w.flag == "under"]
+    assert "“hermano”" in coverage_notice(trace, checkpoint.config, checkpoint.translator.src_tokenizer)

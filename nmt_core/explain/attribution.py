@@ -101,3 +101,32 @@ def _target_embeddings(model, tgt_in: torch.Tensor) -> torch.Tensor:
 def _with_target_embeddings(embedded, target_embedded, model, lengths, tgt_in, tgt_out, position):
     """:func:`gold_log_prob` with the decoder's input embeddings as a second input (prefix attribution)."""
     return gold_log_prob(embedded, model, lengths, tgt_in, tgt_out, position, target_embedded=target_embedded)
+
+
+def trace_attribution(translator, trace, method: str) -> Attribution:
+    """Attribution of every step of ``trace`` (its own output forced, the closing ``</s>`` included).
+
+    The trace API: rows line up with ``trace.steps``, columns with ``trace.source_tokens`` (and, for
+    ``prefix``, with ``<s>`` + the emitted tokens). It costs backward passes, so callers cache it
+    (the Explain page keys it like a trace: checkpoint, sentence, settings, method).
+    """
+    source = translator.prepare(trace.source_text)
+    return attribute(translator.model, source.ids, trace.target_ids, method)
+
+
+def rank_correlation(a, b) -> float | None:
+    """Spearman's ρ of two rows (ties get their mean rank); None when a row is constant."""
+    def ranks(x):
+        x = np.asarray(x, dtype=float)
+        order = x.argsort(kind="stable")
+        r = np.empty_like(x)
+        r[order] = np.arange(len(x), dtype=float)
+        for value in np.unique(x):  # mean rank for ties
+            tie = x == value
+            r[tie] = r[tie].mean()
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])

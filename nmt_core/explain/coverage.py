@@ -153,8 +153,8 @@ def flag_quality(traces, references: list[list[str]], thresholds: dict, tokenize
     return {
         "sentences": len(traces), "flagged": int(flagged.sum()), "low_chrf_below": round(float(np.quantile(
             scores, low_quantile)), 2),
-        "precision": round(hits / flagged.sum(), 3) if flagged.any() else None,
-        "recall": round(hits / low.sum(), 3) if low.any() else None,
+        "precision": round(float(hits / flagged.sum()), 3) if flagged.any() else None,
+        "recall": round(float(hits / low.sum()), 3) if low.any() else None,
         "base_rate": round(float(low.mean()), 3),
         "mean_chrf_flagged": round(float(scores[flagged].mean()), 2) if flagged.any() else None,
         "mean_chrf_unflagged": round(float(scores[~flagged].mean()), 2) if (~flagged).any() else None,

@@ -232,12 +232,20 @@ class Decoder(nn.Module):
     def _attend(self, query: torch.Tensor, memory: Memory):
         return self.attention(query, memory.keys, memory.values, memory.mask)
 
-    def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory):
-        """One step. prev_tokens (B,) -> logits (B, V), attention (B, S) or None, new state."""
+    def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory,
+                    attention_override: torch.Tensor | None = None):
+        """One step. prev_tokens (B,) -> logits (B, V), attention (B, S) or None, new state.
+
+        ``attention_override`` (B, S), rows summing to 1, replaces this step's attention weights (and so
+        its context vector): the intervention experiment of nmt_core.explain.intervene.
+        """
         embedded = self.dropout(self.embed(prev_tokens)).unsqueeze(1)  # (B, 1, E)
         weights = None
         if self.cfg.attention == "bahdanau":
             context, weights = self._attend(state.h[-1].unsqueeze(1), memory)  # query s_{t-1}
+            if attention_override is not None:
+                weights = attention_override.unsqueeze(1).to(context.dtype)
+                context = torch.bmm(weights, memory.values)
             rnn_in = [embedded, context]
         else:
             rnn_in = [embedded]
@@ -256,6 +264,9 @@ class Decoder(nn.Module):
             features = torch.cat([output, context], dim=-1)
         else:
             context, weights = self._attend(output, memory)
+            if attention_override is not None:
+                weights = attention_override.unsqueeze(1).to(context.dtype)
+                context = torch.bmm(weights, memory.values)
             features = torch.cat([context, output], dim=-1)
         if fast:
             attentional = torch.tanh(self.frozen.combine(features.squeeze(1)))  # h̃ (B, O)
@@ -319,9 +330,13 @@ class Seq2Seq(nn.Module):
         self.decoder.freeze_for_inference()
         return self
 
-    def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory):
-        """:meth:`step` before the softmax: logits (B, V), for decoders that adjust scores first."""
-        return self.decoder.step_logits(prev_tokens, state, memory)
+    def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory,
+                    attention_override: torch.Tensor | None = None):
+        """:meth:`step` before the softmax: logits (B, V), for decoders that adjust scores first.
+
+        ``attention_override`` (B, S): see :meth:`Decoder.step_logits`.
+        """
+        return self.decoder.step_logits(prev_tokens, state, memory, attention_override)
 
     def forward(self, src, lengths, tgt_in):
         """Teacher-forced logits (B, T, V) and attention (B, T, S) or None."""
