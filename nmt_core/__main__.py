@@ -328,7 +328,7 @@ def run_evaluate(args) -> int:
 def run_bench(args) -> int:
     import torch
 
-    from . import bench
+    from . import speed as bench
 
     torch.set_num_threads(max(args.threads, 1))
     try:
