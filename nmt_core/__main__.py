@@ -1,7 +1,11 @@
-"""Command line: ``python -m nmt_core {translate,evaluate,train} ...``.
+"""Command line: ``python -m nmt_core {translate,evaluate,bench,train,align,evaluate-alignment} ...``.
 
 Errors a user can fix (a bad checkpoint, an empty sentence, an out-of-range
 setting) are printed as one ``error:`` line, never as a traceback.
+
+Each subcommand imports what it needs when it runs, and the parser is built for
+the subcommand asked for only: ``translate --help`` never imports torch's
+training code, pandas or captum.
 """
 
 from __future__ import annotations
@@ -11,11 +15,10 @@ import json
 import os
 import sys
 from dataclasses import MISSING, fields
+from typing import TYPE_CHECKING
 
-from .checkpoint import CheckpointError, add_metrics, load_checkpoint
-from .decoding import DecodeSettings, InputError, Translator
-from .model import ModelConfig, TransformerConfig, config_fields, config_from_dict
-from .text import normalize
+if TYPE_CHECKING:
+    from .decoding import DecodeSettings, Translator
 
 TRAIN_HELP = {
     "data": "anki zip (e.g. ../shared/data/tatoeba/spa-eng.zip) or TSV of source<TAB>target",
@@ -45,10 +48,26 @@ def _add_dataclass_options(parser, cls, skip=(), prefix=""):
             parser.add_argument(flag, dest=prefix + f.name, type=kind, default=None, help=help_text)
 
 
-def build_parser() -> argparse.ArgumentParser:
+EXPLAIN_COMMANDS = ("align", "evaluate-alignment")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or (``only``) just one subcommand's: building a subcommand's options may import
+    heavy modules (training's dataclasses, the explain package), which other subcommands must not pay for."""
     parser = argparse.ArgumentParser(prog="python -m nmt_core", description="Attention Explorer's NMT library.")
     commands = parser.add_subparsers(dest="command", required=True)
+    builders = {"translate": _add_translate, "evaluate": _add_evaluate, "bench": _add_bench, "train": _add_train}
+    for name, add in builders.items():
+        if only in (None, name):
+            add(commands)
+    if only is None or only in EXPLAIN_COMMANDS:
+        from .explain.align import add_parsers as add_explain_parsers  # align, evaluate-alignment (issue 15)
 
+        add_explain_parsers(commands)
+    return parser
+
+
+def _add_translate(commands) -> None:
     translate = commands.add_parser(
         "translate", help="translate TEXT, or stdin line by line",
         description="Translate TEXT, or each line of standard input (one output line per input line, in order). "
@@ -70,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--json", action="store_true", help="one JSON object per line with tokens and attention")
     translate.add_argument("--trace", action="store_true", help="with --json: include the whole decode trace")
 
+
+def _add_evaluate(commands) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="BLEU and chrF on a TSV file, or on the checkpoint's own held-out split",
         description="Translate the sources of FILE (source<TAB>reference[<TAB>reference...]), or of the "
@@ -90,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
     evaluate.add_argument("--output", help="also write the translations here, one per line")
 
+
+def _add_bench(commands) -> None:
     bench = commands.add_parser(
         "bench", help="decoding speed of one checkpoint on this CPU",
         description="Median and 90th-percentile latency of greedy, beam-5 and one decoder step per sentence, "
@@ -102,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, default=1, help="torch CPU threads (the app uses 1)")
     bench.add_argument("--json", action="store_true")
 
+
+def _add_train(commands) -> None:
+    from .model import ModelConfig, TransformerConfig
+
     train = commands.add_parser(
         "train", help="train a model (resumable)",
         description="Train a model into a checkpoint folder. Resumable: run the same command again after a stop.",
@@ -113,10 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     # The Transformer's own arguments (those an RNN shares, like --dropout, are added once above).
     rnn_fields = {f.name for f in fields(ModelConfig)}
     _add_dataclass_options(train, TransformerConfig, skip=rnn_fields, prefix="")
-    from .explain.align import add_parsers as add_explain_parsers  # align, evaluate-alignment (issue 15)
-
-    add_explain_parsers(commands)
-    return parser
 
 
 def _train_config_class():
@@ -131,6 +154,8 @@ def _fail(message: str) -> int:
 
 
 def _decode_settings(args, checkpoint_config: dict) -> DecodeSettings:
+    from .decoding import DecodeSettings, InputError
+
     defaults = checkpoint_config.get("decoding_defaults", {})
     sampling = args.temperature is not None or args.top_k is not None or args.top_p is not None
     length_penalty = args.length_penalty if args.length_penalty is not None else defaults.get("length_penalty", 1.0)
@@ -225,6 +250,10 @@ def _result_json(trace, args) -> str:
 
 
 def run_translate(args) -> int:
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .decoding import InputError
+    from .text import normalize
+
     try:
         checkpoint = load_checkpoint(args.checkpoint)
         settings = _decode_settings(args, checkpoint.config)
@@ -258,7 +287,9 @@ def run_translate(args) -> int:
 
 def run_evaluate(args) -> int:
     from .batch_beam import beam_search_batch
+    from .checkpoint import CheckpointError, add_metrics, load_checkpoint
     from .data import held_out_part
+    from .decoding import InputError
     from .evaluate import corpus_scores, length_records, read_eval_tsv, scores_by_source_length
 
     if (args.file is None) == (args.split is None):
@@ -329,6 +360,8 @@ def run_bench(args) -> int:
     import torch
 
     from . import speed as bench
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .decoding import InputError
 
     torch.set_num_threads(max(args.threads, 1))
     try:
@@ -356,6 +389,7 @@ def run_bench(args) -> int:
 def run_train(args) -> int:
     from pathlib import Path
 
+    from .model import config_fields, config_from_dict
     from .recipes import RECIPES
     from .train import TrainConfig, train
 
@@ -383,11 +417,14 @@ def run_train(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    from .explain.align import HANDLERS as EXPLAIN_HANDLERS
+    words = sys.argv[1:] if argv is None else list(argv)
+    known = ("translate", "evaluate", "bench", "train", *EXPLAIN_COMMANDS)
+    args = build_parser(words[0] if words and words[0] in known else None).parse_args(words)
+    handler = {"translate": run_translate, "evaluate": run_evaluate, "bench": run_bench, "train": run_train}
+    if args.command in EXPLAIN_COMMANDS:
+        from .explain.align import HANDLERS as EXPLAIN_HANDLERS
 
-    handler = {"translate": run_translate, "evaluate": run_evaluate, "bench": run_bench, "train": run_train,
-               **EXPLAIN_HANDLERS}
+        handler.update(EXPLAIN_HANDLERS)
     try:
         return handler[args.command](args)
     except BrokenPipeError:

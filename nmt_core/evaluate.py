@@ -1,4 +1,4 @@
-"""Evaluation: read a batch, translate it, score it (sacrebleu BLEU and chrF), export it.
+"""Evaluation: read a batch, translate it, score it (sacrebleu BLEU and chrF).
 
 The pieces, in the order the Evaluate page and ``python -m nmt_core evaluate`` use them:
 
@@ -6,22 +6,19 @@ The pieces, in the order the Evaluate page and ``python -m nmt_core evaluate`` u
   ``source[<TAB>reference[<TAB>more references]]`` lines -> :class:`EvalRow` list, with an
   :class:`EvalInputError` naming the line and what is wrong with it.
 * :func:`translate_many`: sources -> translations, reporting progress through a callback.
-* :func:`corpus_scores`, :func:`sentence_frame`: corpus and per-sentence scores.
-* :func:`beam_curve`: corpus BLEU/chrF at several beam widths.
+* :func:`corpus_scores`: corpus scores.
 * :func:`scores_by_source_length`: corpus BLEU/chrF per source-length bucket (where attention helps).
-* :func:`results_csv`: the per-sentence table as CSV bytes.
+
+The page's tables (per-sentence scores, BLEU against beam width, the CSV export) are shaped in
+:mod:`nmt_core.views.evaluation`; this module imports no pandas.
 """
 
 from __future__ import annotations
 
-import csv
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
 
-import pandas as pd
 from sacrebleu.metrics import BLEU, CHRF
 
 from .batch_beam import beam_search_batch
@@ -246,95 +243,3 @@ def length_records(buckets: Sequence[LengthBucket]) -> list[dict]:
     config.json's ``metrics.test_by_source_length`` stores them."""
     return [{"words": b.label, "low": b.low, "high": b.high, "sentences": b.sentences, "bleu": round(b.bleu, 2),
              "chrf": round(b.chrf, 2)} for b in buckets]
-
-
-def translate_link(model: str, source: str, beam_size: int, length_penalty: float) -> str:
-    """A relative link that opens ``source`` in the Translate page with the same model and beam."""
-    query = {"model": model, "text": source, "method": "beam", "beam": beam_size, "lp": length_penalty}
-    return "./?" + urlencode(query)  # Translate is the default page, served at the app's root
-
-
-def sentence_frame(rows: list[EvalRow], hypotheses: list[str], model: str, beam_size: int,
-                   length_penalty: float) -> pd.DataFrame:
-    """One row per sentence, worst first when there are references.
-
-    Columns: line, source, translation, reference (several joined by " | "),
-    bleu and chrf (sentence-level; NaN without references), link (to the
-    Translate page). Sentence BLEU uses effective order, so short sentences
-    are not all 0.
-    """
-    if len(rows) != len(hypotheses):
-        raise ValueError(f"{len(rows)} sentences but {len(hypotheses)} translations")
-    bleu, chrf = BLEU(effective_order=True), CHRF()
-    records = []
-    for row, hypothesis in zip(rows, hypotheses, strict=True):
-        scored = bool(row.references)
-        records.append({
-            "line": row.line,
-            "source": row.source,
-            "translation": hypothesis,
-            "reference": " | ".join(row.references),
-            "bleu": bleu.sentence_score(hypothesis, row.references).score if scored else float("nan"),
-            "chrf": chrf.sentence_score(hypothesis, row.references).score if scored else float("nan"),
-            "link": translate_link(model, row.source, beam_size, length_penalty),
-        })
-    frame = pd.DataFrame(records, columns=["line", "source", "translation", "reference", "bleu", "chrf", "link"])
-    if rows and rows[0].references:
-        frame = frame.sort_values(["bleu", "chrf", "line"], kind="stable").reset_index(drop=True)
-    return frame
-
-
-def beam_curve(translator: Translator, rows: list[EvalRow], beams: Sequence[int] = (1, 2, 4, 8),
-               length_penalty: float = 1.0, on_progress: Progress | None = None) -> pd.DataFrame:
-    """Corpus BLEU and chrF of ``rows`` at each beam width: columns beam, bleu, chrf, seconds.
-
-    Progress counts sentences over all widths together (``len(rows) * len(beams)``).
-    """
-    if not rows or not all(row.references for row in rows):
-        raise ValueError("a BLEU-vs-beam curve needs a reference for every sentence")
-    sources, references = [row.source for row in rows], [row.references for row in rows]
-    total = len(sources) * len(beams)
-    records = []
-    for index, beam in enumerate(beams):
-        offset = index * len(sources)
-
-        def report(done: int, _: int, offset=offset):
-            if on_progress:
-                on_progress(offset + done, total)
-
-        started = time.perf_counter()
-        hypotheses = translate_many(translator, sources, beam, length_penalty, report)
-        seconds = time.perf_counter() - started
-        scores = corpus_scores(hypotheses, references)
-        records.append({"beam": beam, "bleu": scores.bleu, "chrf": scores.chrf, "seconds": seconds})
-    return pd.DataFrame(records, columns=["beam", "bleu", "chrf", "seconds"])
-
-
-# --------------------------------------------------------------------------- export
-
-
-# A spreadsheet reads a cell starting with one of these as a formula (``=HYPERLINK(...)``, ``+cmd|...``):
-# OWASP's CSV-injection advice is to make such a cell text by putting a single quote before it.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(text: str) -> str:
-    """A text cell that a spreadsheet will show as text, never run as a formula (OWASP, CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def results_csv(frame: pd.DataFrame) -> bytes:
-    """The per-sentence table as CSV (UTF-8 with a byte-order mark, so spreadsheets read accents right).
-
-    Text cells that a spreadsheet would read as a formula get a leading single quote (:func:`neutralise_cell`).
-    """
-    columns = [c for c in ("line", "source", "translation", "reference", "bleu", "chrf") if c in frame.columns]
-    out = frame[columns].copy()
-    for column in ("bleu", "chrf"):
-        if column in out.columns:
-            out[column] = out[column].round(2)
-    for column in ("source", "translation", "reference"):
-        if column in out.columns:
-            out[column] = out[column].map(lambda cell: neutralise_cell(cell) if isinstance(cell, str) else cell)
-    # Every text cell quoted (OWASP's advice too): a cell holding a lone carriage return stays one cell.
-    return out.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8-sig")

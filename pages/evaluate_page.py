@@ -21,19 +21,17 @@ from nmt_core.evaluate import (
     MAX_UPLOAD_MB,
     EvalInputError,
     EvalRow,
-    beam_curve,
     corpus_scores,
     decode_upload,
     length_records,
     parse_eval_text,
-    results_csv,
     scores_by_source_length,
-    sentence_frame,
     size_limit_text,
     translate_many,
 )
 from nmt_core.model_figures import beam_curve_chart, length_chart
 from nmt_core.model_info import records_frame
+from nmt_core.views.evaluation import beam_curve, results_csv, sentence_frame
 from pages.common import (
     NO_CHECKPOINT,
     checkpoint_root,

@@ -9,18 +9,15 @@ from nmt_core.decoding import DecodeSettings
 from nmt_core.evaluate import (
     EvalInputError,
     EvalRow,
-    beam_curve,
     corpus_scores,
     decode_upload,
     parse_eval_text,
     read_eval_tsv,
     reference_streams,
-    results_csv,
     scores_by_source_length,
-    sentence_frame,
-    translate_link,
     translate_many,
 )
+from nmt_core.views.evaluation import beam_curve, results_csv, sentence_frame, translate_link
 
 
 def test_perfect_and_multi_reference_scores():

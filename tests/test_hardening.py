@@ -41,9 +41,10 @@ from nmt_core.checkpoint import (
 from nmt_core.config_schema import ConfigSchemaError, validate_config
 from nmt_core.data import bucket, check_split, read_split
 from nmt_core.decoding import DecodeSettings, InputError, sampling_distribution
-from nmt_core.evaluate import MAX_UPLOAD_BYTES, EvalInputError, EvalRow, decode_upload, results_csv, sentence_frame
+from nmt_core.evaluate import MAX_UPLOAD_BYTES, EvalInputError, EvalRow, decode_upload
 from nmt_core.model import TransformerConfig, build_model, config_from_dict
 from nmt_core.trace import Trace
+from nmt_core.views.evaluation import results_csv, sentence_frame
 from tests.conftest import write_reverse_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
