@@ -14,7 +14,7 @@ import streamlit as st
 
 from nmt_core.beam_view import beam_settings
 from nmt_core.decoding import DecodeSettings
-from nmt_core.figures import asset
+from nmt_core.figures import asset, component_js
 from nmt_core.figures.beam_data import beam_payload
 from pages.common import (
     NO_CHECKPOINT,
@@ -36,7 +36,7 @@ COMPONENT_KEY = "beam_page_tree"
 @st.cache_resource(show_spinner=False)
 def beam_component():
     """The tree component, registered once per process."""
-    return st.components.v2.component("attention_explorer.beam", js=asset("beam.js"), css=asset("beam.css"),
+    return st.components.v2.component("attention_explorer.beam", js=component_js("beam.js"), css=asset("beam.css"),
                                       isolate_styles=False)
 
 

@@ -17,7 +17,7 @@ in the browser, is not sent again (Streamlit's message cache sends a reference).
 import streamlit as st
 
 from nmt_core.decoding import InputError
-from nmt_core.figures import asset
+from nmt_core.figures import asset, component_js
 from nmt_core.figures.step_data import step_payload
 from nmt_core.stepping import (
     compare_endings,
@@ -51,7 +51,7 @@ SHOWN = "step_shown_sentence"  # (model, sentence) last shown: a new sentence st
 @st.cache_resource(show_spinner=False)
 def step_component():
     """The component, registered once per process (its JS and CSS are inlined from nmt_core/figures)."""
-    return st.components.v2.component("attention_explorer.step", js=asset("step.js"), css=asset("step.css"),
+    return st.components.v2.component("attention_explorer.step", js=component_js("step.js"), css=asset("step.css"),
                                       isolate_styles=False)
 
 

@@ -147,9 +147,9 @@ def test_classroom_mode_uses_large_figure_text(models_root):
 
 
 def test_the_js_puts_text_in_the_page_only_as_text():
-    from nmt_core.figures import asset
+    from nmt_core.figures import component_js
 
-    js = asset("beam.js")
+    js = component_js("beam.js")
     for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
         assert sink not in js, sink
 

@@ -78,9 +78,9 @@ def test_page_sends_the_whole_trace_once(models_root):
 
 
 def test_the_js_puts_text_in_the_page_only_as_text():
-    from nmt_core.figures import asset
+    from nmt_core.figures import component_js
 
-    js = asset("step.js")
+    js = component_js("step.js")
     for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
         assert sink not in js, sink
     assert "textContent" in js

@@ -13,3 +13,8 @@ COMPONENTS = Path(__file__).resolve().parent / "components"
 def asset(name: str) -> str:
     """The text of a component asset (``step.js``, ``step.css``...), inlined into the component."""
     return (COMPONENTS / name).read_text(encoding="utf-8")
+
+
+def component_js(name: str) -> str:
+    """A component's module (``step.js``, ``beam.js``) with ``shared.js`` (DOM and piece helpers) before it."""
+    return asset("shared.js") + "\n" + asset(name)

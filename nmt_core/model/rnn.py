@@ -24,7 +24,7 @@ suite checks that this equals stepping.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -32,12 +32,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..text import EOS_ID, PAD_ID
+from .arguments import Arguments
 from .attention import ATTENTION_TYPES, build_attention
 from .fast_step import FrozenStep
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(Arguments):
     """Architecture arguments; a checkpoint rebuilds its model from these alone."""
 
     src_vocab_size: int
@@ -64,17 +65,6 @@ class ModelConfig:
             raise ValueError("a bidirectional encoder needs an even hidden_size")
         if self.tie_embeddings and self.output_size != self.embedding_dim:
             raise ValueError("tie_embeddings needs output_size == embedding_dim")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown model arguments: {sorted(unknown)}")
-        return cls(**values)
 
 
 class Memory(NamedTuple):

@@ -28,7 +28,7 @@ every layer and head, which the traced decoders record for the layer/head views.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -36,13 +36,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..text import PAD_ID
+from .arguments import Arguments
 
 ARCHITECTURE = "transformer"
 ATTENTION_NAME = "multi-head"  # config.json's "attention" for a Transformer (scaled dot-product, multi-head)
 
 
 @dataclass
-class TransformerConfig:
+class TransformerConfig(Arguments):
     """Architecture arguments of a Transformer; a checkpoint rebuilds its model from these alone."""
 
     src_vocab_size: int
@@ -70,17 +71,6 @@ class TransformerConfig:
     def attention(self) -> str:
         """What config.json's "attention" says, like an RNN's ``attention`` field."""
         return ATTENTION_NAME
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TransformerConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown model arguments: {sorted(unknown)}")
-        return cls(**values)
 
 
 def sinusoids(length: int, size: int) -> torch.Tensor:

@@ -10,20 +10,10 @@
 // User text reaches the page only through textContent / SVG text nodes, never innerHTML.
 
 const SVG = "http://www.w3.org/2000/svg";
-const MARK = "\u2581";
-const EOS = "</s>";
 const [PARENT, STEP, TOKEN, LOGPROB, SCORE, NORM, STATUS, RANK] = [0, 1, 2, 3, 4, 5, 6, 7];
 const START = 0, KEPT = 1, PRUNED = 2, FINISHED = 3;
 const COLORS = { 0: "#444444", 1: "#1f77b4", 2: "#b0b0b0", 3: "#2ca02c", best: "#d62728", path: "#ff7f0e" };
-const PUNCTUATION = /^[\p{P}\p{S}]+$/u; // "." or "," glued to a word reads as itself, not "+."
 const memory = new Map();
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function svg(tag, attrs) {
   const node = document.createElementNS(SVG, tag);
@@ -85,10 +75,7 @@ export default function (component) {
     const n = nodes[i];
     if (n[STATUS] === START) return "start";
     if (n[STATUS] === FINISHED) return (n[RANK] ? `#${n[RANK]} ` : "") + n[NORM].toFixed(2);
-    const tok = data.tokens[n[TOKEN]];
-    if (pieces || tok === EOS) return tok;
-    if (tok.startsWith(MARK)) return tok.slice(MARK.length) || MARK;
-    return PUNCTUATION.test(tok) ? tok : "+" + tok;
+    return pieceLabel(data.tokens[n[TOKEN]], pieces);
   };
   const pathTo = (i) => { const p = []; while (i >= 0) { p.push(i); i = nodes[i][PARENT]; } return p.reverse(); };
   const hypothesis = (i) => pathTo(i).slice(1).map((j) => data.tokens[nodes[j][TOKEN]]).filter((t) => t !== EOS)

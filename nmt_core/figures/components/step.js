@@ -6,20 +6,10 @@
 // User text (source and target pieces) reaches the page only through textContent, never innerHTML.
 // The step is mirrored into the address bar (?step=, 1-based) so the view can be shared.
 
-const MARK = "\u2581"; // SentencePiece's word-start marker
-const EOS = "</s>";
-const PUNCTUATION = /^[\p{P}\p{S}]+$/u; // "." glued to a word reads as itself, not "+."
 const PLAY_MS = 1000; // one step per second while playing: slow enough to read aloud
 // Per mounted component (its key): the step shown and the trace it belongs to, kept across the
 // re-renders that Streamlit causes with unchanged data (the module lives as long as the page).
 const memory = new Map();
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // Blues, from near-white to dark navy, like the app's plotly heatmaps.
 const BLUES = [[247, 251, 255], [198, 219, 239], [107, 174, 214], [33, 113, 181], [8, 48, 107]];
@@ -34,14 +24,6 @@ function blue(w) {
 function fmt(p) {
   if (p === null || p === undefined) return "–";
   return p >= 0.001 || p === 0 ? p.toFixed(3) : p.toExponential(1);
-}
-
-// A piece as people read it: in words mode without the ▁ marker, a word's later pieces with a
-// leading "+"; in pieces mode exactly as SentencePiece wrote it.
-function pieceLabel(piece, pieces) {
-  if (pieces || piece === EOS) return piece;
-  if (piece.startsWith(MARK)) return piece.slice(MARK.length) || MARK;
-  return PUNCTUATION.test(piece) ? piece : "+" + piece;
 }
 
 function joinPieces(tokens) {
