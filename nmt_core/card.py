@@ -17,7 +17,8 @@ CREDIT = (
 )
 # Metrics the Quality section words itself; any other key is listed as it is.
 WORDED_METRICS = {"test_bleu", "test_chrf", "test_sentences", "test_beam", "test_length_penalty", "bleu_signature",
-                  "dev_bleu_greedy", "dev_bleu_by_length_penalty", "test_by_source_length"}
+                  "dev_bleu_greedy", "dev_bleu_by_length_penalty", "test_by_source_length", "dev_alignment_aer",
+                  "coverage_thresholds"}
 
 
 def language_name(code: str | None) -> str:
@@ -102,6 +103,37 @@ def _usage(name: str, src: str | None, data: dict) -> list[str]:
     ]
 
 
+def alignment_table(record) -> list[str]:
+    """Markdown lines for ``metrics.dev_alignment_aer`` (nmt_core.explain.silver); none when absent or malformed."""
+    if not isinstance(record, dict) or not isinstance(record.get("methods"), dict) or not record["methods"]:
+        return []
+    lines = ["", "How far the attention (and gradient attribution) agrees with word alignments: alignment error "
+             f"rate (AER, lower is better) against silver alignments ({record.get('silver', 'eflomal')}) on dev "
+             "sentences (`python -m nmt_core.explain.silver`).", "",
+             "| method | AER | precision | recall | sentences |", "|---|---|---|---|---|"]
+    for method, scores in record["methods"].items():
+        if isinstance(scores, dict):
+            lines.append(f"| {method} | {scores.get('aer', '?')} | {scores.get('precision', '?')} | "
+                         f"{scores.get('recall', '?')} | {scores.get('sentences', '?')} |")
+    if record.get("symmetrised_with"):
+        lines += ["", f"Symmetrised with `{record['symmetrised_with']}` (grow-diag-final-and)."]
+    return lines
+
+
+def coverage_lines(record) -> list[str]:
+    """A sentence for ``metrics.coverage_thresholds`` (nmt_core.explain.coverage); none when absent."""
+    if not isinstance(record, dict):
+        return []
+    lines = ["", f"Coverage flags (a content word with little attention, probably untranslated, or too much, "
+             f"probably repeated) use thresholds measured on {record.get('measured_on', 'dev sentences')}."]
+    measured = record.get("predicts_low_chrf")
+    if isinstance(measured, dict):
+        lines[-1] += (f" On {measured.get('sentences', '?')} other dev sentences a flag marked a low-chrF sentence "
+                      f"with precision {measured.get('precision', '?')} (base rate {measured.get('base_rate', '?')})"
+                      f" and recall {measured.get('recall', '?')}.")
+    return lines
+
+
 def _quality(metrics: dict, src: str | None) -> list[str]:
     lines = ["", "## Quality", ""]
     if "test_bleu" in metrics and "test_chrf" in metrics:
@@ -123,7 +155,9 @@ def _quality(metrics: dict, src: str | None) -> list[str]:
     if "dev_bleu_greedy" in metrics:
         lines += ["", f"Dev BLEU of the shipped weights, greedy: {metrics['dev_bleu_greedy']}."]
     lines += [f"- {key}: {value}" for key, value in metrics.items() if key not in WORDED_METRICS]
-    return lines + length_table(metrics.get("test_by_source_length"))
+    lines += length_table(metrics.get("test_by_source_length"))
+    lines += alignment_table(metrics.get("dev_alignment_aer"))
+    return lines + coverage_lines(metrics.get("coverage_thresholds"))
 
 
 def _training(training: dict, history) -> list[str]:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from nmt_core.alignment import MERGE_RULE
 from nmt_core.decoding import DecodeSettings
+from nmt_core.explain.coverage import coverage_notice
 from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
 from nmt_core.plots import (
     CLASSROOM_ROW_HEIGHT,
@@ -36,6 +37,7 @@ from pages.common import (
     config_of,
     decode_or_explain,
     escape_markdown,
+    load,
     set_url,
     settings_values,
     sidebar_choices,
@@ -74,6 +76,12 @@ def render():
         st.warning(escape_markdown(message))
     if not trace.finished:
         st.caption("Stopped at the length limit before the model emitted </s>.")
+    # Source words the attention hardly touched (perhaps dropped) or kept returning to (perhaps repeated),
+    # against thresholds measured on the model's dev set (nmt_core.explain.coverage; details on Explain).
+    checkpoint = load(name)
+    notice = coverage_notice(trace, checkpoint.config, checkpoint.src_tokenizer)
+    if notice:
+        st.info(escape_markdown(notice))
 
     # The heatmap is drawn into this slot after the download format is known (chosen further down).
     heatmap_slot = st.container()

@@ -69,3 +69,18 @@ def test_a_transformers_card_gives_its_layers_heads_and_the_multi_head_formula()
     assert "- Positions: sinusoidal; target embeddings tied to the output layer; dropout 0.1" in card
     assert "the mean of decoder layer 3's heads" in card
     assert "- Parameters: 7,387,712" in card and "RNN" not in card and "GRU" not in card
+
+
+def test_alignment_scores_and_coverage_read_as_a_table_and_a_sentence():
+    from nmt_core.card import alignment_table, coverage_lines
+
+    record = {"silver": "eflomal", "symmetrised_with": "eng-spa-luong",
+              "methods": {"attention": {"aer": 0.17, "precision": 0.8, "recall": 0.87, "sentences": 200}}}
+    lines = alignment_table(record)
+    assert "| attention | 0.17 | 0.8 | 0.87 | 200 |" in lines
+    assert any("eng-spa-luong" in line for line in lines)
+    assert alignment_table({"methods": "broken"}) == [] and alignment_table(None) == []
+    sentence = coverage_lines({"measured_on": "400 dev sentences", "predicts_low_chrf": {
+        "sentences": 400, "precision": 0.38, "recall": 0.23, "base_rate": 0.25}})
+    assert "precision 0.38" in sentence[-1] and "base rate 0.25" in sentence[-1]
+    assert coverage_lines("nonsense") == []

@@ -438,7 +438,7 @@ def test_cli_survives_bytes_that_are_not_utf8(tiny_checkpoint_dir):
 
 @pytest.mark.parametrize("text", ["", "   ", "\u200b", "\x00"])
 def test_cli_empty_text_is_an_error_line(tiny_checkpoint, capsys, text, monkeypatch):
-    monkeypatch.setattr("nmt_core.__main__.load_checkpoint", lambda _: tiny_checkpoint)
+    monkeypatch.setattr("nmt_core.checkpoint.load_checkpoint", lambda _: tiny_checkpoint)
     assert cli_main(["translate", "-c", "tiny", text]) == 1
     assert "error: The sentence is empty" in capsys.readouterr().err
 
@@ -459,7 +459,7 @@ def test_cli_empty_text_is_an_error_line(tiny_checkpoint, capsys, text, monkeypa
     (["--temperature", "1", "--seed", str(2**70)], "seed must fit in 64 bits"),
 ])
 def test_cli_settings_out_of_range_are_one_error_line(tiny_checkpoint, capsys, monkeypatch, args, words):
-    monkeypatch.setattr("nmt_core.__main__.load_checkpoint", lambda _: tiny_checkpoint)
+    monkeypatch.setattr("nmt_core.checkpoint.load_checkpoint", lambda _: tiny_checkpoint)
     assert cli_main(["translate", "-c", "tiny", *args, "alpha"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and words in err and "Traceback" not in err

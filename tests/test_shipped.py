@@ -84,3 +84,15 @@ def test_models_from_english_translate_the_textbook_sentence(folder):
     trace = checkpoint.translator.translate("I like soccer", DecodeSettings(method="beam", beam_size=5,
                                                                             length_penalty=alpha))
     assert trace.translation == I_LIKE_SOCCER[checkpoint.config["target_language"]]
+
+
+@pytest.mark.skipif(not any(p.name == "spa-eng-luong" for p in SHIPPED), reason="flagship not shipped yet")
+def test_translate_says_which_word_the_flagship_drops():
+    """Issue 15's sentence: the flagship leaves out "el hermano de"; Translate's coverage notice names it."""
+    from tests.apphelpers import run_page
+
+    sentence = "El hombre que vi ayer en el parque era el hermano de mi mejor amiga."
+    app = run_page(model="spa-eng-luong", text=sentence)
+    assert not app.exception
+    notices = [info.value for info in app.info if info.value.startswith("Coverage")]
+    assert notices and "hermano" in notices[0], [i.value for i in app.info]
