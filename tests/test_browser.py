@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install)")]
 
 MODEL, SECOND_MODEL = "tiny-luong", "tiny-luong-b"  # the same tiny checkpoint under two names
 SENTENCE, REVERSED = "alpha beta gamma", "gamma beta alpha"  # the tiny model learnt to reverse words

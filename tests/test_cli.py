@@ -1,31 +1,64 @@
-"""The command line end to end, on a tiny model the tests trained themselves."""
+"""The command line, on a tiny model the tests trained themselves.
 
+Most tests run ``main(argv)`` in this process (no interpreter start-up each); two run the real
+``python -m nmt_core`` in a subprocess, end to end, and are marked slow.
+"""
+
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+
+from nmt_core.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli(*args, stdin: str | None = None):
+class Result(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args, stdin: str | None = None) -> Result:
+    """``python -m nmt_core ARGS`` run in this process through ``main(argv)``, stdin/stdout/stderr captured."""
+    out, err, saved_stdin = io.StringIO(), io.StringIO(), sys.stdin
+    sys.stdin = io.StringIO(stdin or "")
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exit_:  # argparse: --help, or a usage error
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 2)
+    finally:
+        sys.stdin = saved_stdin
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def cli_process(*args, stdin: str | None = None):
+    """The real thing: a fresh ``python -m nmt_core`` process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "nmt_core", *map(str, args)], input=stdin, capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_translate_text(tiny_checkpoint_dir):
-    result = cli("translate", "-c", tiny_checkpoint_dir, "alpha beta gamma")
+    result = cli_process("translate", "-c", tiny_checkpoint_dir, "alpha beta gamma")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "gamma beta alpha\n"
 
 
+@pytest.mark.slow
 def test_translate_stdin_keeps_one_line_per_input(tiny_checkpoint_dir):
-    result = cli("translate", "-c", tiny_checkpoint_dir, "--beam", "3", stdin="mu eta\n\niota kappa lambda\n")
+    result = cli_process("translate", "-c", tiny_checkpoint_dir, "--beam", "3", stdin="mu eta\n\niota kappa lambda\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n") == ["eta mu", "", "lambda kappa iota", ""]
 

@@ -25,6 +25,7 @@ def loaded_after(code: str) -> set[str]:
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
+@pytest.mark.slow  # a fresh interpreter per module
 @pytest.mark.parametrize("module", CORE)
 def test_the_core_never_imports_page_side_libraries(module):
     assert not loaded_after(f"import {module}") & set(PAGE_SIDE), module

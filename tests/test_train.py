@@ -80,6 +80,7 @@ def test_a_bare_resume_keeps_the_runs_own_epoch_count(tmp_path, reverse_corpus):
     assert result["finished"] and result["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, reverse_corpus):
     """torchrun with 2 gloo processes: ranks hold identical weights and the loss falls."""
     import os
