@@ -282,8 +282,59 @@ def hardware_description(device: torch.device) -> str:
 # ---------------------------------------------------------------- the run
 
 
+def resumed_run(cfg: TrainConfig, run_file: Path) -> tuple[TrainConfig, dict | None]:
+    """The config to train with, and the stored run record when ``run_file`` exists (a resume), else None.
+
+    On a resume the stored config wins (same data, split, model), except the knobs that only say how
+    long or how loudly to run this time; options added or retired since the run started fall back to
+    their defaults.
+    """
+    run = None
+    if run_file.is_file():
+        run = json.loads(run_file.read_text())
+        known = {f.name for f in fields(TrainConfig)}
+        stored = TrainConfig(**{k: v for k, v in run["config"].items() if k in known})
+        for knob in ("time_budget_minutes", "save_every_minutes", "progress", "threads", "device"):
+            setattr(stored, knob, getattr(cfg, knob))
+        if cfg.epochs is not None:  # only when asked: a bare resume must not shorten the run
+            stored.epochs = cfg.epochs
+        cfg = stored
+    if cfg.epochs is None:
+        cfg.epochs = DEFAULT_EPOCHS
+    return cfg, run
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig):
+        self._join_processes(cfg)
+        self.work = cfg.resolved_work_dir()
+        self.run_file = self.work / "run.json"
+        cfg, run = resumed_run(cfg, self.run_file)
+        self.cfg = cfg
+        # Inputs are checked before anything heavy: a bad path or a corpus too small to split fails in seconds.
+        check_training_paths(cfg.data, cfg.out, self.work)
+        self.split, self.src_lang, self.tgt_lang = load_split(cfg)
+        check_split(self.split, cfg.data, cfg.split_seed)
+        self.work.mkdir(parents=True, exist_ok=True)
+        if run is not None:
+            self.src_tok = Tokenizer.from_file(self.work / "src.model")
+            self.tgt_tok = Tokenizer.from_file(self.work / "tgt.model")
+            run.setdefault("stopped_early", run.pop("done", False))  # runs started by library 0.1.0 drafts
+            self.run = run
+        else:
+            self.run = self._start_run(cfg)
+        self._build_model(resumed=run is not None)
+        self.train_examples = [(self.src_tok.encode(p.source), self.tgt_tok.encode(p.target))
+                               for p in self.split.train]
+        self.dev_examples = [(self.src_tok.encode(s), self.tgt_tok.encode(r)) for s, refs in self.split.dev
+                             for r in refs]
+        # Fixed probe sentences (the first dev sources of 4 to 12 words): their attention is recorded
+        # after every epoch, so the Models page can show it sharpening as the model learns.
+        self.probe_sources = [s for s, _ in self.split.dev if 4 <= len(s.split()) <= 12][: cfg.probe_sentences]
+        self.loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, label_smoothing=cfg.label_smoothing)
+
+    def _join_processes(self, cfg: TrainConfig) -> None:
+        """Rank, world size and device; under torchrun, join the process group (gloo on CPU, nccl on GPU)."""
         self.distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         if self.distributed and not dist.is_initialized():
             backend = "nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo"
@@ -292,74 +343,47 @@ class Trainer:
         self.world = dist.get_world_size() if self.distributed else 1
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-        if cfg.device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        else:
-            device = cfg.device
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
         if device == "cuda" and self.distributed:
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
         self.device = torch.device(device)
-        self.work = cfg.resolved_work_dir()
-        self.run_file = self.work / "run.json"
 
-        resumed = self.run_file.is_file()
-        if resumed:
-            run = json.loads(self.run_file.read_text())
-            # The stored config wins (same data, split, model), except the knobs
-            # that only say how long or how loudly to run this time.
-            # Options added or retired since the run started fall back to defaults.
-            known = {f.name for f in fields(TrainConfig)}
-            stored = TrainConfig(**{k: v for k, v in run["config"].items() if k in known})
-            for knob in ("time_budget_minutes", "save_every_minutes", "progress", "threads", "device"):
-                setattr(stored, knob, getattr(cfg, knob))
-            if cfg.epochs is not None:  # only when asked: a bare resume must not shorten the run
-                stored.epochs = cfg.epochs
-            cfg = stored
-        if cfg.epochs is None:
-            cfg.epochs = DEFAULT_EPOCHS
-        self.cfg = cfg
-        # Inputs are checked before anything heavy: a bad path or a corpus too small to split fails in seconds.
-        check_training_paths(cfg.data, cfg.out, self.work)
-        self.split, self.src_lang, self.tgt_lang = load_split(cfg)
-        check_split(self.split, cfg.data, cfg.split_seed)
-        self.work.mkdir(parents=True, exist_ok=True)
-
-        if resumed:
+    def _start_run(self, cfg: TrainConfig) -> dict:
+        """A new run: its tokenisers (trained, or those of --init-from) in the work folder, and its run record."""
+        initial = load_checkpoint(cfg.init_from) if cfg.init_from else None
+        if initial is not None:
+            # Going on from a finished checkpoint: its tokenisers and architecture, not new ones.
+            cfg.model = {k: v for k, v in initial.model.cfg.to_dict().items()
+                         if k not in ("src_vocab_size", "tgt_vocab_size")}
+            if self.rank == 0:
+                (self.work / "src.model").write_bytes(initial.src_tokenizer.model_proto)
+                (self.work / "tgt.model").write_bytes(initial.tgt_tokenizer.model_proto)
+        elif self.rank == 0:
+            self.src_tok = train_tokenizer([p.source for p in self.split.train], cfg.src_vocab_size)
+            self.tgt_tok = train_tokenizer([p.target for p in self.split.train], cfg.tgt_vocab_size)
+            (self.work / "src.model").write_bytes(self.src_tok.model_proto)
+            (self.work / "tgt.model").write_bytes(self.tgt_tok.model_proto)
+        if self.distributed:
+            dist.barrier()
+        if self.distributed or initial is not None:
             self.src_tok = Tokenizer.from_file(self.work / "src.model")
             self.tgt_tok = Tokenizer.from_file(self.work / "tgt.model")
-            run.setdefault("stopped_early", run.pop("done", False))  # runs started by library 0.1.0 drafts
-            self.run = run
-        else:
-            initial = load_checkpoint(cfg.init_from) if cfg.init_from else None
-            if initial is not None:
-                # Going on from a finished checkpoint: its tokenisers and architecture, not new ones.
-                cfg.model = {k: v for k, v in initial.model.cfg.to_dict().items()
-                             if k not in ("src_vocab_size", "tgt_vocab_size")}
-                if self.rank == 0:
-                    (self.work / "src.model").write_bytes(initial.src_tokenizer.model_proto)
-                    (self.work / "tgt.model").write_bytes(initial.tgt_tokenizer.model_proto)
-            elif self.rank == 0:
-                self.src_tok = train_tokenizer([p.source for p in self.split.train], cfg.src_vocab_size)
-                self.tgt_tok = train_tokenizer([p.target for p in self.split.train], cfg.tgt_vocab_size)
-                (self.work / "src.model").write_bytes(self.src_tok.model_proto)
-                (self.work / "tgt.model").write_bytes(self.tgt_tok.model_proto)
-            if self.distributed:
-                dist.barrier()
-            if self.distributed or initial is not None:
-                self.src_tok = Tokenizer.from_file(self.work / "src.model")
-                self.tgt_tok = Tokenizer.from_file(self.work / "tgt.model")
-            self.run = {"config": asdict(cfg), "epoch": 0, "batch": 0, "step": 0, "history": [], "lr": cfg.lr,
-                        "best_bleu": -1.0, "best_epoch": 0, "bad_epochs": 0, "train_seconds": 0.0,
-                        "stopped_early": False, "snapshots": [], "probes": []}
-            if initial is not None:
-                # The epochs already trained stay in the history (and the epoch count goes on from them).
-                history = initial.config.get("history") or []
-                self.run.update(history=list(history), epoch=len(history),
-                                train_seconds=60.0 * float(initial.config.get("training", {}).get("train_minutes", 0)),
-                                init_from=str(cfg.init_from))
-                if cfg.epochs <= len(history):
-                    raise ValueError(f"--epochs must exceed the {len(history)} epochs {cfg.init_from} already has")
+        run = {"config": asdict(cfg), "epoch": 0, "batch": 0, "step": 0, "history": [], "lr": cfg.lr,
+               "best_bleu": -1.0, "best_epoch": 0, "bad_epochs": 0, "train_seconds": 0.0,
+               "stopped_early": False, "snapshots": [], "probes": []}
+        if initial is not None:
+            # The epochs already trained stay in the history (and the epoch count goes on from them).
+            history = initial.config.get("history") or []
+            run.update(history=list(history), epoch=len(history),
+                       train_seconds=60.0 * float(initial.config.get("training", {}).get("train_minutes", 0)),
+                       init_from=str(cfg.init_from))
+            if cfg.epochs <= len(history):
+                raise ValueError(f"--epochs must exceed the {len(history)} epochs {cfg.init_from} already has")
+        return run
 
+    def _build_model(self, resumed: bool) -> None:
+        """The model and optimiser, with the saved state of a resumed run or the weights of --init-from."""
+        cfg = self.cfg
         known = config_fields(cfg.model) - {"src_vocab_size", "tgt_vocab_size"}
         model_args = {k: v for k, v in cfg.model.items() if k in known}
         self.model_cfg = config_from_dict({"src_vocab_size": self.src_tok.vocab_size,
@@ -372,17 +396,7 @@ class Trainer:
         elif cfg.init_from:
             weights = load_checkpoint(cfg.init_from).model.state_dict()
             self.model.load_state_dict({k: v.to(self.device) for k, v in weights.items()})
-        self.ddp_model = (
-            nn.parallel.DistributedDataParallel(self.model) if self.distributed else self.model
-        )
-        self.train_examples = [(self.src_tok.encode(p.source), self.tgt_tok.encode(p.target))
-                               for p in self.split.train]
-        self.dev_examples = [(self.src_tok.encode(s), self.tgt_tok.encode(r)) for s, refs in self.split.dev
-                             for r in refs]
-        # Fixed probe sentences (the first dev sources of 4 to 12 words): their attention is recorded
-        # after every epoch, so the Models page can show it sharpening as the model learns.
-        self.probe_sources = [s for s, _ in self.split.dev if 4 <= len(s.split()) <= 12][: cfg.probe_sentences]
-        self.loss_fn = nn.CrossEntropyLoss(ignore_index=PAD_ID, label_smoothing=cfg.label_smoothing)
+        self.ddp_model = nn.parallel.DistributedDataParallel(self.model) if self.distributed else self.model
 
     # -- helpers
     def log(self, message: str):
