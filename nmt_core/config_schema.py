@@ -165,6 +165,7 @@ RNN_MODEL = record({
     "reverse_source": boolean,
     "dropout": DROPOUT,
     "tie_embeddings": boolean,
+    "attend_to_source_end": boolean,
 }, required=("src_vocab_size", "tgt_vocab_size"))
 
 TRANSFORMER_MODEL = record({

@@ -51,7 +51,13 @@ _TRANSFORMER = {
 
 RECIPES: dict[str, dict] = {
     "spa-eng-luong": {**_FLAGSHIP, "data": "spa-eng.zip"},
-    "spa-eng-bahdanau": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "bahdanau"},
+    # Bahdanau's additive attention, with the source </s> made non-attendable: trained with it attendable,
+    # it put 0.74 of its attention mass on </s> (Luong: 0.23), a key-side prior (a zero query still gave
+    # </s> 0.72), so the decoder read a sentence summary through the context instead of aligning to words
+    # (issue 16; benchmarks/attention_sink.py measures it). The summary still reaches the decoder as its
+    # initial state, the encoder's final state.
+    "spa-eng-bahdanau": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "bahdanau",
+                         "attend_to_source_end": False},
     # The classic encoder-decoder (Sutskever et al. 2014): LSTMs, no attention,
     # the source read backwards so its first words sit next to the decoder's start.
     "spa-eng-noattn": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "none", "rnn_type": "lstm",

@@ -55,6 +55,10 @@ class ModelConfig(Arguments):
     reverse_source: bool = False  # Sutskever's trick: read the source backwards
     dropout: float = 0.2  # on embeddings, RNN outputs and h̃
     tie_embeddings: bool = True  # share target embedding and output matrix (needs O == E)
+    # False: the source's closing </s> cannot be attended to (weight exactly 0; the row keeps its S columns).
+    # The encoder still reads it, and the decoder still starts from the encoder's final state. Issue 16:
+    # Bahdanau attention trained with it sank 0.74 of its mass onto </s>, a sentence summary, not a word.
+    attend_to_source_end: bool = True
 
     def __post_init__(self):
         if self.rnn_type not in ("gru", "lstm"):
@@ -65,6 +69,8 @@ class ModelConfig(Arguments):
             raise ValueError("a bidirectional encoder needs an even hidden_size")
         if self.tie_embeddings and self.output_size != self.embedding_dim:
             raise ValueError("tie_embeddings needs output_size == embedding_dim")
+        if not isinstance(self.attend_to_source_end, bool):
+            raise ValueError(f"attend_to_source_end must be true or false, got {self.attend_to_source_end!r}")
 
 
 class Memory(NamedTuple):
@@ -120,6 +126,15 @@ def source_batch(id_lists: list[list[int]], device=None) -> tuple[torch.Tensor, 
     for row, ids in enumerate(id_lists):
         src[row, : len(ids) + 1] = torch.tensor([*ids, EOS_ID], dtype=torch.long)
     return src.to(device), torch.tensor(lengths, dtype=torch.long, device=device)
+
+
+def without_source_end(mask: torch.Tensor) -> torch.Tensor:
+    """mask (B, S), True on each row's real positions (a prefix ending with the source </s>) -> the same
+    without that last real position; a row whose only position is </s> (an empty source) keeps it."""
+    after = torch.cat([mask[:, 1:], mask.new_zeros(mask.size(0), 1)], dim=1)
+    last = mask & ~after  # (B, S): the </s> of each row
+    only = mask.sum(dim=1, keepdim=True) == 1
+    return mask & ~(last & ~only)
 
 
 def reverse_padded(src: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -219,8 +234,27 @@ class Decoder(nn.Module):
         outputs, h = self.rnn(inputs, state.h)
         return outputs, DecoderState(h, None, state.feed)
 
+    def attention_mask(self, memory: Memory) -> torch.Tensor:
+        """(B, S) True where attention may go: ``memory.mask``, less the source </s> when
+        ``attend_to_source_end`` is off. Every attention of this decoder (step, teacher forcing,
+        overrides) goes through it; code that scores attention itself should use it too."""
+        return memory.mask if self.cfg.attend_to_source_end else without_source_end(memory.mask)
+
     def _attend(self, query: torch.Tensor, memory: Memory):
-        return self.attention(query, memory.keys, memory.values, memory.mask)
+        return self.attention(query, memory.keys, memory.values, self.attention_mask(memory))
+
+    def _override(self, override: torch.Tensor, memory: Memory, dtype: torch.dtype) -> torch.Tensor:
+        """An attention override (B, S) as step weights (B, 1, S). Without ``attend_to_source_end`` the
+        mass it puts on the source </s> is dropped and the rest renormalised (ValueError if none is left)."""
+        weights = override.unsqueeze(1).to(dtype)
+        if self.cfg.attend_to_source_end:
+            return weights
+        weights = weights * self.attention_mask(memory)[:, None, :]
+        total = weights.sum(dim=-1, keepdim=True)
+        if bool((total <= 0).any()):
+            raise ValueError("attention_override puts no mass on a position this model can attend to "
+                             "(it never attends to the source </s>)")
+        return weights / total
 
     def step_logits(self, prev_tokens: torch.Tensor, state: DecoderState, memory: Memory,
                     attention_override: torch.Tensor | None = None):
@@ -234,7 +268,7 @@ class Decoder(nn.Module):
         if self.cfg.attention == "bahdanau":
             context, weights = self._attend(state.h[-1].unsqueeze(1), memory)  # query s_{t-1}
             if attention_override is not None:
-                weights = attention_override.unsqueeze(1).to(context.dtype)
+                weights = self._override(attention_override, memory, context.dtype)
                 context = torch.bmm(weights, memory.values)
             rnn_in = [embedded, context]
         else:
@@ -255,7 +289,7 @@ class Decoder(nn.Module):
         else:
             context, weights = self._attend(output, memory)
             if attention_override is not None:
-                weights = attention_override.unsqueeze(1).to(context.dtype)
+                weights = self._override(attention_override, memory, context.dtype)
                 context = torch.bmm(weights, memory.values)
             features = torch.cat([context, output], dim=-1)
         if fast:
