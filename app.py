@@ -3,23 +3,23 @@
 The sidebar widgets live here so they persist across pages. Every setting is
 mirrored into the URL (?model=...&text=...&method=beam&beam=5...) so a view can
 be shared as a link and reopens exactly; pages add their own parameters
-(``step``, ``node``...) through ``pages.common.set_url``.
+(``step``, ``node``...) through ``pages.lib.common.set_url``.
 """
 
 import streamlit as st
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 
 from nmt_core.decoding import MAX_INPUT_CHARACTERS, MAX_OUTPUT_LENGTH, DecodeSettings
 from nmt_core.examples import DEFAULT_SENTENCE, examples_for, first_example, sentence_for_language
-from pages.common import (
+from pages.lib.common import (
     available_checkpoints,
     checkpoint_problem,
     default_length_penalty,
     describe_checkpoint,
+    routed,
     source_language_of,
 )
-from pages.style import apply_classroom_style
+from pages.lib.style import apply_classroom_style
 
 # A classroom link (?classroom=1) opens with the sidebar folded: the projector's 1280 px go to the figures.
 st.set_page_config(page_title="Attention Explorer", layout="wide",
@@ -52,31 +52,27 @@ LIMITS = {"beam_input": (1, 16), "length_penalty_input": (0.0, 2.0), "temperatur
           "top_k_input": (0, 1000), "top_p_input": (0.05, 1.0), "seed_input": (0, 2**31 - 1),
           "unk_penalty_input": (0.0, 10.0), "max_tokens_input": (0, MAX_OUTPUT_LENGTH), "classroom_input": (0, 1)}
 
-# (title, script in pages/, URL path). A page's script runs only when it is opened,
-# so one page's import cost (or bug) never slows or breaks another. Script names
-# differ from URL paths on purpose: pages/<URL path>.py is a stub for deep links,
-# see the note on PagesManager below.
+# (title, URL path): each page is the script pages/<URL path>.py; its helpers live in pages/lib/.
+# A page's script runs only when it is opened, so one page's import cost (or bug) never slows
+# or breaks another.
 PAGES = [
-    ("Translate", "translate_page", "translate"),
-    ("Step through", "step_page", "step"),
-    ("Beam search", "beam_page", "beam"),
-    ("Sampling", "sampling_page", "sampling"),
-    ("Compare", "compare_page", "compare"),
-    ("Models", "models_page", "models"),
-    ("Evaluate", "evaluate_page", "evaluate"),
-    ("Explain", "explain_page", "explain"),
+    ("Translate", "translate"),
+    ("Step through", "step"),
+    ("Beam search", "beam"),
+    ("Sampling", "sampling"),
+    ("Compare", "compare"),
+    ("Models", "models"),
+    ("Evaluate", "evaluate"),
+    ("Explain", "explain"),
 ]
 
 # Streamlit wraps an app that has a pages/ folder in its legacy multipage mode: a first,
 # hidden navigation over app.py and every pages/*.py, in which a pages/ script runs on its
-# own, without app.py's sidebar. This app navigates with st.navigation only, so switch the
-# legacy mode off. Streamlit decides it once per process, before any script runs, so the
+# own, without app.py's sidebar. This app navigates with st.navigation only, which switches
+# that mode off, but Streamlit decides it once per process, before any script runs, so the
 # process's very first run is still legacy: a first visit to / comes here anyway, and a
-# first visit to a deep link like /step runs the stub pages/step.py, which runs this
-# script in its place (pages/common.py:leave_legacy_mode). Without the stubs that first
-# deep link would flash "Page not found" and lose its /step.
-if getattr(PagesManager, "uses_pages_directory", None):
-    PagesManager.uses_pages_directory = False
+# first visit to a deep link like /step runs pages/step.py, which runs this script in its
+# place (pages/lib/common.py:leave_legacy_mode).
 
 
 def from_url(key: str, default=None):
@@ -185,9 +181,9 @@ for param, value in shared.items():
 
 # The default page is served at "/" only (Streamlit gives it no path of its own), so Translate is
 # also registered, hidden from the menu, at /translate: every page's URL path opens its page.
-page = st.navigation([st.Page(f"pages/{script}.py", title=title, default=(path == "translate"),
+page = st.navigation([st.Page(f"pages/{path}.py", title=title, default=(path == "translate"),
                               url_path="home" if path == "translate" else path)
-                      for title, script, path in PAGES]
-                     + [st.Page("pages/translate_page.py", title="Translate", url_path="translate",
-                                visibility="hidden")])
-page.run()
+                      for title, path in PAGES]
+                     + [st.Page("pages/translate.py", title="Translate", url_path="translate", visibility="hidden")])
+with routed():
+    page.run()

@@ -78,7 +78,7 @@ def app_timings(model: str, sentences: list[str], repeats: int) -> dict:
     """Server time of app reruns through AppTest (in-process): fresh decode, cached rerun, step click."""
     from streamlit.testing.v1 import AppTest
 
-    from pages import common
+    from pages.lib import common
 
     def open_app(sentence: str) -> AppTest:
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
@@ -101,7 +101,7 @@ def app_timings(model: str, sentences: list[str], repeats: int) -> dict:
             raise RuntimeError(f"app raised: {app.exception}")
     app = open_app(sentences[0])
     app.run()
-    app.switch_page("pages/step_page.py").run()
+    app.switch_page("pages/step.py").run()
     next_buttons = [b for b in app.button if "next" in str(b.label).lower()]
     for _ in range(repeats if next_buttons else 0):
         next_buttons = [b for b in app.button if "next" in str(b.label).lower()]
@@ -112,7 +112,7 @@ def app_timings(model: str, sentences: list[str], repeats: int) -> dict:
     if step_click:
         result["step_click_ms"] = bench.median_p90(step_click)
     # A cached rerun of every page: open it once (its decodes fill the caches), then rerun.
-    for script in sorted(p.stem for p in (ROOT / "pages").glob("*_page.py")):
+    for script in sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "__init__"):
         app = open_app(sentences[0])
         app.run()
         app.switch_page(f"pages/{script}.py").run()
@@ -123,7 +123,7 @@ def app_timings(model: str, sentences: list[str], repeats: int) -> dict:
             times.append((time.perf_counter() - start) * 1000)
         if app.exception:
             raise RuntimeError(f"{script} raised: {app.exception}")
-        result[f"cached_rerun_{script.removesuffix('_page')}_ms"] = bench.median_p90(times)
+        result[f"cached_rerun_{script}_ms"] = bench.median_p90(times)
     return result
 
 

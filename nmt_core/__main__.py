@@ -286,10 +286,10 @@ def run_translate(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    from .batch_beam import beam_search_batch
     from .checkpoint import CheckpointError, add_metrics, load_checkpoint
     from .data import held_out_part
     from .decoding import InputError
+    from .decoding.batch import beam_search_batch
     from .evaluate import corpus_scores, length_records, read_eval_tsv, scores_by_source_length
 
     if (args.file is None) == (args.split is None):

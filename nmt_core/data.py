@@ -93,13 +93,8 @@ def _read_anki_zip(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def read_pairs(path: str | Path, source_language: str | None = None, target_language: str | None = None) -> list[Pair]:
-    """Read raw (un-normalised) pairs in the requested direction.
-
-    For an anki zip the direction is given by the languages: ``spa->eng``
-    keeps the file's columns swapped to (spa, eng), ``eng->spa`` keeps them.
-    A TSV is read as ``source<TAB>target`` and the languages are just labels.
-    """
+def require_data_file(path: str | Path) -> Path:
+    """``path`` as a Path if it names a regular file; else FileNotFoundError or ValueError saying what it is."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such data file")
@@ -107,6 +102,17 @@ def read_pairs(path: str | Path, source_language: str | None = None, target_lang
         raise ValueError(f"{path}: is a directory; give an anki zip (spa-eng.zip) or a TSV file of source<TAB>target")
     if not path.is_file():
         raise ValueError(f"{path}: not a regular file; give an anki zip or a TSV file")
+    return path
+
+
+def read_pairs(path: str | Path, source_language: str | None = None, target_language: str | None = None) -> list[Pair]:
+    """Read raw (un-normalised) pairs in the requested direction.
+
+    For an anki zip the direction is given by the languages: ``spa->eng``
+    keeps the file's columns swapped to (spa, eng), ``eng->spa`` keeps them.
+    A TSV is read as ``source<TAB>target`` and the languages are just labels.
+    """
+    path = require_data_file(path)
     try:
         pairs = _read_pairs(path, source_language, target_language)
     except OSError as error:
@@ -198,13 +204,7 @@ def check_training_paths(data: str | Path, out: str | Path, work_dir: str | Path
     be existing files, and must be creatable where they do not exist yet. Without this an ``--out`` that
     names a file would fail only after the whole run.
     """
-    data = Path(data)
-    if not data.exists():
-        raise FileNotFoundError(f"{data}: no such data file")
-    if data.is_dir():
-        raise ValueError(f"{data}: is a directory; give an anki zip (spa-eng.zip) or a TSV file of source<TAB>target")
-    if not data.is_file():
-        raise ValueError(f"{data}: not a regular file; give an anki zip or a TSV file")
+    data = require_data_file(data)
     if data.suffix == ".zip" and not zipfile.is_zipfile(data):
         raise ValueError(f"{data}: not a readable zip file (corrupt or truncated)")
     for option, folder in (("--out", out), ("--work-dir", work_dir)):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sacrebleu.metrics import BLEU, CHRF
 
-from .batch_beam import beam_search_batch
 from .decoding import DecodeSettings, Translator
+from .decoding.batch import beam_search_batch
 from .text import normalize
 
 # The one upload limit: the page, its uploader and .streamlit/config.toml's maxUploadSize (in MB, which
@@ -155,7 +155,7 @@ def translate_many(translator: Translator, sources: Sequence[str], beam_size: in
                    on_progress: Progress | None = None) -> list[str]:
     """Translations of ``sources``, in order, calling ``on_progress(done, total)`` as it goes.
 
-    Batched beam search (:func:`nmt_core.batch_beam.beam_search_batch`) in chunks
+    Batched beam search (:func:`nmt_core.decoding.batch.beam_search_batch`) in chunks
     of :data:`CHUNK` sentences: each sentence gets exactly the translation the
     Translate page gives it with the same beam and length penalty. A sentence
     the translator refuses (empty after normalisation) gets an empty translation.

@@ -22,9 +22,9 @@ from collections.abc import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .batch_beam import beam_search_batch
 from .checkpoint import Checkpoint
 from .decoding import DecodeSettings, Translator
+from .decoding.batch import beam_search_batch
 from .model import source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID
 

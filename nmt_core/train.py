@@ -38,10 +38,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
-from .batch_beam import beam_search_batch
 from .checkpoint import load_checkpoint, save_checkpoint, weights_for_saving, write_probes
 from .data import ENGLISH, Split, check_split, check_training_paths, read_split, zip_language
 from .decoding import DecodeSettings, Translator, greedy_batch
+from .decoding.batch import beam_search_batch
 from .evaluate import corpus_scores, length_records, scores_by_source_length
 from .model import AnyModel, build_model, config_fields, config_from_dict, source_batch
 from .text import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_tokenizer

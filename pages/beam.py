@@ -1,8 +1,120 @@
-"""Deep link /beam on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
+"""Beam search: the whole search tree (kept, pruned and finished branches), the beam at each
+step ranked as the search ranks its n-best list, and any node's hypothesis and attention row.
 
-The page itself is pages/beam_page.py; app.py's st.navigation serves it at /beam.
+The page always runs beam search, with width and length penalty set right here; those two
+widgets mirror the sidebar's (session-state keys ``beam_input`` and ``length_penalty_input``),
+so the other pages see the same values. Those need the model and rerun the script. Everything
+else is a ``st.components.v2`` component (nmt_core/figures/components/beam.js) that receives the
+search's nodes once: the step slider, node selection, folding, pruned branches, words/pieces, zoom
+and pan run in the browser, which also keeps ``?step=`` (1-based, as on Step through) and
+``?node=`` in the address bar.
 """
 
-from pages.common import leave_legacy_mode
+import streamlit as st
 
-leave_legacy_mode()
+from nmt_core.decoding import DecodeSettings
+from nmt_core.figures import asset, component_js
+from nmt_core.views.beam import beam_settings
+from nmt_core.views.beam_data import beam_payload
+from pages.lib.common import (
+    NO_CHECKPOINT,
+    classroom,
+    decode_or_explain,
+    escape_markdown,
+    leave_legacy_mode,
+    set_url,
+    sidebar_choices,
+    translate,
+    url_int,
+)
+from pages.lib.style import figure_font_size
+
+leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
+
+WIDTH_KEY, PENALTY_KEY = "beam_input", "length_penalty_input"  # the sidebar's widgets
+PAGE_WIDTH_KEY, PAGE_PENALTY_KEY = "beam_page_width", "beam_page_penalty"
+COMPONENT_KEY = "beam_page_tree"
+
+
+@st.cache_resource(show_spinner=False)
+def beam_component():
+    """The tree component, registered once per process."""
+    return st.components.v2.component("attention_explorer.beam", js=component_js("beam.js"), css=asset("beam.css"),
+                                      isolate_styles=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def payload(name: str, sentence: str, settings: tuple) -> dict:
+    """The search as the component's JSON, once per search (a rerun reuses it)."""
+    return beam_payload(translate(name, sentence, DecodeSettings(*settings)))
+
+
+def copy_to_sidebar(page_key: str, sidebar_key: str):
+    """Widget callback: the page's slider moved, so the sidebar's value follows (before the rerun)."""
+    st.session_state[sidebar_key] = st.session_state[page_key]
+
+
+def search_controls() -> tuple[int, float]:
+    """Width and length penalty, shared with the sidebar: a change is a new search."""
+    # Seeded from the sidebar's keys on every run, before the widgets exist: that is how a
+    # change in the sidebar shows here; the callbacks carry changes made here back.
+    st.session_state[PAGE_WIDTH_KEY] = int(st.session_state.get(WIDTH_KEY, 5))
+    st.session_state[PAGE_PENALTY_KEY] = float(st.session_state.get(PENALTY_KEY, 1.0))
+    left, right = st.columns(2)
+    width = left.slider("Beam width", 1, 16, key=PAGE_WIDTH_KEY, on_change=copy_to_sidebar,
+                        args=(PAGE_WIDTH_KEY, WIDTH_KEY), help="Hypotheses kept after every step")
+    penalty = right.slider("Length penalty (α)", 0.0, 2.0, step=0.1, key=PAGE_PENALTY_KEY, on_change=copy_to_sidebar,
+                           args=(PAGE_PENALTY_KEY, PENALTY_KEY),
+                           help="Finished hypotheses are ranked by log-prob / ((5 + length) / 6)^α")
+    return width, penalty
+
+
+def render():
+    name, sentence, settings = sidebar_choices()
+    big = classroom()
+
+    st.title("Beam search")
+    if not name:
+        st.info(NO_CHECKPOINT)
+        return
+    width, penalty = search_controls()
+    if settings.method != "beam":
+        st.info("The sidebar decodes with " + ("greedy search" if settings.method == "greedy" else "sampling")
+                + "; this page always runs beam search, with the width and length penalty above.")
+    search = beam_settings(settings, width, penalty)
+    trace = decode_or_explain(name, sentence, search)
+    if trace is None:
+        return
+
+    if big:  # one line on a projector: the tree needs the height
+        st.text(f"Translation: {trace.translation or '(empty)'}")
+    else:
+        st.caption("Translation")
+        st.text(trace.translation or "(empty)")
+    for message in trace.warnings:
+        st.warning(escape_markdown(message))
+
+    data = payload(name, sentence, tuple(search.to_dict().values()))
+    first, last = data["first_step"], data["last_step"]
+    # A new search (sentence, width, penalty...) opens on its last step and its translation; a link's
+    # ?step= and ?node= hold on the session's first run. After that the browser owns both.
+    view = (name, sentence, width, penalty, settings.unk_penalty, settings.max_tokens)
+    fresh = "beam_page_view" not in st.session_state
+    if st.session_state.get("beam_page_view") != view:
+        st.session_state["beam_page_view"] = view
+        best = data["ids"][data["best"]]
+        step = url_int("step", last, first, last) if fresh else last
+        node = url_int("node", best, 0, len(data["ids"]) - 1) if fresh else best
+        st.session_state["beam_page_start"] = (step, node)
+        set_url(step=step, node=node)
+    step, node = st.session_state["beam_page_start"]
+    index = {node_id: i for i, node_id in enumerate(data["ids"])}
+    beam_component()(key=COMPONENT_KEY, data={
+        **data, "step": step, "node": index.get(node, data["best"]), "classroom": big,
+        "font_size": figure_font_size(big), "height": 270 if big else 560})
+    if not big:
+        st.caption(f"{len(trace.beam.nodes):,} nodes expanded, kept and pruned. Steps count from 1 on every page "
+                   f"(the start is step 0); this search ran steps {first} to {last}.")
+
+
+render()

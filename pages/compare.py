@@ -1,8 +1,339 @@
-"""Deep link /compare on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
+"""Compare: the sidebar's sentence through two to four checkpoints side by side.
 
-The page itself is pages/compare_page.py; app.py's st.navigation serves it at /compare.
+Translations, scores and attention heatmaps in columns (same row height and
+margins, so rows line up), attention entropy per step, the difference of two
+models' attention where they share tokenizers, and each model's word alignment.
+The selection lives in the URL as ``?models=a,b,c`` (and ``?pair=a,b`` for the difference).
+A Transformer's column has a layer and head choice (one head, a layer's mean, or all), which its
+heatmap, entropy, difference and word alignment all follow; in the URL as ``?column_heads=name:L2H3,...``.
 """
 
-from pages.common import leave_legacy_mode
+from itertools import combinations
 
-leave_legacy_mode()
+import streamlit as st
+
+from nmt_core.checkpoint import CheckpointError
+from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.figures.models import length_chart
+from nmt_core.figures.traces import (
+    CLASSROOM_ROW_HEIGHT,
+    NO_ATTENTION_NOTE,
+    ROW_HEIGHT,
+    aligned_top_margin,
+    alignment_figure,
+    alignment_frame,
+    attention_heatmap,
+    context_frame,
+    context_heatmap,
+    difference_frame,
+    difference_heatmap,
+    entropy_chart,
+    entropy_frame,
+    image_config,
+    nbest_frame,
+)
+from nmt_core.views.attention import MERGE_RULE, attention_view, common_prefix_length
+from nmt_core.views.attention_heads import HeadChoice, default_choice, head_options, head_shape, with_choice
+from nmt_core.views.compare import attention_type, default_selection, same_tokenizers
+from nmt_core.views.models import length_frame, other_language_note
+from pages.lib.common import (
+    NO_CHECKPOINT,
+    available_checkpoints,
+    classroom,
+    config_of,
+    describe_checkpoint,
+    escape_markdown,
+    leave_legacy_mode,
+    set_url,
+    settings_values,
+    source_language_of,
+    translate,
+    url_int,
+)
+from pages.lib.style import figure_font_size
+
+leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
+
+MAX_MODELS = 4
+MODELS_KEY, MODELS_KEPT = "compare_models", "compare_models_kept"  # widget key; copy that outlives page switches
+PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_words_kept"
+HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/head choice
+
+
+def initial_selection(names: list[str]) -> list[str]:
+    """This session's last choice, else the link's ``?models=``, else the default mix of attention types."""
+    kept = [n for n in st.session_state.get(MODELS_KEPT, []) if n in names]
+    if kept:
+        return kept
+    wanted = [n for n in str(st.query_params.get("models", "")).split(",") if n in names]
+    if wanted:
+        return list(dict.fromkeys(wanted))[:MAX_MODELS]
+    return default_selection(st.session_state.get("checkpoint"), {n: config_of(n) for n in names}, MAX_MODELS)
+
+
+def decode_all(chosen: list[str], sentence: str, settings) -> tuple[dict, dict]:
+    """Traces by model; problems by model (("warning" | "error", message)), shown in that model's column."""
+    traces, problems = {}, {}
+    for name in chosen:
+        try:
+            traces[name] = translate(name, sentence, settings)
+        except InputError as error:
+            problems[name] = ("warning", escape_markdown(str(error)))
+        except CheckpointError as error:
+            problems[name] = ("error", f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    return traces, problems
+
+
+def score_line(trace) -> str:
+    best = nbest_frame(trace).iloc[0]
+    tokens = len(trace.target_tokens)
+    return (f"log-prob {best['log-prob']:.2f} · normalised {best['normalised']:.2f} · {tokens} token"
+            f"{'s' if tokens != 1 else ''}")
+
+
+def show_columns(chosen, traces, problems, configs, merge, big, sentence, settings, sentence_language):
+    """One column per model: name, translation and scores in one row of columns, heatmaps (or the
+    fixed-context bar) in the next, so the figures start at the same height however the texts wrap.
+    ``sentence_language`` is the sidebar model's source language: a column reading another is flagged."""
+    font_size = figure_font_size(big)
+    choices: dict[str, HeadChoice] = {}
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        with column:
+            st.subheader(escape_markdown(name))
+            st.caption(escape_markdown(f"attention: {attention_type(configs[name])}"))
+            if (note := other_language_note(configs[name], sentence_language)) is not None:
+                st.warning(note)
+            if name in problems:
+                kind, message = problems[name]
+                (st.warning if kind == "warning" else st.error)(message)
+                continue
+            st.text(traces[name].translation or "(empty)")
+            if not big:
+                st.caption(score_line(traces[name]))
+            for message in traces[name].warnings:  # how this model read the sentence (cut, capitals restored)
+                st.caption(escape_markdown(message))
+            if (choice := head_picker(name, traces[name], configs[name])) is not None:
+                choices[name] = choice
+    # One top margin for every heatmap, from the longest source label of any model: rows line up across columns.
+    top = aligned_top_margin([attention_view(t.source_tokens, [], [], merge).source for t in traces.values()],
+                             font_size)
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        trace = traces.get(name)
+        if trace is None:
+            continue
+        with column:
+            heads = choices[name].key if name in choices else ""
+            figure = column_figure(name, sentence, settings_values(settings), merge, big, top, heads)
+            if trace.attention is None:
+                st.plotly_chart(figure, width="stretch", config=image_config(f"context-{name}"),
+                                key=f"compare_context_{name}")
+                st.caption(NO_ATTENTION_NOTE)
+            else:
+                st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}"),
+                                key=f"compare_heatmap_{name}")
+    return choices
+
+
+def head_picker(name: str, trace, config: dict | None) -> HeadChoice | None:
+    """A Transformer column's layer/head choice (None, and no widget, for a model without heads).
+
+    Seeded from ``?column_heads=name:L2H3``, else the model's own default row (its display layer's mean)."""
+    shape = head_shape(trace)
+    if shape is None:
+        return None
+    layers, heads = shape
+    options, key = head_options(layers, heads), HEADS_PREFIX + name
+    if st.session_state.get(key) not in options:
+        wanted = url_heads().get(name)
+        st.session_state[key] = wanted if wanted in options else \
+            default_choice((config or {}).get("model"), layers).key
+    chosen = st.selectbox("Layer and head", options, key=key,
+                          format_func=lambda k: HeadChoice.parse(k, layers, heads).label(heads),
+                          help="This column's heatmap, entropy, difference and alignment show one head, one "
+                               "decoder layer's mean over its heads, or the mean of every layer and head.")
+    return HeadChoice.parse(chosen, layers, heads)
+
+
+def url_heads() -> dict[str, str]:
+    """``?column_heads=a:L2H3,b:all`` -> {"a": "L2H3", "b": "all"}."""
+    pairs = [item.rsplit(":", 1) for item in str(st.query_params.get("column_heads", "")).split(",") if ":" in item]
+    return {name: key for name, key in pairs}
+
+
+# Plotly builds and validates every figure it is given, ~10-15 ms each here, and the page shows up to
+# eight. Figures depend only on the cached trace and the view options, so each is built once and shared;
+# st.plotly_chart only reads a figure (Figure.to_dict), never changes it.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def column_figure(name: str, sentence: str, settings: tuple, merge: bool, big: bool, top: float, heads: str = ""):
+    """One column's attention heatmap (``heads``: a Transformer's layer/head choice, "" for the default
+    row), or the fixed-context bar of a model without attention."""
+    trace = translate(name, sentence, DecodeSettings(*settings))
+    if heads and (shape := head_shape(trace)) is not None:
+        trace = with_choice(trace, HeadChoice.parse(heads, *shape))
+    font_size, row_height = figure_font_size(big), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT
+    if trace.attention is None:
+        return context_heatmap(context_frame(trace, merge), row_height, font_size, top)
+    return attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size, show_scale=False,
+                             top_margin=top, y_title="")  # narrow columns: no axis titles
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: int, heads: str = ""):
+    """Lines from each target word to the source word it attends to most (``heads`` as in column_figure)."""
+    trace = translate(name, sentence, DecodeSettings(*settings))
+    if heads and (shape := head_shape(trace)) is not None:
+        trace = with_choice(trace, HeadChoice.parse(heads, *shape))
+    source_words = attention_view(trace.source_tokens, [], [], merge_words=True).source
+    return alignment_figure(alignment_frame(trace), source_words, font_size=font_size)
+
+
+def aligned_pair(a_name, b_name, traces, sentence, settings, b_choice: HeadChoice | None = None):
+    """B's trace with rows that match A's target tokens, how many rows to compare, and how:
+    "same" (same translation), "forced" (B made to write A's translation) or "prefix" (common prefix only).
+    ``b_choice``: B's layer/head choice, applied to a forced trace as to B's own."""
+    a, b = traces[a_name], traces[b_name]
+    if a.target_ids == b.target_ids:
+        return b, len(a.target_ids), "same"
+    try:
+        # Feeding A's tokens to B as a forced prefix makes B write A's translation; attention at a step
+        # depends only on the tokens before it, so greedy is enough (and cheapest) here.
+        forced_settings = DecodeSettings(method="greedy", unk_penalty=settings.unk_penalty,
+                                         max_tokens=settings.max_tokens)
+        forced = translate(b_name, sentence, forced_settings, prefix=a.target_ids)
+    except (InputError, CheckpointError):
+        return b, common_prefix_length(a.target_ids, b.target_ids), "prefix"
+    return with_choice(forced, b_choice), len(a.target_ids), "forced"
+
+
+def alignment_note(mode: str, a_name: str, b_name: str, rows: int) -> str:
+    """How the rows of A and B were made to match, for the page (markdown, names escaped)."""
+    a, b = escape_markdown(a_name), escape_markdown(b_name)
+    if mode == "same":
+        return "Both models wrote the same translation, so each row compares the same token."
+    if mode == "forced":
+        return (f"The translations differ, so **{b} was forced to write {a}'s translation** ({a}'s tokens fed to "
+                f"{b} as a forced prefix): each row compares both models' attention while writing the same token.")
+    return f"The translations differ; compared on their **common prefix** ({rows} tokens) only."
+
+
+def show_difference(with_attention, traces, configs, sentence, settings, merge, font_size, choices):
+    st.subheader("Difference of attention (A − B)")
+    pairs = [(a, b) for a, b in combinations(with_attention, 2) if same_tokenizers(configs[a], configs[b])]
+    if not pairs:
+        st.caption("A difference needs two models with attention that cut text into the same pieces "
+                   "(identical src.model and tgt.model).")
+        return
+    options = [f"{a},{b}" for a, b in pairs]
+    if st.session_state.get(PAIR_KEY) not in options:
+        wanted = str(st.query_params.get("pair", ""))
+        st.session_state[PAIR_KEY] = wanted if wanted in options else options[0]
+    pair = st.selectbox("Models (A − B)", options, key=PAIR_KEY, format_func=lambda p: " − ".join(p.split(",")))
+    set_url(pair=pair)
+    a_name, b_name = pair.split(",")
+    b_trace, rows, mode = aligned_pair(a_name, b_name, traces, sentence, settings, choices.get(b_name))
+    st.caption(alignment_note(mode, a_name, b_name, rows))
+    if rows == 0:
+        st.info("There is no target token to compare.")
+        return
+    frame = difference_frame(traces[a_name], b_trace, rows, merge)
+    st.plotly_chart(difference_heatmap(frame, font_size=font_size), width="stretch",
+                    config=image_config(f"difference-{a_name}-{b_name}"), key="compare_difference")
+    st.caption(f"Red: {escape_markdown(a_name)} attends more; blue: {escape_markdown(b_name)} attends more; "
+               "white: the same. Each row sums to 0: attention moved, not added.")
+
+
+def show_alignments(chosen, traces, sentence, settings, font_size, choices):
+    st.subheader("Word alignment")
+    st.caption("Each target word is linked to the source word it attends to most (the argmax of its row, after "
+               "merging pieces into words). Thicker, darker lines carry more weight.")
+    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
+        trace = traces.get(name)
+        with column:
+            if trace is None:
+                continue
+            if trace.attention is None:
+                st.caption("No attention, so no alignment: every target word sees the same summary of the sentence.")
+                continue
+            heads = choices[name].key if name in choices else ""
+            st.plotly_chart(word_alignment_figure(name, sentence, settings_values(settings), font_size, heads),
+                            width="stretch", config=image_config(f"alignment-{name}"), key=f"compare_alignment_{name}")
+
+
+def show_lengths(configs, font_size):
+    """Test BLEU by source length from the model cards: where attention pays off (Bahdanau et al., fig. 2)."""
+    frame = length_frame(configs)
+    if not len(frame):
+        return
+    st.subheader("Which model holds up on long sentences?")
+    st.altair_chart(length_chart(frame, font_size), width="stretch")
+    missing = [name for name in configs if name not in set(frame["model"])]
+    st.caption("From each model card: beam search on the model's own held-out test sentences, grouped by source "
+               "length. Models trained on the same data in the same direction share one test split; hover a "
+               "point for its number of sentences."
+               + (f" No record for: {escape_markdown(', '.join(missing))}." if missing else ""))
+
+
+def render():
+    st.title("Compare")
+    names = available_checkpoints()
+    if not names:
+        st.info(NO_CHECKPOINT)
+        return
+    sentence = st.session_state.get("sentence", "")
+    settings = st.session_state.get("settings") or DecodeSettings()
+    big = classroom()
+    font_size = figure_font_size(big)
+
+    st.session_state[MODELS_KEY] = initial_selection(names) if MODELS_KEY not in st.session_state else \
+        [n for n in st.session_state[MODELS_KEY] if n in names]
+    selection = st.session_state[MODELS_KEY]
+    # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away.
+    controls = st.expander(escape_markdown("Models: " + ", ".join(selection)), expanded=len(selection) < 2) \
+        if big else st.container()
+    with controls:
+        chosen = st.multiselect("Checkpoints", names, key=MODELS_KEY, max_selections=MAX_MODELS,
+                                format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
+                                help="The sentence and decoding settings come from the sidebar")
+        if WORDS_KEY not in st.session_state:
+            st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", 0, 0, 1)))
+        merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
+    st.session_state[MODELS_KEPT] = list(chosen)
+    st.session_state[WORDS_KEPT] = merge
+    set_url(models=",".join(chosen), words=int(merge))
+    if len(chosen) < 2:
+        st.info("Pick at least two checkpoints to compare them side by side.")
+        return
+    if merge and not big:
+        st.caption(MERGE_RULE)
+
+    configs = {name: config_of(name) for name in chosen}
+    traces, problems = decode_all(chosen, sentence, settings)
+    choices = show_columns(chosen, traces, problems, configs, merge, big, sentence, settings,
+                           source_language_of(st.session_state.get("checkpoint")))
+    if choices:
+        set_url(column_heads=",".join(f"{name}:{choice.key}" for name, choice in choices.items()))
+    # From here on each Transformer column's attention is its chosen head(s).
+    traces = {name: with_choice(trace, choices.get(name)) for name, trace in traces.items()}
+    sources = {tuple(t.source_tokens) for t in traces.values()}
+    if len(sources) > 1:
+        st.caption("These checkpoints cut the sentence into different pieces, so their source axes differ.")
+    else:
+        st.caption("Same source axis in every column; colour is the attention weight from 0 (white) to 1 "
+                   "(dark blue), the same scale everywhere.")
+
+    with_attention = [n for n in chosen if n in traces and traces[n].attention is not None]
+    if not big:
+        st.subheader("How focused is the attention?")
+        frame = entropy_frame({n: traces[n] for n in with_attention})
+        if len(frame):
+            st.plotly_chart(entropy_chart(frame, font_size=font_size), width="stretch",
+                            config=image_config("attention-entropy"), key="compare_entropy")
+        st.caption("Entropy in **bits** of each step's attention over the source pieces (`</s>` included): 0 bits "
+                   "means all attention on one piece; the dashed line is attention spread evenly. "
+                   "Models without attention have no attention to measure.")
+        show_difference(with_attention, traces, configs, sentence, settings, merge, font_size, choices)
+    show_alignments(chosen, traces, sentence, settings, font_size, choices)
+    show_lengths(configs, font_size)
+
+
+render()

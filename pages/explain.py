@@ -1,8 +1,182 @@
-"""Deep link /explain on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
+"""Explain: is attention an explanation? (issue 15)
 
-The page itself is pages/explain_page.py; app.py's st.navigation serves it at /explain.
+For the sidebar's sentence and model: the attention heatmap beside a gradient attribution heatmap
+(saliency, input x gradient or integrated gradients) with each row's rank correlation; the model's
+alignment error rate per method on its dev silver; the inside of attention at one step, with the
+model's formula filled in; an intervention (all attention on one source word, or one word taken
+away, at one step, then decode on) with the new continuation beside the old; coverage flags.
+
+State in the URL: ``?method=``, ``?step=`` (1-based), ``?word=`` and ``?mode=``.
+The attribution and the intervention are computed on demand and cached like traces (keyed by
+checkpoint, sentence, settings and the page's choices), shared read-only by every session.
 """
 
-from pages.common import leave_legacy_mode
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+import torch
 
-leave_legacy_mode()
+from nmt_core.checkpoint import CheckpointError
+from nmt_core.decoding import InputError
+from nmt_core.explain.attribution import GRADIENT_METHODS, rank_correlation, trace_attribution
+from nmt_core.explain.coverage import coverage_notice
+from nmt_core.explain.intervene import MODES, inside_attention, intervene
+from nmt_core.model import Seq2Seq
+from nmt_core.views.attention import word_groups, word_text
+from pages.lib.common import (
+    NO_CHECKPOINT,
+    checkpoint_root,
+    classroom,
+    config_of,
+    decode_or_explain,
+    escape_markdown,
+    leave_legacy_mode,
+    load,
+    load_cached,
+    set_url,
+    settings_values,
+    sidebar_choices,
+    translate_cached,
+    url_int,
+)
+
+leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
+
+METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM = "method", "step", "word", "mode"
+
+
+@st.cache_resource(show_spinner="Computing attribution…", max_entries=128)
+def attribution_cached(folder: str, sentence: str, settings: tuple, method: str):
+    trace = translate_cached(folder, sentence, settings)
+    return trace_attribution(load_cached(folder).translator, trace, method)
+
+
+@st.cache_resource(show_spinner="Decoding with the new attention…", max_entries=128)
+def intervention_cached(folder: str, sentence: str, settings: tuple, step: int, word: int, mode: str):
+    trace = translate_cached(folder, sentence, settings)
+    with torch.inference_mode():
+        return intervene(load_cached(folder).translator, trace, step, word, mode)
+
+
+def heatmap(matrix: np.ndarray, source: list[str], target: list[str], title: str, font_size: int) -> go.Figure:
+    """Integer axes with tick labels (text axes would merge repeated tokens like "the")."""
+    figure = go.Figure(go.Heatmap(z=matrix, colorscale="Blues", showscale=False,
+                                  hovertemplate="%{z:.3f}<extra></extra>"))
+    figure.update_layout(title=title, height=120 + 26 * len(target), margin=dict(l=10, r=10, t=60, b=10),
+                         font=dict(size=font_size))
+    figure.update_xaxes(tickmode="array", tickvals=list(range(len(source))), ticktext=source, side="top")
+    figure.update_yaxes(tickmode="array", tickvals=list(range(len(target))), ticktext=target, autorange="reversed")
+    return figure
+
+
+def choice(name: str, options: tuple, default: str) -> str:
+    value = st.query_params.get(name, default)
+    return value if value in options else default
+
+
+def main() -> None:
+    name, sentence, settings = sidebar_choices()
+    if name is None or settings is None:
+        st.info(NO_CHECKPOINT)
+        return
+    st.title("Explain")
+    st.caption("Does the output follow the attention? Attention beside gradient attribution, alignment error "
+               "rates, the arithmetic inside one attention step, and an intervention.")
+    trace = decode_or_explain(name, sentence, settings)
+    if trace is None:
+        return
+    folder, key = str(checkpoint_root() / name), settings_values(settings)
+    font = 18 if classroom() else 13
+    config = config_of(name) or {}
+    try:
+        translator = load(name).translator
+    except CheckpointError as error:
+        st.error(escape_markdown(str(error)))
+        return
+    st.markdown(f"**Translation:** {escape_markdown(trace.translation)}")
+    notice = coverage_notice(trace, config, translator.src_tokenizer)
+    if notice:
+        st.info(escape_markdown(notice))
+    if not trace.steps:
+        st.warning("Nothing was emitted.")
+        return
+    source, target = trace.source_tokens, [s.token for s in trace.steps]
+
+    method = st.radio("Attribution method", GRADIENT_METHODS, horizontal=True,
+                      index=GRADIENT_METHODS.index(choice(METHOD_PARAM, GRADIENT_METHODS, "saliency")))
+    attribution = attribution_cached(folder, sentence, key, method)
+    has_attention = trace.steps[0].attention is not None
+    columns = st.columns(2)
+    if has_attention:
+        attention = np.array([s.attention for s in trace.steps])
+        columns[0].plotly_chart(heatmap(attention, source, target, "Attention α(t, i)", font), key="explain_attention")
+    else:
+        columns[0].info("This model has no attention: only attribution can say what it read.")
+    scores = np.abs(attribution.source)
+    scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
+    columns[1].plotly_chart(heatmap(scores, source, target, f"{method} (|score|, rows normalised)", font),
+                            key="explain_attribution")
+    if has_attention:
+        rho = [rank_correlation(a, b) for a, b in zip(attention, scores, strict=True)]
+        st.dataframe(pd.DataFrame({"target": target, "Spearman ρ (attention vs attribution)":
+                                   [None if r is None else round(r, 2) for r in rho]}), hide_index=True)
+
+    aer = (config.get("metrics") or {}).get("dev_alignment_aer")
+    if isinstance(aer, dict) and isinstance(aer.get("methods"), dict):
+        st.subheader("Alignment error rate on the dev silver (lower is better)")
+        st.dataframe(pd.DataFrame([{"method": m, **v} for m, v in aer["methods"].items() if isinstance(v, dict)]),
+                     hide_index=True)
+        st.caption(escape_markdown(f"Silver: {aer.get('silver', '?')}."))
+
+    step = url_int(STEP_PARAM, 1, 1, len(trace.steps))
+    step = st.slider("Step", 1, len(trace.steps), step)
+    t = step - 1
+    if isinstance(translator.model, Seq2Seq) and has_attention:
+        inside = inside_attention(translator, trace, t)
+        st.subheader(f"Inside attention at step {step} (emitting “{trace.steps[t].token}”)")
+        st.code(inside["formula"] + "\nα(t,i) = exp e(t,i) / Σₖ exp e(t,k)    c(t) = Σᵢ α(t,i) h̄ᵢ", language=None)
+        best = int(np.argmax(inside["weights"]))
+        if "cosines" in inside:
+            st.markdown(escape_markdown(
+                f"For “{source[best]}”: e = ‖q‖·‖k‖·cos = {inside['query_norm']:.2f} × {inside['key_norms'][best]:.2f}"
+                f" × {inside['cosines'][best]:.3f} = {inside['scores'][best]:.2f}; α = {inside['weights'][best]:.3f}; "
+                f"‖c(t)‖ = {inside['context_norm']:.2f}"))
+        else:
+            st.markdown(escape_markdown(
+                f"For “{source[best]}”: ‖W₁ s(t-1)‖ = {inside['query_term_norm']:.2f}, ‖W₂ h̄ᵢ + b‖ = "
+                f"{inside['key_norms'][best]:.2f}, e = {inside['scores'][best]:.2f}, α = {inside['weights'][best]:.3f};"
+                f" ‖c(t)‖ = {inside['context_norm']:.2f}"))
+        st.dataframe(pd.DataFrame({"source piece": source, "e(t,i)": np.round(inside["scores"], 3),
+                                   "α(t,i)": np.round(inside["weights"], 3)}), hide_index=True)
+
+        st.subheader("Intervention: does the output follow the attention?")
+        groups = word_groups(source)
+        words = [word_text(source, g) for g in groups]
+        word = url_int(WORD_PARAM, 0, 0, len(words) - 1)
+        cols = st.columns(2)
+        word = cols[0].selectbox("Source word", range(len(words)), index=word, format_func=lambda i: words[i])
+        mode = cols[1].radio("Change", MODES, horizontal=True, index=MODES.index(choice(MODE_PARAM, MODES, "focus")),
+                             format_func=lambda m: "all attention on it" if m == "focus" else "take attention off it")
+        try:
+            new = intervention_cached(folder, sentence, key, t, word, mode)
+        except InputError as error:
+            st.warning(escape_markdown(str(error)))
+            new = None
+        if new is not None:
+            record = new.settings["intervention"]
+            old_col, new_col = st.columns(2)
+            old_col.markdown("**Before**")
+            old_col.text(trace.translation)
+            new_col.markdown("**After**")
+            new_col.text(new.translation)
+            st.markdown(escape_markdown(
+                f"P(“{record['old_token']}”) at step {step}: {record['old_token_prob_before']:.1%} before, "
+                f"{record['old_token_prob_after']:.1%} after."))
+        set_url(**{METHOD_PARAM: method, STEP_PARAM: step, WORD_PARAM: word, MODE_PARAM: mode})
+    else:
+        st.info("Inside attention and intervention are available for the RNN models with attention.")
+        set_url(**{METHOD_PARAM: method, STEP_PARAM: step})
+
+
+main()

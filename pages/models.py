@@ -1,8 +1,294 @@
-"""Deep link /models on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
+"""Models: a card per checkpoint (architecture, data, training curves, scores, embedding projection).
 
-The page itself is pages/models_page.py; app.py's st.navigation serves it at /models.
+A checkpoint trained with probe sentences (probes.json) also gets "Attention as it formed": one probe
+sentence's heatmap epoch by epoch, on a slider, with dev BLEU and the attention's entropy beside it.
+
+Shows the sidebar's model, or every checkpoint as a list of expanders. A
+checkpoint that cannot be read or loaded shows its error in its own card and
+the rest of the page keeps working.
 """
 
-from pages.common import leave_legacy_mode
+import streamlit as st
 
-leave_legacy_mode()
+from nmt_core.checkpoint import PROBES, CheckpointError, read_config, read_probes
+from nmt_core.figures.models import history_chart, length_chart, projection_figure
+from nmt_core.figures.probes import probe_curve_figure, probe_heatmap
+from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, ROW_HEIGHT, image_config
+from nmt_core.views import models as model_info
+from nmt_core.views.probes import probe_curve, probe_epochs, probe_sources, probe_view
+from nmt_core.views.projection import SIDES, Projection, embedding_projection
+from pages.lib.common import (
+    NO_CHECKPOINT,
+    available_checkpoints,
+    checkpoint_root,
+    classroom,
+    config_of,
+    describe_checkpoint,
+    escape_markdown,
+    leave_legacy_mode,
+    load,
+    load_cached,
+    set_url,
+)
+from pages.lib.style import figure_font_size
+
+leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
+
+VIEWS = {"one": "The sidebar's model", "all": "All models"}
+PIECE_COUNTS = (100, 200, 300, 500, 1000)
+
+
+@st.cache_data(show_spinner="Projecting the embeddings…", max_entries=64)
+def projection_cached(folder: str, side: str, count: int) -> dict:
+    """PCA of one checkpoint's embeddings, once per (checkpoint folder, side, count)."""
+    checkpoint = load_cached(folder)
+    tokenizer = checkpoint.src_tokenizer if side == "source" else checkpoint.tgt_tokenizer
+    projection = embedding_projection(checkpoint.model, tokenizer, side, count)
+    return {"frame": projection.frame, "explained": projection.explained}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _probes_cached(folder: str, stamp: int) -> list[dict]:
+    # ``stamp`` (probes.json's modification time) is only part of the cache key.
+    return read_probes(folder)
+
+
+def probes_of(folder) -> list[dict]:
+    """A checkpoint's probe traces per epoch ([] without probes.json); raises CheckpointError when malformed."""
+    path = folder / PROBES
+    return _probes_cached(str(folder), path.stat().st_mtime_ns) if path.is_file() else []
+
+
+def formation(name: str, folder) -> None:
+    """Attention as it formed: a probe sentence's heatmap at the epoch on the slider, dev BLEU beside it."""
+    try:
+        probes = probes_of(folder)
+    except CheckpointError as error:
+        st.error(f"The probe traces cannot be read: {escape_markdown(str(error))}")
+        return
+    if not probes:
+        st.info("This checkpoint has no probe traces.")
+        return
+    big = classroom()
+    sources, epochs = probe_sources(probes), probe_epochs(probes)
+    index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
+                         key=f"models_probe_{name}",
+                         help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
+    if len(epochs) > 1:
+        epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
+                                 help="Slide to watch the attention sharpen as the model learns")
+    else:
+        epoch = epochs[0]
+        st.caption(f"One epoch recorded (epoch {epoch}).")
+    view = probe_view(probes, epoch, index)
+    if view is None:  # this probe was not recorded at this epoch (a file written by another version)
+        st.info("This probe sentence was not recorded at this epoch.")
+        return
+    curve = probe_curve(probes, index)
+    font = figure_font_size(big)
+    left, right = st.columns([3, 2])
+    with left:
+        st.caption(f"What the model wrote after epoch {epoch}")
+        st.text(view.translation or "(empty)")
+        if view.attention is None:
+            st.info("This model has no attention, so there is no heatmap: only the translation changes.")
+        else:
+            st.plotly_chart(probe_heatmap(view, height_per_row=CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT,
+                                          font_size=font),
+                            width="stretch", key=f"models_probe_heatmap_{name}",
+                            config=image_config(f"probe-{name}-epoch-{epoch}"))
+    with right:
+        position = epochs.index(epoch)
+        before = probe_view(probes, epochs[position - 1], index) if position else None
+        metrics = st.columns(2)
+        metrics[0].metric("Dev BLEU", f"{view.dev_bleu:.2f}" if view.dev_bleu is not None else "–",
+                          delta=None if before is None or None in (before.dev_bleu, view.dev_bleu)
+                          else f"{view.dev_bleu - before.dev_bleu:+.2f}",
+                          help="Greedy BLEU on the dev sentences after this epoch")
+        metrics[1].metric("Attention entropy", f"{view.entropy:.2f} bits" if view.entropy is not None else "–",
+                          delta=None if before is None or None in (before.entropy, view.entropy)
+                          else f"{view.entropy - before.entropy:+.2f} bits", delta_color="inverse",
+                          help="Mean entropy of this sentence's attention rows: lower is sharper (0 bits: all "
+                               "attention on one piece)")
+        st.plotly_chart(probe_curve_figure(curve, epoch, font_size=font), width="stretch",
+                        key=f"models_probe_curve_{name}", config=image_config(f"probe-curve-{name}"))
+    if not big:
+        st.caption("After every training epoch the model translated the same few dev sentences and kept its "
+                   "attention (probes.json). Early on the attention is spread out; as the model learns, each "
+                   "target word locks onto the source words it translates, and dev BLEU rises with it.")
+
+
+def chart_height() -> int:
+    return 340 if classroom() else 270
+
+
+def table(frame) -> None:
+    """A two-column label/value table (text only: config values may come from anywhere)."""
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"": st.column_config.TextColumn(width="medium"), "value": "value"})
+
+
+def headline(config: dict, parameters: int | None, files) -> None:
+    """Test scores, size and training length in one row of metrics."""
+    summary = model_info.metrics_summary(config)
+    columns = st.columns(4)
+    columns[0].metric("Test BLEU", f"{summary['bleu']:.1f}" if "bleu" in summary else "–",
+                      help=f"sacrebleu on {summary.get('sentences', '?')} held-out sentences, beam "
+                           f"{summary.get('beam', '?')}, length penalty {summary.get('length_penalty', '?')}")
+    columns[1].metric("Test chrF", f"{summary['chrf']:.1f}" if "chrf" in summary else "–",
+                      help="Character n-gram F-score: partial credit for nearly right words")
+    columns[2].metric("Parameters", f"{parameters:,}" if parameters is not None else "–")
+    columns[3].metric("Size on disk", model_info.human_size(int(files["bytes"].sum())) if len(files) else "–")
+    if "signature" in summary and not classroom():
+        st.caption(f"BLEU signature: {escape_markdown(summary['signature'])}")
+
+
+def architecture(config: dict, checkpoint) -> None:
+    info = model_info.attention_info(config)
+    left, right = st.columns([3, 2])
+    with left:
+        table(model_info.architecture_frame(config))
+    with right:
+        if info is None:
+            st.warning("Unknown attention type in config.json.")
+        else:
+            st.markdown(f"**{info.title}**")
+            st.latex(info.latex)
+            for latex in model_info.formula_latex(config):
+                st.latex(latex)
+            st.caption(info.explanation)
+    if checkpoint is not None and not classroom():
+        st.caption("Parameters per part (a tensor shared by two layers counts once)")
+        st.dataframe(model_info.parameter_frame(checkpoint.model), hide_index=True, width="stretch",
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized"),
+                                    "share": st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                                             max_value=1)})
+
+
+LENGTH_CAPTION = ("Beam search on this model's own held-out test sentences, grouped by how many words the source "
+                  "has. Longer sentences are harder for every model; hover a point for how many sentences it "
+                  "stands on (the longest groups are small, so noisy).")
+
+
+def training(name: str, config: dict) -> None:
+    history = model_info.history_frame(config)
+    font = figure_font_size(classroom())
+    if history.empty:
+        st.info("This checkpoint has no per-epoch history.")
+    else:
+        quantities = [q for q in ("loss", "token accuracy", "BLEU") if (history["quantity"] == q).any()]
+        for column, quantity in zip(st.columns(len(quantities)), quantities, strict=True):
+            column.altair_chart(history_chart(history, quantity, font), width="stretch", height=chart_height())
+    lengths = model_info.length_frame({name: config})
+    if len(lengths):
+        st.altair_chart(length_chart(lengths, font), width="stretch", height=chart_height())
+        st.caption(LENGTH_CAPTION)
+    left, right = st.columns(2)
+    with left:
+        st.caption("Data")
+        table(model_info.data_frame(config))
+    with right:
+        st.caption("Training")
+        table(model_info.training_frame(config))
+
+
+def embeddings(name: str, checkpoint) -> None:
+    if checkpoint is None:
+        st.info("The weights could not be loaded, so there are no embeddings to show.")
+        return
+    left, right = st.columns(2)
+    side = left.radio("Embeddings", SIDES, index=1, horizontal=True, key=f"models_side_{name}",
+                      format_func=lambda s: f"{s} language")
+    count = right.select_slider("Most frequent pieces", PIECE_COUNTS, value=300, key=f"models_count_{name}")
+    try:
+        cached = projection_cached(str(checkpoint_root() / name), side, count)
+    except ValueError as error:
+        st.warning(escape_markdown(str(error)))
+        return
+    projection = Projection(cached["frame"], cached["explained"])
+    st.plotly_chart(projection_figure(projection, font_size=figure_font_size(classroom())), width="stretch",
+                    key=f"models_projection_{name}")
+    tied = checkpoint.config.get("model", {}).get("tie_embeddings") and side == "target"
+    st.caption(
+        f"Each point is one of the {len(projection.frame)} most frequent {side} pieces (SentencePiece log-prob "
+        f"scores), placed by the first two principal components of its learned embedding. Pieces used alike "
+        f"end up close together. Hover a point for its piece."
+        + (" The target embeddings double as the output layer's weights (tied), so they are also what the "
+           "decoder compares its state with to choose a word." if tied else "")
+    )
+
+
+def card(name: str) -> None:
+    """Everything about one checkpoint. Never raises: a broken checkpoint shows its error."""
+    folder = checkpoint_root() / name
+    try:
+        config = read_config(folder)
+    except CheckpointError as error:
+        st.error(f"This checkpoint cannot be read: {escape_markdown(str(error))}")
+        return
+    checkpoint = None
+    try:
+        checkpoint = load(name)
+    except CheckpointError as error:
+        st.error(f"The weights of this checkpoint cannot be loaded: {escape_markdown(str(error))}")
+    files = model_info.file_frame(folder)
+    parameters = model_info.parameter_count(checkpoint.model) if checkpoint is not None else None
+    headline(config, parameters, files)
+    st.caption(escape_markdown(model_info.credit(config)))
+    tabs = ["Architecture", "Training"] + (["Attention as it formed"] if (folder / PROBES).is_file() else []) + \
+        (["Embeddings"] if checkpoint is not None else []) + ([] if classroom() else ["Files"])
+    views = dict(zip(tabs, st.tabs(tabs), strict=True))
+    with views["Architecture"]:
+        architecture(config, checkpoint)
+    with views["Training"]:
+        training(name, config)
+    if "Attention as it formed" in views:
+        with views["Attention as it formed"]:
+            formation(name, folder)
+    if "Embeddings" in views:
+        with views["Embeddings"]:
+            embeddings(name, checkpoint)
+    if "Files" in views:
+        with views["Files"]:
+            total = model_info.human_size(int(files["bytes"].sum()))
+            st.dataframe(files, hide_index=True, width="stretch",
+                         column_config={"bytes": st.column_config.NumberColumn(format="localized")})
+            st.caption(f"{len(files)} files, {total} in all, in `{escape_markdown(folder.name)}/`")
+
+
+def render():
+    st.title("Models")
+    names = available_checkpoints()
+    selected = st.session_state.get("checkpoint")
+    if not names:
+        st.info(NO_CHECKPOINT)
+        return
+    if "models_view" not in st.session_state:
+        st.session_state["models_view"] = "all" if st.query_params.get("show") == "all" else "one"
+    view = st.radio("Show", list(VIEWS), key="models_view", horizontal=True, format_func=VIEWS.__getitem__,
+                    label_visibility="collapsed")
+    set_url(show=view)
+    if view == "one" and selected in names:
+        st.subheader(escape_markdown(describe_checkpoint(selected)))
+        card(selected)
+        return
+    overview(names)
+    for name in names:
+        with st.expander(escape_markdown(describe_checkpoint(name)), expanded=name == selected):
+            card(name)
+
+
+def overview(names: list[str]) -> None:
+    """All checkpoints side by side, to choose one; each card below has the details."""
+    sizes = {name: int(model_info.file_frame(checkpoint_root() / name)["bytes"].sum()) for name in names}
+    frame = model_info.overview_frame({name: config_of(name) for name in names}, sizes)
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized"),
+                                "test BLEU": st.column_config.NumberColumn(format="%.2f"),
+                                "test chrF": st.column_config.NumberColumn(format="%.2f")})
+    st.caption("Test scores: sacrebleu, beam 5, on each model's own held-out test split (models trained on the "
+               "same data in the same direction share it). Training minutes are wall-clock time on the hardware "
+               "in each card.")
+
+
+render()

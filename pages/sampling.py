@@ -1,8 +1,151 @@
-"""Deep link /sampling on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
-
-The page itself is pages/sampling_page.py; app.py's st.navigation serves it at /sampling.
+"""Sampling: what temperature does to one step's distribution, several sampled translations
+(each replayable from the sidebar by its seed), and the samples merged into a prefix tree
+beside the beam search tree of the same sentence.
 """
 
-from pages.common import leave_legacy_mode
+import streamlit as st
 
-leave_legacy_mode()
+from nmt_core.checkpoint import CheckpointError
+from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.figures.sampling import temperature_chart
+from nmt_core.figures.trees import beam_tree_figure, prefix_tree_figure
+from nmt_core.views.beam import beam_settings, nodes_frame, pieces_text
+from nmt_core.views.sampling import (
+    DEMO_TEMPERATURES,
+    prefix_tree,
+    prefix_tree_frame,
+    sample_settings,
+    samples_frame,
+    temperature_frame,
+    trace_tokens,
+)
+from pages.lib.common import (
+    NO_CHECKPOINT,
+    classroom,
+    escape_markdown,
+    leave_legacy_mode,
+    load,
+    set_url,
+    sidebar_choices,
+    translate,
+    url_int,
+)
+from pages.lib.style import figure_font_size
+
+leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
+
+STEP_KEY, COUNT_KEY = "sampling_page_step", "sampling_page_count"
+MAX_SAMPLES = 30
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def temperatures_at(name: str, sentence: str, prefix: tuple[int, ...], temperatures: tuple[float, ...],
+                    unk_penalty: float):
+    """One step's distribution under each temperature (a few decoder steps; cached per prefix)."""
+    translator = load(name).translator
+    return temperature_frame(translator, sentence, list(prefix), temperatures, top_n=8, unk_penalty=unk_penalty)
+
+
+def replay(seed: int):
+    """Button callback (runs before the rerun builds the sidebar): sample with this seed there."""
+    st.session_state["method_input"] = "sample"
+    st.session_state["seed_input"] = int(seed)
+
+
+def sidebar_sampling() -> tuple[float, int, float]:
+    """The sidebar's temperature, top-k and top-p (kept in session state even when it is not sampling)."""
+    return (float(st.session_state.get("temperature_input", 1.0)), int(st.session_state.get("top_k_input", 0)),
+            float(st.session_state.get("top_p_input", 1.0)))
+
+
+def temperature_section(name: str, sentence: str, settings: DecodeSettings, big: bool):
+    st.subheader("Temperature reshapes the next-token distribution")
+    greedy = translate(name, sentence, DecodeSettings(method="greedy", unk_penalty=settings.unk_penalty,
+                                                      max_tokens=settings.max_tokens))
+    last = len(greedy.steps) - 1
+    if STEP_KEY not in st.session_state:
+        st.session_state[STEP_KEY] = url_int("step", 0, 0, max(last, 0))
+    st.session_state[STEP_KEY] = min(max(int(st.session_state[STEP_KEY]), 0), max(last, 0))
+    if last > 0:
+        step = st.slider("Step of the greedy translation", 0, last, key=STEP_KEY)
+    else:
+        step = 0
+    set_url(step=step)
+    prefix = [s.token_id for s in greedy.steps[:step]]
+    st.caption("Prefix so far (greedy)")
+    st.text(pieces_text([s.token for s in greedy.steps[:step]]) or "(nothing yet: the first token)")
+    temperatures = list(DEMO_TEMPERATURES)
+    sidebar_temperature = sidebar_sampling()[0]
+    if settings.method == "sample" and sidebar_temperature > 0 and sidebar_temperature not in temperatures:
+        temperatures.append(sidebar_temperature)  # the one the sidebar samples with, as a fourth panel
+    frame = temperatures_at(name, sentence, tuple(prefix), tuple(sorted(temperatures)), settings.unk_penalty)
+    st.altair_chart(temperature_chart(frame, figure_font_size(big), width=130 if len(temperatures) > 3 else 170))
+    if not big:
+        st.caption("Probabilities are softmax(log p / T). T → 0 puts all the mass on the top token (greedy); "
+                   "T = 1 is the model's own distribution; a large T flattens it towards uniform over the whole "
+                   "vocabulary, so the top tokens shrink and \"all other tokens\" takes almost everything.")
+
+
+def samples_section(name: str, sentence: str, settings: DecodeSettings, big: bool):
+    st.subheader("Sampled translations")
+    temperature, top_k, top_p = sidebar_sampling()
+    if COUNT_KEY not in st.session_state:
+        st.session_state[COUNT_KEY] = 8
+    count = st.number_input("Samples (seeds 0, 1, …)", 1, MAX_SAMPLES, key=COUNT_KEY)
+    st.caption(escape_markdown(f"Temperature {temperature:g} · top-k {top_k or 'off'} · top-p {top_p:g}, "
+                               "from the sidebar's sampling settings"))
+    if temperature == 0:
+        st.info("Temperature 0 is greedy search: every seed gives the same translation.")
+    seeds = list(range(int(count)))
+    traces = [translate(name, sentence, sample_settings(settings, temperature, top_k, top_p, seed)) for seed in seeds]
+    current = settings.seed if settings.method == "sample" else None
+    frame = samples_frame(seeds, traces)
+    for row in frame.itertuples(index=False):
+        seed_col, text_col, button_col = st.columns([1, 8, 2], vertical_alignment="center")
+        seed_col.markdown(f"**seed {row.seed}**" if row.seed == current else f"seed {row.seed}")
+        text_col.text(row.translation or "(empty)")
+        button_col.button("In the sidebar" if row.seed == current else "Replay", key=f"sampling_replay_{row.seed}",
+                          on_click=replay, args=(row.seed,), disabled=row.seed == current,
+                          help="Set the sidebar to sampling with this seed: every page then shows this sample")
+    if not big:
+        st.caption(f"{frame['translation'].nunique()} different translations out of {len(frame)}. The same seed "
+                   "always draws the same tokens, so a sample can be replayed and shared as a link.")
+    return traces
+
+
+def trees_section(name: str, sentence: str, settings: DecodeSettings, traces, big: bool):
+    st.subheader("Samples as a tree, beside beam search")
+    left, right = st.columns(2)
+    with left:
+        st.caption(f"{len(traces)} samples merged by common prefix; a node's size and number: samples through it")
+        tree = prefix_tree_frame(prefix_tree(trace_tokens(t) for t in traces))
+        st.plotly_chart(prefix_tree_figure(tree, figure_font_size(big)), width="stretch", key="sampling_page_samples")
+    with right:
+        width = int(st.session_state.get("beam_input", 5))
+        penalty = float(st.session_state.get("length_penalty_input", 1.0))
+        beam = translate(name, sentence, beam_settings(settings, width, penalty))
+        st.caption(f"Beam search, width {width}, length penalty {penalty:g} (kept branches; all of it on the "
+                   "Beam search page)")
+        figure = beam_tree_figure(nodes_frame(beam.beam, show_pruned=False), font_size=figure_font_size(big))
+        st.plotly_chart(figure, width="stretch", key="sampling_page_beam")
+
+
+def render():
+    name, sentence, settings = sidebar_choices()
+    big = classroom()
+
+    st.title("Sampling")
+    if not name:
+        st.info(NO_CHECKPOINT)
+        return
+    try:
+        temperature_section(name, sentence, settings, big)
+        traces = samples_section(name, sentence, settings, big)
+        trees_section(name, sentence, settings, traces, big)
+    except InputError as error:
+        st.warning(escape_markdown(str(error)))
+    except CheckpointError as error:
+        st.error(f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+
+
+render()

@@ -1,8 +1,223 @@
-"""Deep link /translate on a fresh server: hands over to app.py (see pages/common.py:leave_legacy_mode).
+"""Translate: the translation, its attention heatmap (pieces or words), per-token probabilities,
+the n-best list and downloads. Classroom mode keeps only the translation and a large heatmap.
 
-The page itself is pages/translate_page.py; app.py's st.navigation serves it at / and at /translate.
-"""
+A Transformer also gets a layer and head choice for the heatmap (one head, a layer's mean, or every
+layer and head averaged; ``?heads=L2H3``), the layer x head grid of its cross-attention (click a panel
+to open that head), and its encoder and decoder self-attention with the causal mask drawn."""
 
-from pages.common import leave_legacy_mode
+import streamlit as st
 
-leave_legacy_mode()
+from nmt_core.decoding import DecodeSettings
+from nmt_core.explain.coverage import coverage_notice
+from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
+from nmt_core.figures.traces import (
+    CLASSROOM_ROW_HEIGHT,
+    ROW_HEIGHT,
+    attention_heatmap,
+    image_config,
+    nbest_frame,
+    probability_chart,
+    probability_frame,
+)
+from nmt_core.views.attention import MERGE_RULE
+from nmt_core.views.attention_heads import (
+    HeadChoice,
+    decoder_self_view,
+    default_choice,
+    encoder_self_view,
+    head_entropy,
+    head_grid,
+    head_options,
+    head_shape,
+    with_choice,
+)
+from pages.lib.common import (
+    NO_CHECKPOINT,
+    classroom,
+    config_of,
+    decode_or_explain,
+    escape_markdown,
+    leave_legacy_mode,
+    load,
+    set_url,
+    settings_values,
+    sidebar_choices,
+    transformer_maps,
+    translate,
+    url_int,
+)
+from pages.lib.style import figure_font_size
+
+leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
+
+WORDS_KEY = "translate_words"  # the pieces/words toggle; mirrored as ?words=0|1
+FORMAT_KEY = "translate_image_format"
+HEADS_KEY = "translate_heads"  # a Transformer's layer/head choice for the heatmap; mirrored as ?heads=L2H3
+GRID_KEY = "translate_head_grid"  # the grid's click selection
+ENCODER_KEY, DECODER_KEY = "translate_encoder_heads", "translate_decoder_heads"
+IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
+
+
+def render():
+    """Read the sidebar's choices from session state, decode, show."""
+    name, sentence, settings = sidebar_choices()
+    big = classroom()
+    font_size = figure_font_size(big)
+
+    st.title("Translate")
+    if not name:
+        st.info(NO_CHECKPOINT)
+        return
+
+    trace = decode_or_explain(name, sentence, settings)
+    if trace is None:
+        return
+
+    st.caption("Translation")
+    st.text(trace.translation or "(empty)")
+    for message in trace.warnings:
+        st.warning(escape_markdown(message))
+    if not trace.finished:
+        st.caption("Stopped at the length limit before the model emitted </s>.")
+    # Source words the attention hardly touched (perhaps dropped) or kept returning to (perhaps repeated),
+    # against thresholds measured on the model's dev set (nmt_core.explain.coverage; details on Explain).
+    checkpoint = load(name)
+    notice = coverage_notice(trace, checkpoint.config, checkpoint.src_tokenizer)
+    if notice:
+        st.info(escape_markdown(notice))
+
+    # The heatmap is drawn into this slot after the download format is known (chosen further down).
+    heatmap_slot = st.container()
+
+    if not big:
+        sure, candidates = st.columns([2, 3])
+        with sure:
+            st.subheader("How sure was the model?")
+            st.caption("The probability the model gave each token it emitted. Hover a bar for the runner-up.")
+            st.altair_chart(probability_chart(probability_frame(trace), font_size=font_size), width="stretch")
+        with candidates:
+            st.subheader("Candidates")
+            st.caption("The n-best list: log-prob, and log-prob divided by the length penalty (what ranks them).")
+            st.dataframe(nbest_frame(trace), hide_index=True, width="stretch")
+
+        st.subheader("Download")
+        left, right = st.columns(2)
+        left.download_button("Trace (JSON)", trace.to_json(), file_name=f"trace-{name}.json",
+                             mime="application/json", on_click="ignore",
+                             help="Everything this decode saw: pieces, attention rows, candidates, beam nodes")
+        image_format = right.radio("Heatmap image format", list(IMAGE_FORMATS), key=FORMAT_KEY, horizontal=True,
+                                   format_func=IMAGE_FORMATS.__getitem__,
+                                   help="Then use the camera icon in the heatmap's toolbar")
+    else:
+        image_format = st.session_state.get(FORMAT_KEY, "png")
+
+    with heatmap_slot:
+        if trace.attention is None:
+            st.info("This model has no attention: the decoder sees only the encoder's final state, "
+                    "so there is no heatmap.")
+            return
+        if WORDS_KEY not in st.session_state:
+            st.session_state[WORDS_KEY] = bool(url_int("words", 0, 0, 1))
+        merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
+        set_url(words=int(merge))
+        if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view
+            st.caption(MERGE_RULE)
+        choice = head_picker(trace, config_of(name))
+        figure = attention_heatmap(with_choice(trace, choice), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT,
+                                   merge_words=merge, font_size=font_size)
+        st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))
+        if choice is not None:
+            show_heads(name, sentence, settings, trace, choice, merge, font_size)
+
+
+def choice_label(key: str, layers: int, heads: int) -> str:
+    parsed = HeadChoice.parse(key, layers, heads)
+    return parsed.label(heads) if parsed is not None else key
+
+
+def head_picker(trace, config: dict | None) -> HeadChoice | None:
+    """The layer/head selectbox of a Transformer's heatmap (None, and nothing drawn, for an RNN).
+
+    Seeded from ``?heads=``, else the model's own default row (its display layer's head-mean);
+    a choice the current model does not have (another model was picked) falls back to that default.
+    """
+    shape = head_shape(trace)
+    if shape is None:
+        return None
+    layers, heads = shape
+    options = head_options(layers, heads)
+    default = default_choice((config or {}).get("model"), layers).key
+    if st.session_state.get(HEADS_KEY) not in options:
+        wanted = str(st.query_params.get("heads", default))
+        st.session_state[HEADS_KEY] = wanted if wanted in options else default
+    key = st.selectbox("Layer and head", options, key=HEADS_KEY, format_func=lambda k: choice_label(k, layers, heads),
+                       help="A Transformer has several attention heads in each decoder layer. The heatmap shows "
+                            f"one head, one layer's mean over its heads, or the mean of all. The default, "
+                            f"{choice_label(default, layers, heads)}, is the row every other view uses.")
+    set_url(heads=key)
+    return HeadChoice.parse(key, layers, heads)
+
+
+def open_clicked_head():
+    """The grid's click callback: open the clicked panel's head in the heatmap above."""
+    points = ((st.session_state.get(GRID_KEY) or {}).get("selection") or {}).get("points") or []
+    heads = st.session_state.get("translate_grid_heads", 1)
+    for point in points:
+        choice = clicked_head(point, heads)
+        if choice is not None:
+            st.session_state[HEADS_KEY] = choice.key
+            return
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def grid_figure(name: str, sentence: str, settings: tuple, merge: bool, selected: str, font_size: int):
+    """The layer x head grid (built once per decode and view: ~20 plotly traces)."""
+    trace = translate(name, sentence, DecodeSettings(*settings))
+    grid = head_grid(trace, merge)
+    selected_choice = HeadChoice.parse(selected, grid.layers, grid.heads)
+    return head_grid_figure(grid, selected_choice, font_size=font_size, entropy=head_entropy(grid))
+
+
+def show_heads(name, sentence, settings, trace, choice, merge, font_size):
+    """A Transformer's every head (the grid) and its self-attention."""
+    layers, heads = head_shape(trace)
+    st.subheader("Every layer and head")
+    st.caption(f"Cross-attention of each of the {layers} decoder layers (down) and {heads} heads (across): each "
+               "panel is a heatmap like the one above, on the same scale, with its mean entropy in bits (low: a "
+               "head that looks at one piece at a time). Click a panel to open that head above.")
+    st.session_state["translate_grid_heads"] = heads
+    figure = grid_figure(name, sentence, settings_values(settings), merge, choice.key, font_size)
+    st.plotly_chart(figure, width="stretch", key=GRID_KEY, on_select=open_clicked_head, selection_mode="points",
+                    config=image_config(f"heads-{name}"))
+    maps = transformer_maps(name, sentence, settings)
+    if maps is None:
+        return
+    st.subheader("Self-attention")
+    left, right = st.columns(2)
+    with left:
+        key = self_attention_picker("Encoder layer and head", ENCODER_KEY, maps.encoder_self.shape[:2])
+        view = encoder_self_view(maps.encoder_self, maps.source_tokens, key)
+        st.plotly_chart(self_attention_figure(view, row_title="source piece", column_title="attends to",
+                                              font_size=font_size),
+                        width="stretch", key="translate_encoder_self", config=image_config(f"encoder-self-{name}"))
+        st.caption("The encoder: every source piece looks at every other (both directions) to build its vector.")
+    with right:
+        key = self_attention_picker("Decoder layer and head", DECODER_KEY, maps.decoder_self.shape[:2])
+        view = decoder_self_view(maps.decoder_self, maps.target_tokens, maps.decoder_inputs, key)
+        st.plotly_chart(self_attention_figure(view, row_title="writing", column_title="attends to (its inputs)",
+                                              font_size=font_size),
+                        width="stretch", key="translate_decoder_self", config=image_config(f"decoder-self-{name}"))
+        st.caption("The decoder, writing each token (rows), looks back at <s> and the tokens it wrote before; the "
+                   "grey cells above the diagonal are the causal mask: later tokens are not written yet.")
+
+
+def self_attention_picker(title: str, key: str, shape) -> HeadChoice:
+    layers, heads = int(shape[0]), int(shape[1])
+    options = head_options(layers, heads)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = HeadChoice(layers - 1).key
+    chosen = st.selectbox(title, options, key=key, format_func=lambda k: choice_label(k, layers, heads))
+    return HeadChoice.parse(chosen, layers, heads)
+
+
+render()

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_page(page: str | None = None, text: str | None = None, **params) -> AppTest:
-    """Run app.py with URL ``params``, switch to ``page`` (e.g. "step_page"), then set the sentence.
+    """Run app.py with URL ``params``, switch to ``page`` (e.g. "step"), then set the sentence.
 
     The app runs once on the default page first: AppTest can only switch to a page
     that st.navigation has registered.
@@ -22,7 +22,9 @@ def run_page(page: str | None = None, text: str | None = None, **params) -> AppT
     for key, value in params.items():
         app.query_params[key] = value
     app.run()
-    if page is not None:
+    # Translate is the default page, which the first run already opened. (Switching to its file would
+    # open its second registration, the hidden /translate, as a different page with fresh widgets.)
+    if page not in (None, "translate"):
         app.switch_page(f"pages/{page}.py").run()
     if text is not None:
         app.sidebar.text_area[0].set_value(text).run()

@@ -1,23 +1,20 @@
-"""Pieces -> words, argmax alignment, entropy, differences, and which checkpoints the Compare page opens with."""
+"""Pieces -> words, argmax alignment, entropy, and which checkpoints the Compare page opens with."""
 
 import math
 
 import numpy as np
 import pytest
 
-from nmt_core.alignment import (
+from nmt_core.views.attention import (
     argmax_alignment,
-    attention_type,
     attention_view,
     common_prefix_length,
-    default_selection,
-    difference,
     entropy,
     merge_matrix,
-    same_tokenizers,
     word_groups,
     word_text,
 )
+from nmt_core.views.compare import attention_type, default_selection, same_tokenizers
 
 
 def random_attention(rows: int, columns: int, seed: int = 0) -> np.ndarray:
@@ -95,7 +92,7 @@ def test_merge_rejects_groups_that_do_not_cover_the_matrix():
         merge_matrix(np.ones((2, 3)) / 3, [[0], [1], [2]], [[0, 1], [1]])
 
 
-# --- alignment, entropy, difference ----------------------------------------------------------------------
+# --- alignment, entropy ----------------------------------------------------------------------
 
 
 def test_argmax_alignment_picks_each_rows_largest_weight_first_on_ties():
@@ -122,26 +119,6 @@ def test_entropy_lies_between_zero_and_log_n():
     matrix = random_attention(20, 6, seed=3)
     values = entropy(matrix, base=2)
     assert all(0 < v < math.log2(6) for v in values)
-
-
-def test_difference_is_a_minus_b_and_each_row_sums_to_zero():
-    a, b = random_attention(3, 4, seed=1), random_attention(3, 4, seed=2)
-    diff = difference(a, b)
-    np.testing.assert_allclose(diff, a - b)
-    np.testing.assert_allclose(diff.sum(axis=1), 0.0, atol=1e-12)
-    np.testing.assert_allclose(difference(a, a), 0.0)
-    np.testing.assert_allclose(difference(b, a), -diff)
-
-
-def test_difference_on_a_common_prefix_and_shape_errors():
-    a, b = random_attention(5, 4, seed=1), random_attention(3, 4, seed=2)
-    np.testing.assert_allclose(difference(a, b, rows=2), a[:2] - b[:2])
-    with pytest.raises(ValueError):
-        difference(a, b)  # different lengths need rows=
-    with pytest.raises(ValueError):
-        difference(a, b, rows=4)
-    with pytest.raises(ValueError):
-        difference(a, random_attention(5, 3))  # different source pieces
 
 
 def test_common_prefix_length():

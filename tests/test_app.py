@@ -94,15 +94,17 @@ def test_length_penalty_opens_at_the_models_tuned_value(models_root):
     assert run_app("alpha beta", lp="1.5").session_state["settings"].length_penalty == 1.5
 
 
-def test_every_deep_link_has_its_legacy_mode_stub():
-    """pages/<URL path>.py hands a fresh server's first deep link to app.py (pages/common.py:leave_legacy_mode)."""
+def test_every_page_is_named_by_its_url_and_hands_over_a_legacy_deep_link():
+    """pages/<URL path>.py is the page itself, and it hands a fresh server's first deep link to app.py
+    (pages/lib/common.py:leave_legacy_mode); nothing else sits directly in pages/, where Streamlit's
+    legacy discovery would make it a page."""
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     pages = next(ast.literal_eval(node.value) for node in tree.body
                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES")
-    for _title, script, url_path in pages[1:]:  # the first page is served at /, which needs no stub
-        assert (ROOT / "pages" / f"{script}.py").exists()
-        stub = (ROOT / "pages" / f"{url_path}.py").read_text(encoding="utf-8")
-        assert "leave_legacy_mode()" in stub
+    scripts = {p.stem for p in (ROOT / "pages").glob("*.py")} - {"__init__"}
+    assert scripts == {url_path for _title, url_path in pages}
+    for _title, url_path in pages:
+        assert "leave_legacy_mode()" in (ROOT / "pages" / f"{url_path}.py").read_text(encoding="utf-8")
 
 
 def languages_models(models_root, **languages):

@@ -129,7 +129,8 @@ def test_batched_beam_never_attends_to_the_end(tokenizer, attention):
         assert torch.allclose(weights.sum(-1), torch.ones(weights.size(0)), atol=1e-5)
     model.step_logits = original
     for text, hypothesis in zip(SOURCES, batched, strict=True):  # same search, one sentence at a time
-        assert hypothesis.translation == translator.translate(text, DecodeSettings(method="beam", beam_size=3, n_best=3)).translation
+        alone = translator.translate(text, DecodeSettings(method="beam", beam_size=3, n_best=3))
+        assert hypothesis.translation == alone.translation
 
 
 @pytest.mark.parametrize("attention", ATTENTIONS)

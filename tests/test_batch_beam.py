@@ -3,8 +3,8 @@
 import pytest
 
 from benchmarks.textbook_beam import textbook_beam_search
-from nmt_core.batch_beam import beam_search_batch
 from nmt_core.decoding import DecodeSettings
+from nmt_core.decoding.batch import beam_search_batch
 from tests.conftest import WORDS
 
 SENTENCES = [

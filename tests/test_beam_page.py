@@ -8,12 +8,11 @@ import json
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from nmt_core.beam_view import beam_at_step, beam_settings, nodes_frame, step_range
-from nmt_core.decoding import DecodeSettings
-from nmt_core.figures.beam_data import beam_payload
-from nmt_core.trace import BeamNode, BeamTrace, Hypothesis
-from nmt_core.tree_figures import beam_tree_figure, nodes_trace_index
-from pages.style import CLASSROOM_FONT_SIZE
+from nmt_core.decoding import BeamNode, BeamTrace, DecodeSettings, Hypothesis
+from nmt_core.figures.trees import beam_tree_figure
+from nmt_core.views.beam import beam_at_step, beam_settings, nodes_frame, step_range
+from nmt_core.views.beam_data import beam_payload
+from pages.lib.style import CLASSROOM_FONT_SIZE
 from tests.apphelpers import ROOT, run_page
 
 SENTENCE = "alpha beta gamma delta"
@@ -48,7 +47,7 @@ def page(**params):
     for key, value in {"text": SENTENCE, **params}.items():
         app.query_params[key] = value
     app.run()
-    return app.switch_page("pages/beam_page.py").run()
+    return app.switch_page("pages/beam.py").run()
 
 
 def url(app, name: str):
@@ -155,7 +154,7 @@ def test_the_js_puts_text_in_the_page_only_as_text():
 
 
 def test_empty_sentence_is_a_message(models_root):
-    app = run_page("beam_page", "   ")
+    app = run_page("beam", "   ")
     assert not app.exception
     assert "empty" in app.warning[0].value
 
@@ -180,7 +179,7 @@ def hand_made_beam() -> BeamTrace:
 def test_hover_text_and_labels_are_right_and_escaped():
     beam = hand_made_beam()
     figure = beam_tree_figure(nodes_frame(beam), step=0, selected=4)
-    trace = figure.data[nodes_trace_index(figure)]
+    trace = next(t for t in figure.data if t.name == "nodes")
     by_id = dict(zip(trace.customdata.tolist(), zip(trace.hovertext, trace.text, strict=True), strict=True))
     hover, text = by_id[1]
     assert "&lt;b&gt;bold&lt;/b&gt;" in hover and "<b>bold" not in hover
@@ -203,7 +202,7 @@ def test_edges_join_each_node_to_its_parent():
     figure = beam_tree_figure(frame)
     y = dict(zip(frame["id"], frame["y"], strict=True))
     segments = set()
-    for trace in figure.data[: nodes_trace_index(figure)]:
+    for trace in figure.data[: [t.name for t in figure.data].index("nodes")]:  # the edges come first
         xs, ys = list(trace.x), list(trace.y)
         for i in range(0, len(xs), 3):
             segments.add((xs[i], ys[i], xs[i + 1], ys[i + 1]))

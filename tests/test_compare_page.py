@@ -11,11 +11,11 @@ import shutil
 import numpy as np
 import pytest
 
-from nmt_core.alignment import attention_view, entropy
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import DecodeSettings
-from nmt_core.plots import CONTEXT_ROW, label
+from nmt_core.figures.traces import CONTEXT_ROW, label
 from nmt_core.train import train
+from nmt_core.views.attention import attention_view, entropy
 from tests.apphelpers import run_page, vega_charts
 from tests.conftest import WORDS, tiny_config
 
@@ -69,7 +69,7 @@ def captions(app) -> list[str]:
 
 
 def test_default_selection_puts_models_side_by_side(compare_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     assert not app.exception and not app.error
     chosen = app.multiselect[0].value
     # The sidebar's model, a new attention type, then the rest; laid out in the order of the idea's history
@@ -88,7 +88,7 @@ def test_default_selection_puts_models_side_by_side(compare_root):
 
 
 def test_no_attention_model_gets_a_uniform_context_bar_and_a_note(compare_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     trace = decode(compare_root, "tiny-none", SENTENCE, app.session_state["settings"])
     bar = charts(app)["compare_context_tiny-none"]
     assert bar["layout"]["yaxis"]["ticktext"] == [CONTEXT_ROW]
@@ -101,7 +101,7 @@ def test_no_attention_model_gets_a_uniform_context_bar_and_a_note(compare_root):
 
 
 def test_entropy_per_step_in_bits_for_models_with_attention(compare_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     figure = charts(app)["compare_entropy"]
     lines = [d for d in figure["data"] if d.get("mode") == "lines+markers"]
     assert [d["name"] for d in lines] == ["tiny-luong", "tiny-luong-copy"]  # no line for tiny-none
@@ -114,7 +114,7 @@ def test_entropy_per_step_in_bits_for_models_with_attention(compare_root):
 
 
 def test_difference_of_a_model_and_its_copy_is_zero(compare_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     assert app.selectbox(key="compare_pair").options == ["tiny-luong − tiny-luong-copy"]  # tiny-none has none
     figure = charts(app)["compare_difference"]
     assert np.allclose(array(figure["data"][0]["z"]), 0.0)
@@ -130,7 +130,7 @@ def test_difference_forces_b_to_write_as_translation_when_they_differ(models_roo
     sentences = [" ".join(WORDS[i:i + n]) for n in (7, 6, 5) for i in range(0, len(WORDS) - n + 1)]
     sentence = next(s for s in sentences if decode(models_root, "tiny-luong", s, settings).target_ids
                     != decode(models_root, "tiny-rough", s, settings).target_ids)
-    app = run_page("compare_page", sentence, models="tiny-luong,tiny-rough", method="greedy")
+    app = run_page("compare", sentence, models="tiny-luong,tiny-rough", method="greedy")
     assert not app.exception
     a = decode(models_root, "tiny-luong", sentence, settings)
     forced = decode(models_root, "tiny-rough", sentence, settings, prefix=a.target_ids)
@@ -143,7 +143,7 @@ def test_difference_forces_b_to_write_as_translation_when_they_differ(models_roo
 
 
 def test_word_alignment_links_every_target_word(compare_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     trace = decode(compare_root, "tiny-luong", SENTENCE, app.session_state["settings"])
     words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
     figure = charts(app)["compare_alignment_tiny-luong"]
@@ -154,14 +154,14 @@ def test_word_alignment_links_every_target_word(compare_root):
 
 
 def test_models_come_from_the_url_and_unknown_names_are_dropped(compare_root):
-    app = run_page("compare_page", SENTENCE, models="tiny-none,../../etc,tiny-luong-copy,<b>")
+    app = run_page("compare", SENTENCE, models="tiny-none,../../etc,tiny-luong-copy,<b>")
     assert not app.exception
     assert app.multiselect[0].value == ["tiny-none", "tiny-luong-copy"]
     assert set(charts(app)) >= {"compare_context_tiny-none", "compare_heatmap_tiny-luong-copy"}
 
 
 def test_one_model_asks_for_another(compare_root):
-    app = run_page("compare_page", SENTENCE, models="tiny-luong")
+    app = run_page("compare", SENTENCE, models="tiny-luong")
     assert not app.exception
     assert "at least two" in app.info[0].value
     assert not app.get("plotly_chart")
@@ -169,7 +169,7 @@ def test_one_model_asks_for_another(compare_root):
 
 def test_words_toggle_merges_every_heatmap(compare_root):
     sentence = "alphabeta gamma"  # an unseen word cut into several pieces
-    app = run_page("compare_page", sentence)
+    app = run_page("compare", sentence)
     app.toggle(key="compare_words").set_value(True).run()
     assert not app.exception
     trace = decode(compare_root, "tiny-luong", sentence, app.session_state["settings"])
@@ -182,7 +182,7 @@ def test_words_toggle_merges_every_heatmap(compare_root):
 
 
 def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
-    app = run_page("compare_page", SENTENCE, classroom="1")
+    app = run_page("compare", SENTENCE, classroom="1")
     assert not app.exception
     # The model picker is folded away, named by its models, so the heatmaps open above the fold.
     (picker,) = [e for e in app.expander if e.label.replace("\\", "").startswith("Models: tiny-")]
@@ -196,20 +196,20 @@ def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
 
 def test_a_broken_checkpoint_is_an_error_in_its_own_column(compare_root):
     (compare_root / "tiny-luong-copy" / "model.safetensors").write_bytes(b"broken")
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     assert not app.exception
     assert len(app.error) == 1 and "cannot be loaded" in app.error[0].value
     assert "compare_heatmap_tiny-luong" in charts(app) and len(app.text) == 2
 
 
 def test_an_empty_sentence_is_a_warning_not_a_traceback(compare_root):
-    app = run_page("compare_page", " ")
+    app = run_page("compare", " ")
     assert not app.exception
     assert app.warning and all("empty" in w.value for w in app.warning)
 
 
 def test_test_bleu_by_source_length_from_every_model_card(compare_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     assert not app.exception
     (rows,) = [data for spec, data in vega_charts(app) if spec.get("title") == "Test BLEU by source length"]
     assert set(rows["model"]) == {"tiny-luong", "tiny-luong-copy", "tiny-none"}
@@ -230,19 +230,19 @@ def test_a_column_reading_another_language_than_the_sentence_is_flagged(compare_
     set_source_language(compare_root / "tiny-luong", "fra")
     set_source_language(compare_root / "tiny-luong-copy", "fra")
     set_source_language(compare_root / "tiny-none", "spa")
-    app = run_page("compare_page", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none")
+    app = run_page("compare", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none")
     assert not app.exception
     warnings = [w.value for w in app.warning]
     assert warnings == ["This model reads Spanish, and the sentence is in French: its translation and attention "
                         "show what it makes of unknown words."]
     set_source_language(compare_root / "tiny-none", "fra")
-    assert not run_page("compare_page", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none").warning
+    assert not run_page("compare", SENTENCE, models="tiny-luong,tiny-luong-copy,tiny-none").warning
 
 
 def test_each_column_says_how_its_model_read_the_sentence(compare_root):
     """A notice from reading the sentence (here: cut to the encoder's limit) shows in that model's column."""
     long_sentence = " ".join(WORDS * 40)
-    app = run_page("compare_page", long_sentence, models="tiny-luong,tiny-none")
+    app = run_page("compare", long_sentence, models="tiny-luong,tiny-none")
     assert not app.exception
     notices = [c for c in captions(app) if c.startswith("The sentence is too long")]
     assert len(notices) == 2
@@ -259,7 +259,7 @@ def history_root(compare_root, tiny_transformer_dir):
 
 
 def test_compare_opens_on_no_attention_luong_and_the_transformer_in_historys_order(history_root):
-    app = run_page("compare_page", SENTENCE)
+    app = run_page("compare", SENTENCE)
     assert not app.exception and not app.error
     # Every attention type once, oldest first; the sidebar's Luong model before its copy.
     assert app.multiselect[0].value == ["tiny-none", "tiny-luong", "tiny-luong-copy", "tiny-transformer"]
@@ -270,7 +270,7 @@ def test_compare_opens_on_no_attention_luong_and_the_transformer_in_historys_ord
 
 
 def test_a_transformer_columns_head_choice_drives_its_heatmap_entropy_and_alignment(history_root):
-    app = run_page("compare_page", SENTENCE, models="tiny-luong,tiny-transformer")
+    app = run_page("compare", SENTENCE, models="tiny-luong,tiny-transformer")
     settings = app.session_state["settings"]
     trace = decode(history_root, "tiny-transformer", SENTENCE, settings)
     picker = app.selectbox(key="compare_heads_tiny-transformer")
@@ -289,7 +289,7 @@ def test_a_transformer_columns_head_choice_drives_its_heatmap_entropy_and_alignm
     shown = [a for a in figures["compare_alignment_tiny-transformer"]["data"] if a.get("mode") == "lines"]
     assert len(shown) == len(words.target)
     assert app.query_params["column_heads"] in ("tiny-transformer:L1H4", ["tiny-transformer:L1H4"])
-    reopened = run_page("compare_page", SENTENCE, models="tiny-luong,tiny-transformer",
+    reopened = run_page("compare", SENTENCE, models="tiny-luong,tiny-transformer",
                         column_heads="tiny-transformer:all")
     np.testing.assert_allclose(array(charts(reopened)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
                                per_head.mean(axis=(0, 1)), atol=1e-6)

@@ -1,7 +1,7 @@
 """Many users at once: one shared model, many threads (issue 7).
 
 Streamlit runs every browser session's script in its own thread, and all of them share the models
-that ``pages.common.load`` caches. These tests check that concurrent decodes give exactly what
+that ``pages.lib.common.load`` caches. These tests check that concurrent decodes give exactly what
 sequential ones give (no attention or trace leaking between users), that each checkpoint is loaded
 once per process, and that every cache is capped so memory stays bounded.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-import pages.common as common
+import pages.lib.common as common
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import DecodeSettings
 from tests.apphelpers import run_page
@@ -106,7 +106,7 @@ def test_interleaved_steppers_do_not_share_state(translator):
 
 @pytest.fixture
 def load_counter(monkeypatch):
-    """Count real checkpoint loads behind pages.common's cache (cleared first)."""
+    """Count real checkpoint loads behind pages.lib.common's cache (cleared first)."""
     loads: list[str] = []
     lock = threading.Lock()
 
@@ -161,7 +161,7 @@ MAX_CACHE_ENTRIES = 1024
 def cache_decorators() -> list[tuple[str, str, ast.Call | None, ast.FunctionDef]]:
     """(file, function, decorator call or None when bare) for every st.cache_data/st.cache_resource."""
     found = []
-    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.FunctionDef):
                 continue

@@ -3,8 +3,7 @@ import math
 import pytest
 import torch
 
-from nmt_core.decoding import DecodeSettings, InputError, sampling_distribution
-from nmt_core.trace import Trace
+from nmt_core.decoding import DecodeSettings, InputError, Trace, sampling_distribution
 
 from .stub import EOS_ID, A, B, C, stub_translator
 

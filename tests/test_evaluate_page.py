@@ -29,7 +29,7 @@ def buttons(app) -> set:
 
 
 def test_batch_with_references_is_scored_worst_first(models_root):
-    app = paste(run_page("evaluate_page"), BATCH)
+    app = paste(run_page("evaluate"), BATCH)
     assert not app.exception and "evaluate_run" in buttons(app)
     app.button(key="evaluate_run").click().run()
     assert not app.exception
@@ -54,7 +54,7 @@ def test_batch_with_references_is_scored_worst_first(models_root):
 
 
 def test_results_are_kept_for_the_same_batch_and_settings(models_root):
-    app = paste(run_page("evaluate_page"), BATCH)
+    app = paste(run_page("evaluate"), BATCH)
     app.button(key="evaluate_run").click().run()
     app.run()  # a plain rerun: no button to press again, the results are still there
     assert not app.exception
@@ -64,7 +64,7 @@ def test_results_are_kept_for_the_same_batch_and_settings(models_root):
 
 
 def test_translations_only_without_references(models_root):
-    app = paste(run_page("evaluate_page"), "alpha beta\nmu eta iota\n")
+    app = paste(run_page("evaluate"), "alpha beta\nmu eta iota\n")
     app.button(key="evaluate_run").click().run()
     assert not app.exception
     assert not app.metric
@@ -77,14 +77,14 @@ def test_translations_only_without_references(models_root):
 @pytest.mark.parametrize("text, words", [("alpha beta\tbeta alpha\n\tbeta\n", "Line 2"),
                                          ("alpha\tbeta\ngamma\n", "line 1 has one")])
 def test_malformed_lines_are_named(models_root, text, words):
-    app = paste(run_page("evaluate_page"), text)
+    app = paste(run_page("evaluate"), text)
     assert not app.exception
     assert words in app.warning[0].value.replace("\\", "")
     assert "evaluate_run" not in buttons(app)
 
 
 def test_greedy_from_the_sidebar(models_root):
-    app = run_page("evaluate_page")
+    app = run_page("evaluate")
     app.sidebar.radio[0].set_value("greedy").run()
     paste(app, "alpha beta gamma\tgamma beta alpha\n")
     assert any("greedy decoding" in c.value for c in app.caption)
@@ -95,7 +95,7 @@ def test_greedy_from_the_sidebar(models_root):
 
 
 def test_bleu_against_beam_width(models_root):
-    app = paste(run_page("evaluate_page"), BATCH)
+    app = paste(run_page("evaluate"), BATCH)
     app.button(key="evaluate_run").click().run()
     app.button(key="evaluate_curve").click().run()
     assert not app.exception
@@ -108,14 +108,14 @@ def test_bleu_against_beam_width(models_root):
 
 
 def test_no_text_yet_explains_the_format(models_root):
-    app = run_page("evaluate_page")
+    app = run_page("evaluate")
     assert not app.exception
     assert "one per line" in app.info[0].value
 
 
 def test_corrupt_checkpoint_is_an_error_message(models_root):
     (models_root / "tiny-luong" / "model.safetensors").write_bytes(b"broken")
-    app = paste(run_page("evaluate_page"), "alpha beta\tbeta alpha\n")
+    app = paste(run_page("evaluate"), "alpha beta\tbeta alpha\n")
     app.button(key="evaluate_run").click().run()
     assert not app.exception
     assert "cannot be loaded" in app.error[0].value
@@ -124,7 +124,7 @@ def test_corrupt_checkpoint_is_an_error_message(models_root):
 def test_bleu_by_source_length_when_the_batch_spans_several_lengths(models_root):
     lines = ["alpha beta\tbeta alpha", "mu eta iota\tiota eta mu",
              "alpha beta gamma delta epsilon zeta\tzeta epsilon delta gamma beta alpha"]
-    app = paste(run_page("evaluate_page"), "\n".join(lines) + "\n")
+    app = paste(run_page("evaluate"), "\n".join(lines) + "\n")
     app.button(key="evaluate_run").click().run()
     assert not app.exception
     (data,) = [frame for spec, frame in vega_charts(app) if spec.get("title") == "BLEU by source length"]
@@ -138,6 +138,6 @@ def test_bleu_by_source_length_when_the_batch_spans_several_lengths(models_root)
 
 
 def test_one_length_group_draws_no_length_chart(models_root):
-    app = paste(run_page("evaluate_page"), BATCH)
+    app = paste(run_page("evaluate"), BATCH)
     app.button(key="evaluate_run").click().run()
     assert not [spec for spec, _ in vega_charts(app) if spec.get("title") == "BLEU by source length"]

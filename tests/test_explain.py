@@ -275,8 +275,8 @@ def test_an_intervention_changes_the_output(translator):
 
 
 def test_coverage_flags_on_a_hand_made_trace():
+    from nmt_core.decoding.trace import Step, Trace
     from nmt_core.explain.coverage import coverage_flags, coverage_notice, source_coverage
-    from nmt_core.trace import Step, Trace
 
     source = ["▁hermano", "▁de", "▁mi", "▁amigo", "</s>"]
     rows = [[0.1, 0.1, 0.1, 0.6, 0.1], [0.2, 0.2, 0.1, 0.4, 0.1], [0.05, 0.05, 0.1, 0.7, 0.1]]

@@ -6,7 +6,7 @@ from tests.apphelpers import run_page
 
 
 def test_explain_page_shows_attribution_inside_attention_and_intervention(models_root):
-    app = run_page("explain_page", text="alpha beta gamma delta", method="saliency", step="1",
+    app = run_page("explain", text="alpha beta gamma delta", method="saliency", step="1",
                    word="0", mode="focus")
     assert not app.exception
     titles = [s.value for s in app.subheader]
@@ -19,8 +19,8 @@ def test_explain_page_shows_attribution_inside_attention_and_intervention(models
 
 
 def test_explain_page_other_method_and_bad_url(models_root):
-    app = run_page("explain_page", text="alpha beta", method="integrated-gradients", step="99",
+    app = run_page("explain", text="alpha beta", method="integrated-gradients", step="99",
                    word="-5", mode="nonsense")
     assert not app.exception
-    app = run_page("explain_page", text="   ")
+    app = run_page("explain", text="   ")
     assert not app.exception

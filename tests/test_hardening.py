@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
 import nmt_core.checkpoint as checkpoint_module
-from nmt_core import model_info
 from nmt_core.__main__ import MAX_TRACE_BYTES, _bounded_trace_json
 from nmt_core.__main__ import main as cli_main
 from nmt_core.card import model_card
@@ -40,10 +39,10 @@ from nmt_core.checkpoint import (
 )
 from nmt_core.config_schema import ConfigSchemaError, validate_config
 from nmt_core.data import bucket, check_split, read_split
-from nmt_core.decoding import DecodeSettings, InputError, sampling_distribution
+from nmt_core.decoding import DecodeSettings, InputError, Trace, sampling_distribution
 from nmt_core.evaluate import MAX_UPLOAD_BYTES, EvalInputError, EvalRow, decode_upload
 from nmt_core.model import TransformerConfig, build_model, config_from_dict
-from nmt_core.trace import Trace
+from nmt_core.views import models as model_info
 from nmt_core.views.evaluation import results_csv, sentence_frame
 from tests.conftest import write_reverse_corpus
 

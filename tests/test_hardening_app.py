@@ -17,10 +17,10 @@ from safetensors.torch import load_file, save_file
 
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings
-from pages import common
+from pages.lib import common
 from tests.apphelpers import run_page
 
-PAGES = ["translate_page", "step_page", "beam_page", "sampling_page", "compare_page", "models_page", "evaluate_page"]
+PAGES = ["translate", "step", "beam", "sampling", "compare", "models", "evaluate"]
 SENTENCE = "alpha beta gamma"
 
 
@@ -85,7 +85,7 @@ def test_every_page_and_good_model_keeps_working_beside_broken_checkpoints(zoo):
     for page in PAGES:  # a good model picked: every page works, Compare and Models with broken ones on them
         app.switch_page(f"pages/{page}.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
-    app.switch_page("pages/translate_page.py").run()
+    app.switch_page("pages/translate.py").run()
 
     for name, (_, file) in BROKEN.items():  # each broken one picked: a clear error naming its file, no traceback
         app.sidebar.selectbox[0].set_value(name).run()
@@ -161,7 +161,7 @@ def test_the_app_stops_translating_with_a_checkpoint_truncated_under_it(models_r
 
 
 def test_the_evaluate_page_says_one_upload_limit(models_root):
-    app = run_page("evaluate_page", SENTENCE, model="tiny-luong")
+    app = run_page("evaluate", SENTENCE, model="tiny-luong")
     app.radio(key="evaluate_input").set_value("Upload a TSV file").run()
     uploader = app.get("file_uploader")[0].proto
     assert "2 MB (2,000,000 bytes)" in uploader.label and uploader.max_upload_size_mb == 2

@@ -3,11 +3,11 @@
 import pandas as pd
 import pytest
 
-from nmt_core import model_info
 from nmt_core.card import CREDIT
 from nmt_core.model import ModelConfig, Seq2Seq, TransformerConfig, TransformerSeq2Seq
 from nmt_core.model.attention import ATTENTION_TYPES
 from nmt_core.model.transformer import ATTENTION_NAME
+from nmt_core.views import models as model_info
 
 
 def test_parameter_count_is_the_sum_of_every_tensor_counted_once(tiny_checkpoint):

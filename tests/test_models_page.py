@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 
 from nmt_core.checkpoint import load_checkpoint, read_config, read_probes
-from nmt_core.plots import label
-from nmt_core.projection import frequent_pieces
+from nmt_core.figures.traces import label
+from nmt_core.views.projection import frequent_pieces
 from tests.apphelpers import run_page, vega_charts
 from tests.test_translate_page import array
 
@@ -23,7 +23,7 @@ def plotly(app, key: str) -> dict:
 
 def test_card_of_the_sidebars_model(models_root):
     config = read_config(models_root / "tiny-luong")
-    app = run_page("models_page")
+    app = run_page("models")
     assert not app.exception and not app.error
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Test BLEU"] == f"{config['metrics']['test_bleu']:.1f}"
@@ -50,7 +50,7 @@ def test_card_of_the_sidebars_model(models_root):
 
 
 def test_projection_side_and_size(models_root):
-    app = run_page("models_page")
+    app = run_page("models")
     ordinary = read_config(models_root / "tiny-luong")["model"]["src_vocab_size"] - 4
     side = app.radio(key="models_side_tiny-luong")
     side.set_value("source").run()
@@ -69,7 +69,7 @@ def test_all_models_with_broken_ones(models_root):
     (models_root / "broken-weights" / "model.safetensors").write_bytes(b"not a tensor file")
     (models_root / "unreadable").mkdir()
     (models_root / "unreadable" / "config.json").write_text("{ nope", encoding="utf-8")
-    app = run_page("models_page", model="tiny-luong", show="all")
+    app = run_page("models", model="tiny-luong", show="all")
     assert not app.exception
     assert len(app.expander) == 3 + 1  # three cards (+ the sidebar's "More settings")
     errors = [e.value.replace("\\", "") for e in app.error]  # messages are markdown-escaped
@@ -92,14 +92,14 @@ def test_all_models_with_broken_ones(models_root):
 
 
 def test_view_choice_goes_into_the_url(models_root):
-    app = run_page("models_page")
+    app = run_page("models")
     app.radio(key="models_view").set_value("all").run()
     assert not app.exception
     assert app.query_params["show"] in ("all", ["all"])
 
 
 def test_classroom_mode_keeps_the_essentials(models_root):
-    app = run_page("models_page", classroom="1")
+    app = run_page("models", classroom="1")
     assert not app.exception
     labels = [tab.label for tab in app.tabs]
     assert labels == ["Architecture", "Training", "Attention as it formed", "Embeddings"]
@@ -108,7 +108,7 @@ def test_classroom_mode_keeps_the_essentials(models_root):
 
 def test_a_transformers_card_gives_its_architecture_and_the_multi_head_formula(models_root, tiny_transformer_dir):
     shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
-    app = run_page("models_page", model="tiny-transformer")
+    app = run_page("models", model="tiny-transformer")
     assert not app.exception and not app.error
     latex = [element.value for element in app.get("latex")]
     assert any(r"\frac{Q K^\top}{\sqrt{d}}" in value for value in latex)  # scaled dot-product
@@ -132,7 +132,7 @@ def test_the_probe_scrubber_shows_each_epochs_heatmap_beside_dev_bleu(models_roo
     shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
     probes = read_probes(models_root / "tiny-transformer")
     assert [p["epoch"] for p in probes] == [1, 2, 3]
-    app = run_page("models_page", model="tiny-transformer")
+    app = run_page("models", model="tiny-transformer")
     assert "Attention as it formed" in [tab.label for tab in app.tabs]
     slider = app.select_slider(key="models_epoch_tiny-transformer")
     assert slider.value == 1 and list(slider.options) == ["1", "2", "3"]
@@ -163,10 +163,10 @@ def test_the_probe_scrubber_shows_each_epochs_heatmap_beside_dev_bleu(models_roo
 
 def test_probe_traces_missing_or_broken(models_root):
     (models_root / "tiny-luong" / "probes.json").unlink()
-    app = run_page("models_page")
+    app = run_page("models")
     assert not app.exception and "Attention as it formed" not in [tab.label for tab in app.tabs]
     (models_root / "tiny-luong" / "probes.json").write_text('{"epochs": [{"epoch": "one"}]}', encoding="utf-8")
-    app = run_page("models_page")
+    app = run_page("models")
     assert not app.exception
     assert any("probe traces cannot be read" in e.value and "probes.json" in e.value.replace("\\", "")
                for e in app.error)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from nmt_core.alignment import entropy
-from nmt_core.plots import (
+from nmt_core.decoding import Candidate, Step, Trace
+from nmt_core.figures.traces import (
     CONTEXT_ROW,
     aligned_top_margin,
     alignment_figure,
@@ -25,7 +25,7 @@ from nmt_core.plots import (
     probability_chart,
     probability_frame,
 )
-from nmt_core.trace import Candidate, Step, Trace
+from nmt_core.views.attention import entropy
 
 EOS_ID = 3
 
@@ -220,7 +220,7 @@ def test_an_empty_hypothesis_is_named_not_left_blank(translator):
     from dataclasses import replace
 
     from nmt_core.decoding import DecodeSettings
-    from nmt_core.plots import EMPTY_HYPOTHESIS
+    from nmt_core.figures.traces import EMPTY_HYPOTHESIS
 
     trace = translator.translate("alpha beta", DecodeSettings(method="beam", beam_size=3, n_best=3))
     # A hypothesis that emitted </s> first has no words: the table must say so rather than show a blank.

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from nmt_core.model_figures import projection_figure
-from nmt_core.projection import Projection, embedding_matrix, embedding_projection, frequent_pieces, pca
+from nmt_core.figures.models import projection_figure
 from nmt_core.text import SPECIAL_IDS
+from nmt_core.views.projection import Projection, embedding_matrix, embedding_projection, frequent_pieces, pca
 
 
 def test_frequent_pieces_are_ordinary_and_most_frequent_first(tiny_checkpoint):

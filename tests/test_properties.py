@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nmt_core.decoding import MAX_SOURCE_PIECES, DecodeSettings, InputError, length_penalty
+from nmt_core.decoding import MAX_SOURCE_PIECES, DecodeSettings, InputError
+from nmt_core.decoding.beam_rule import length_penalty
 from nmt_core.text import EOS_ID, normalize
 from tests.conftest import WORDS
 

@@ -279,7 +279,7 @@ def test_picker_lists_broken_models_as_unavailable_and_the_others_keep_working(z
 
 
 def test_picker_notices_a_repaired_checkpoint(models_root):
-    from pages.common import checkpoint_problem, describe_checkpoint
+    from pages.lib.common import checkpoint_problem, describe_checkpoint
 
     folder = models_root / "tiny-luong"
     weights = (folder / "model.safetensors").read_bytes()

@@ -1,11 +1,14 @@
-"""nmt_core.sampling: prefix trees of samples, seeds that replay, one step under several temperatures."""
+"""nmt_core.views.sampling: prefix trees of samples, seeds that replay, one step under several temperatures."""
 
 import math
 
 import pytest
 
 from nmt_core.decoding import DecodeSettings
-from nmt_core.sampling import (
+from nmt_core.figures.sampling import temperature_chart
+from nmt_core.figures.trees import prefix_tree_figure
+from nmt_core.text import EOS_ID
+from nmt_core.views.sampling import (
     OTHER_TOKENS,
     prefix_tree,
     prefix_tree_frame,
@@ -14,8 +17,6 @@ from nmt_core.sampling import (
     temperature_frame,
     trace_tokens,
 )
-from nmt_core.text import EOS_ID
-from nmt_core.tree_figures import prefix_tree_figure, temperature_chart
 
 SENTENCE = "alpha beta gamma delta"
 

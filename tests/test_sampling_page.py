@@ -6,11 +6,11 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from nmt_core.beam_view import beam_settings
 from nmt_core.decoding import DecodeSettings
-from nmt_core.sampling import sample_settings
-from pages import common
-from pages.style import CLASSROOM_FONT_SIZE
+from nmt_core.views.beam import beam_settings
+from nmt_core.views.sampling import sample_settings
+from pages.lib import common
+from pages.lib.style import CLASSROOM_FONT_SIZE
 from tests.apphelpers import ROOT
 from tests.test_beam_page import plotly_array
 
@@ -23,7 +23,7 @@ def page(**params) -> AppTest:
     for key, value in {"text": SENTENCE, **params}.items():
         app.query_params[key] = value
     app.run()
-    return app.switch_page("pages/sampling_page.py").run()
+    return app.switch_page("pages/sampling.py").run()
 
 
 def sample_rows(app) -> dict[int, str]:
@@ -83,7 +83,7 @@ def test_replay_sets_the_sidebar_and_gives_the_same_text(models_root):
     assert app.button(key="sampling_replay_3").disabled  # the row the sidebar now samples
     # Decode again from scratch (no cached trace): the Translate page shows the same sample.
     common.translate_cached.clear()
-    app.switch_page("pages/translate_page.py").run()
+    app.switch_page("pages/translate.py").run()
     assert not app.exception
     assert app.text[0].value == rows[3]
     assert app.query_params["seed"] in ("3", ["3"]) and app.query_params["method"] in ("sample", ["sample"])

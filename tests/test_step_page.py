@@ -17,9 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import Translator
-from nmt_core.figures.step_data import step_payload, word_index
-from nmt_core.stepping import force_options, forced_prefix
 from nmt_core.text import EOS_ID
+from nmt_core.views.step import force_options, forced_prefix
+from nmt_core.views.step_data import step_payload, word_index
 from tests.apphelpers import ROOT
 from tests.conftest import tiny_config
 
@@ -36,7 +36,7 @@ def step_app(text: str = SENTENCE, **params) -> AppTest:
     for key, value in {"text": text, **params}.items():
         app.query_params[key] = value
     app.run()
-    return app.switch_page("pages/step_page.py").run()
+    return app.switch_page("pages/step.py").run()
 
 
 def page_trace(app, models_root, name: str = "tiny-luong", prefix=None):
@@ -88,7 +88,7 @@ def test_the_js_puts_text_in_the_page_only_as_text():
 
 def test_payload_matches_the_stepping_helpers(translator):
     from nmt_core.decoding import DecodeSettings
-    from nmt_core.stepping import why_chosen
+    from nmt_core.views.step import why_chosen
 
     trace = translator.translate("alpha beta gamma", DecodeSettings(method="sample", temperature=0.7, seed=3))
     data = step_payload(trace)

@@ -1,4 +1,4 @@
-"""nmt_core.stepping and nmt_core.step_figures: reading a trace one step at a time.
+"""nmt_core.views.step and nmt_core.figures.step: reading a trace one step at a time.
 
 Hand-built traces check the arithmetic exactly; traces from the tiny trained
 model check that the shaping agrees with what the decoder really did.
@@ -13,11 +13,11 @@ import math
 import numpy as np
 import pytest
 
-from nmt_core.decoding import DecodeSettings
-from nmt_core.step_figures import CHOOSER_SERIES, MODEL_SERIES, candidate_chart, revealed_heatmap, source_strip
-from nmt_core.stepping import (
+from nmt_core.decoding import Candidate, DecodeSettings, Step, Trace
+from nmt_core.figures.step import CHOOSER_SERIES, MODEL_SERIES, candidate_chart, revealed_heatmap, source_strip
+from nmt_core.text import BOS_ID, EOS_ID, PAD_ID
+from nmt_core.views.step import (
     candidate_frame,
-    clamp_step,
     compare_endings,
     cut_trace,
     ending_frame,
@@ -31,8 +31,6 @@ from nmt_core.stepping import (
     stopped_trace,
     why_chosen,
 )
-from nmt_core.text import BOS_ID, EOS_ID, PAD_ID
-from nmt_core.trace import Candidate, Step, Trace
 
 SOURCE = ["▁<b>x</b>", "▁y", "</s>"]
 
@@ -70,10 +68,9 @@ def test_pieces_text_joins_word_pieces_and_drops_eos():
     assert pieces_text([]) == ""
 
 
-def test_steps_count_the_closing_eos_and_clamp():
+def test_steps_count_the_closing_eos():
     trace = make_trace(SIMPLE)
     assert step_count(trace) == 4
-    assert [clamp_step(t, trace) for t in (-3, 0, 1, 4, 99)] == [1, 1, 1, 4, 4]
 
 
 @pytest.mark.parametrize("t", [1, 2, 3, 4])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nmt_core.checkpoint import load_checkpoint
-from nmt_core.decoding import DecodeSettings, attention_maps
+from nmt_core.decoding import DecodeSettings, Trace, attention_maps
 from nmt_core.figures.attention_heads import (
     GRID_TRACES_PER_HEAD,
     MASK_COLOR,
@@ -18,8 +18,7 @@ from nmt_core.figures.attention_heads import (
     head_grid_figure,
     self_attention_figure,
 )
-from nmt_core.plots import label
-from nmt_core.trace import Trace
+from nmt_core.figures.traces import label
 from nmt_core.views.attention_heads import (
     ALL,
     HeadChoice,
@@ -274,7 +273,7 @@ def main_heatmap(app) -> dict:
 
 
 def test_translate_page_chooses_a_layer_and_head_for_a_transformer(transformer_root, transformer):
-    app = run_page("translate_page", SENTENCE, model="tiny-transformer")
+    app = run_page("translate", SENTENCE, model="tiny-transformer")
     assert not app.exception and not app.error
     trace = transformer.translator.translate(SENTENCE, app.session_state["settings"])
     picker = app.selectbox(key="translate_heads")
@@ -287,15 +286,15 @@ def test_translate_page_chooses_a_layer_and_head_for_a_transformer(transformer_r
         expected = HeadChoice.parse(key, LAYERS, HEADS).select(per_head(trace))
         np.testing.assert_allclose(array(main_heatmap(app)["data"][0]["z"]), expected, atol=1e-6)
         assert app.query_params["heads"] in (key, [key])
-    reopened = run_page("translate_page", SENTENCE, model="tiny-transformer", heads="L1H2")
+    reopened = run_page("translate", SENTENCE, model="tiny-transformer", heads="L1H2")
     assert reopened.selectbox(key="translate_heads").value == "L1H2"
     np.testing.assert_allclose(array(main_heatmap(reopened)["data"][0]["z"]), per_head(trace)[0, 1], atol=1e-6)
-    assert run_page("translate_page", SENTENCE, model="tiny-transformer", heads="L9H9").selectbox(
+    assert run_page("translate", SENTENCE, model="tiny-transformer", heads="L9H9").selectbox(
         key="translate_heads").value == "L2"  # a head the model lacks: its default
 
 
 def test_translate_page_shows_the_head_grid_and_both_self_attentions(transformer_root, transformer):
-    app = run_page("translate_page", SENTENCE, model="tiny-transformer")
+    app = run_page("translate", SENTENCE, model="tiny-transformer")
     trace = transformer.translator.translate(SENTENCE, app.session_state["settings"])
     figures = charts(app)
     grid = figures["translate_head_grid"]
@@ -313,7 +312,7 @@ def test_translate_page_shows_the_head_grid_and_both_self_attentions(transformer
 
 
 def test_translate_page_of_an_rnn_has_no_head_controls(transformer_root):
-    app = run_page("translate_page", SENTENCE, model="tiny-luong")
+    app = run_page("translate", SENTENCE, model="tiny-luong")
     assert not app.exception
     assert "translate_heads" not in [s.key for s in app.selectbox]
     assert len(app.get("plotly_chart")) == 1  # the heatmap only: no grid, no self-attention

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from nmt_core.alignment import attention_view
-from nmt_core.plots import label
-from nmt_core.trace import Trace
+from nmt_core.decoding import Trace
+from nmt_core.figures.traces import label
+from nmt_core.views.attention import attention_view
 from tests.apphelpers import run_page
 
 WORDS_KEY = "translate_words"
@@ -58,7 +58,7 @@ def downloads(monkeypatch) -> list[tuple[bytes, str, str | None]]:
 
 
 def test_heatmap_matches_the_decode_with_piece_labels(models_root, translator):
-    app = run_page("translate_page", "alpha beta gamma mu")
+    app = run_page("translate", "alpha beta gamma mu")
     assert not app.exception
     trace = expected_trace(translator, app, "alpha beta gamma mu")
     assert app.text[0].value == trace.translation
@@ -70,7 +70,7 @@ def test_heatmap_matches_the_decode_with_piece_labels(models_root, translator):
 
 
 def test_probabilities_candidates_and_trace_download(models_root, translator, downloads):
-    app = run_page("translate_page", "alpha beta gamma")
+    app = run_page("translate", "alpha beta gamma")
     assert not app.exception
     trace = expected_trace(translator, app, "alpha beta gamma")
     assert len(app.get("vega_lite_chart")) == 1  # per-token probability chart
@@ -85,7 +85,7 @@ def test_probabilities_candidates_and_trace_download(models_root, translator, do
 
 
 def test_heatmap_can_be_saved_as_png_or_svg(models_root):
-    app = run_page("translate_page", "alpha beta gamma")
+    app = run_page("translate", "alpha beta gamma")
     heatmap_config = [config for spec, config in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"][0]
     assert heatmap_config["toImageButtonOptions"]["format"] == "png"
     app.radio(key=FORMAT_KEY).set_value("svg").run()
@@ -96,7 +96,7 @@ def test_heatmap_can_be_saved_as_png_or_svg(models_root):
 
 def test_words_toggle_merges_pieces_and_goes_into_the_url(models_root, translator):
     sentence = "alphabeta gamma"  # an unseen word the tiny tokenizer cuts into several pieces
-    app = run_page("translate_page", sentence)
+    app = run_page("translate", sentence)
     trace = expected_trace(translator, app, sentence)
     words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
     assert len(words.source) < len(trace.source_tokens)  # the sentence really has a multi-piece word
@@ -109,14 +109,14 @@ def test_words_toggle_merges_pieces_and_goes_into_the_url(models_root, translato
     np.testing.assert_allclose(array(spec["data"][0]["z"]).sum(axis=1), 1.0, atol=1e-5)
     assert any("sum" in c.value and "mean" in c.value for c in app.caption)  # the rule is stated
     assert app.query_params["words"] in ("1", ["1"])
-    reopened = run_page("translate_page", sentence, words="1")
+    reopened = run_page("translate", sentence, words="1")
     assert reopened.toggle(key=WORDS_KEY).value is True
     assert heatmap(reopened)["layout"]["xaxis"]["ticktext"] == spec["layout"]["xaxis"]["ticktext"]
 
 
 def test_classroom_mode_shows_only_translation_and_a_bigger_heatmap(models_root):
-    normal = heatmap(run_page("translate_page", "alpha beta gamma"))
-    app = run_page("translate_page", "alpha beta gamma", classroom="1")
+    normal = heatmap(run_page("translate", "alpha beta gamma"))
+    app = run_page("translate", "alpha beta gamma", classroom="1")
     assert not app.exception
     assert app.text[0].value
     big = heatmap(app)
@@ -128,7 +128,7 @@ def test_classroom_mode_shows_only_translation_and_a_bigger_heatmap(models_root)
 
 
 def test_user_text_in_labels_is_escaped(models_root):
-    app = run_page("translate_page", "<b>alpha</b> <i>beta")
+    app = run_page("translate", "<b>alpha</b> <i>beta")
     assert not app.exception
     spec = heatmap(app)
     labels = spec["layout"]["xaxis"]["ticktext"] + spec["layout"]["yaxis"]["ticktext"]

@@ -1,13 +1,13 @@
-"""The tidy tree layout (nmt_core.tree) on hand-made trees, and on real beam and sample trees."""
+"""The tidy tree layout (nmt_core.views.tree_layout) on hand-made trees, and on real beam and sample trees."""
 
 import random
 
 import pytest
 
-from nmt_core.beam_view import nodes_frame
 from nmt_core.decoding import DecodeSettings
-from nmt_core.sampling import prefix_tree, prefix_tree_frame, trace_tokens
-from nmt_core.tree import tidy_layout
+from nmt_core.views.beam import nodes_frame
+from nmt_core.views.sampling import prefix_tree, prefix_tree_frame, trace_tokens
+from nmt_core.views.tree_layout import tidy_layout
 
 
 def depths(edges):

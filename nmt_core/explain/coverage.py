@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..alignment import word_groups, word_text
-from ..trace import Trace
+from ..decoding.trace import Trace
+from ..views.attention import word_groups, word_text
 
 UNDER_QUANTILE = 0.1  # the lowest 10% of dev content words' peak attention
 OVER_QUANTILE = 0.995  # the highest 0.5% of their coverage

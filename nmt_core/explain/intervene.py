@@ -4,7 +4,7 @@
 interactive beam search): at step t, replace the model's attention row with one chosen by hand —
 all of it on one source word (``focus``), or one word zeroed and the rest renormalised
 (``remove``) — then decode on greedily. If the output follows the attention, the word at step t
-(and often the rest) changes. :func:`intervene` returns an ordinary :class:`~nmt_core.trace.Trace`
+(and often the rest) changes. :func:`intervene` returns an ordinary :class:`~nmt_core.decoding.trace.Trace`
 whose ``settings["intervention"]`` records the change (step, mode, word, the row before and after,
 the old token's probability before and after), plus a line in ``warnings``.
 
@@ -29,11 +29,11 @@ import math
 import numpy as np
 import torch
 
-from ..alignment import word_groups, word_text
 from ..decoding import DecodeSettings, InputError, Translator
+from ..decoding.trace import Candidate, Step, Trace
 from ..model import Seq2Seq
 from ..text import BOS_ID, EOS_ID, PAD_ID
-from ..trace import Candidate, Step, Trace
+from ..views.attention import word_groups, word_text
 
 MODES = ("focus", "remove")
 FORMULAS = {

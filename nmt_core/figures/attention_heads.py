@@ -1,7 +1,7 @@
 """A Transformer's attention, head by head: the layer x head grid (BertViz's model view) and the
 encoder and decoder self-attention heatmaps with the causal mask drawn.
 
-Token labels go through :func:`nmt_core.plots.label` (HTML-escaped: plotly renders HTML in labels
+Token labels go through :func:`nmt_core.figures.traces.label` (HTML-escaped: plotly renders HTML in labels
 and hover text). Axes are integers with tick labels, so repeated tokens keep their own rows.
 """
 
@@ -11,8 +11,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..plots import ROW_HEIGHT, label, set_font_size
 from ..views.attention_heads import HeadChoice, HeadGrid, SelfAttentionView
+from .traces import ROW_HEIGHT, label, set_font_size
 
 MASK_COLOR = "#d9d9d9"  # the decoder's future: not a weight of 0, a cell it cannot attend to at all
 SELECTED_COLOR = "#d62728"

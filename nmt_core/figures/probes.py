@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..plots import ROW_HEIGHT, heatmap_figure, label, matrix_frame, set_font_size
 from ..views.probes import ProbeView
+from .traces import ROW_HEIGHT, heatmap_figure, label, matrix_frame, set_font_size
 
 CURRENT_COLOR = "#d62728"
 

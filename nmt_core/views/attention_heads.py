@@ -1,7 +1,7 @@
 """Which of a Transformer's attention heads a view shows: one head, a layer's mean, or all of them.
 
 A Transformer's trace records, at every step, the cross-attention of every decoder
-layer and head (:attr:`nmt_core.trace.Step.layer_attention`, layers x heads x
+layer and head (:attr:`nmt_core.decoding.trace.Step.layer_attention`, layers x heads x
 source). Its ``attention`` row, which every view reads by default, is one fixed
 choice: the mean over the heads of the model's display layer (the last, unless
 config.json's ``model.display_layer`` says otherwise). A :class:`HeadChoice` picks
@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..alignment import attention_view
-from ..trace import Trace
+from ..decoding.trace import Trace
+from .attention import attention_view
 
 ALL = "all"
 _KEY = re.compile(r"L(\d+)(?:H(\d+))?")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..alignment import attention_view, entropy
+from .attention import attention_view, entropy
 
 CURVE_COLUMNS = ["epoch", "dev_bleu", "entropy", "translation"]
 

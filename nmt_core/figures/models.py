@@ -2,7 +2,7 @@
 
 Altair for the line charts (training curves, BLEU vs beam width), plotly for
 the embedding scatter (hover per point). Piece labels go through
-:func:`nmt_core.plots.label`: plotly renders HTML in text and hover labels.
+:func:`nmt_core.figures.traces.label`: plotly renders HTML in text and hover labels.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import label
-from .projection import Projection
+from ..views.projection import Projection
+from .traces import label
 
 SPLIT_COLORS = alt.Scale(domain=["train", "dev"], range=["#9ca3af", "#1f77b4"])
 
 
 def history_chart(frame: pd.DataFrame, quantity: str, font_size: int = 13) -> alt.Chart:
-    """One quantity of :func:`nmt_core.model_info.history_frame` against epochs, a line per split.
+    """One quantity of :func:`nmt_core.views.models.history_frame` against epochs, a line per split.
 
     No height of its own: the page sets it (st.altair_chart's ``height``), which
     leaves the plot area, not the legend, to take up the space.
@@ -86,7 +86,7 @@ def beam_curve_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
 
 
 def length_chart(frame: pd.DataFrame, font_size: int = 13, title: str = "Test BLEU by source length") -> alt.Chart:
-    """Test BLEU against source length, a line per model (:func:`nmt_core.model_info.length_frame`).
+    """Test BLEU against source length, a line per model (:func:`nmt_core.views.models.length_frame`).
 
     The x axis is ordinal (buckets of words, shortest first); hover gives how many
     test sentences a point stands on, since the long buckets hold few.

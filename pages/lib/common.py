@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 import os
 import runpy
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 import torch
-from streamlit.runtime.pages_manager import PagesManager
 
-from nmt_core.alignment import attention_type
 from nmt_core.card import language_name
 from nmt_core.checkpoint import (
     Checkpoint,
@@ -36,12 +36,13 @@ from nmt_core.checkpoint import (
     read_config,
 )
 from nmt_core.decoding import AttentionMaps, DecodeSettings, InputError, attention_maps
-from nmt_core.trace import Trace
+from nmt_core.decoding.trace import Trace
+from nmt_core.views.compare import attention_type
 
 
 def checkpoint_root() -> Path:
     """checkpoints/ beside app.py; ATTENTION_EXPLORER_CHECKPOINTS points elsewhere (tests, own models)."""
-    default = Path(__file__).resolve().parents[1] / "checkpoints"
+    default = Path(__file__).resolve().parents[2] / "checkpoints"
     return Path(os.environ.get("ATTENTION_EXPLORER_CHECKPOINTS", default))
 
 
@@ -243,18 +244,37 @@ def _checkpoint_problem_cached(folder: str, signature: tuple) -> str | None:
     return None
 
 
-def leave_legacy_mode() -> None:
-    """Hand a deep link from Streamlit's legacy multipage mode over to app.py's st.navigation.
+# Set while app.py's st.navigation runs a page. Each session's script runs on a thread of its own,
+# so this says whether *this* run came through app.py, whatever other sessions are doing.
+_ROUTED = threading.local()
 
-    Because this app has a ``pages/`` folder, the first script run of a fresh server
-    goes through Streamlit's legacy mode (see app.py), which knows only ``app.py`` and
-    the files in ``pages/``. A first visit to ``/step?...`` would find no page there,
-    flash "Page not found" and drop ``/step`` from the address. So ``pages/step.py``
-    and its siblings (one per URL path) exist only to call this. The legacy mode finds
-    them, and they run app.py in their place, as that mode runs app.py for ``/``: app.py
-    switches the mode off and its st.navigation serves the page the link names (a
-    page's identity is its URL path in both modes), with its address intact. Running
-    app.py here rather than rerunning keeps this run's widget events, such as a click.
+
+@contextmanager
+def routed():
+    """Mark the page that app.py runs as served by its st.navigation (see :func:`leave_legacy_mode`)."""
+    _ROUTED.active = True
+    try:
+        yield
+    finally:
+        _ROUTED.active = False
+
+
+def leave_legacy_mode() -> None:
+    """Hand a fresh server's first deep link from Streamlit's legacy multipage mode over to app.py.
+
+    Because this app has a ``pages/`` folder, the first script run of a fresh server goes
+    through Streamlit's legacy mode (see app.py), which knows only ``app.py`` and the
+    files directly in ``pages/``. Each page is named by its URL path (``pages/step.py``
+    is ``/step``), so the legacy mode finds the page a link names, but would run it
+    alone, without app.py's sidebar. Every page therefore calls this first: run by
+    anything but app.py, it runs app.py in the page's place (app.py's st.navigation
+    switches the mode off and serves the same page, URL intact, since a page's identity
+    is its URL path in both modes), then stops this run. Running app.py here rather than
+    rerunning keeps this run's widget events, such as a click. Whether app.py ran the
+    page is asked of this thread (:func:`routed`), not of Streamlit's process-wide mode
+    flag, which another session may switch off in the middle of this run. Helpers live
+    in ``pages/lib/``, which the legacy glob does not enter, so they never become pages.
     """
-    if PagesManager.uses_pages_directory:
-        runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
+    if not getattr(_ROUTED, "active", False):
+        runpy.run_path(str(Path(__file__).resolve().parents[2] / "app.py"), run_name="__main__")
+        st.stop()

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from .model import Seq2Seq
-from .text import SPECIAL_IDS, Tokenizer
+from ..model import Seq2Seq
+from ..text import SPECIAL_IDS, Tokenizer
 
 SIDES = ("source", "target")
 

@@ -13,7 +13,7 @@ state, so siblings share it): ~250 kB instead of megabytes.
 
 from __future__ import annotations
 
-from ..trace import BeamTrace, Trace
+from ..decoding.trace import BeamTrace, Trace
 from .step_data import trace_id, word_index
 
 STATUS = {"start": 0, "kept": 1, "pruned": 2, "finished": 3}

@@ -15,8 +15,8 @@ import hashlib
 import json
 import math
 
-from ..stepping import WORD_MARKER, _adjusted_outside_top_k, force_options, step_count, why_chosen
-from ..trace import Trace
+from ..decoding.trace import Trace
+from .step import WORD_MARKER, _adjusted_outside_top_k, force_options, step_count, why_chosen
 
 PAYLOAD_VERSION = 1
 DIGITS = 4  # decimals kept for probabilities and attention weights
@@ -50,7 +50,7 @@ def trace_id(trace: Trace) -> str:
 
 
 def candidates(trace: Trace, step) -> list[list]:
-    """As :func:`nmt_core.stepping.candidate_frame`, without pandas (it runs once per step of every
+    """As :func:`nmt_core.views.step.candidate_frame`, without pandas (it runs once per step of every
     decode): ``[token_id, token, prob, adjusted_prob, in_top_k]``, the token taken added last when the
     recorded top-k missed it."""
     rows = [[int(c.token_id), c.token, _round(c.prob), _round(c.adjusted_prob), True] for c in step.candidates]

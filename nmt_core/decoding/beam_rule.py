@@ -8,7 +8,7 @@ in what they record:
 
 * :func:`nmt_core.decoding.beam_search` (one sentence, the app's traced
   search) records every proposal as a node of the tree;
-* :func:`nmt_core.batch_beam.beam_search_batch` (many sentences, evaluation)
+* :func:`nmt_core.decoding.batch.beam_search_batch` (many sentences, evaluation)
   keeps tensors only.
 
 The rule (Hands-On ML's beam search, with the details that make it exact):
@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import torch
 
-from .text import EOS_ID
+from ..text import EOS_ID
 
 
 class BeamSelection(NamedTuple):

@@ -1,7 +1,7 @@
-"""Beam search over many sentences at once, for evaluation (no traces).
+"""Batched decoding of many sentences at once, for evaluation (no traces): beam search and greedy.
 
-The selection rule is :func:`nmt_core.beam_rule.select`, shared with the
-traced search (:func:`nmt_core.decoding.beam_search`), so a sentence gets the
+The selection rule is :func:`nmt_core.decoding.beam_rule.select`, shared with the
+traced search (:func:`nmt_core.decoding.beam.beam_search`), so a sentence gets the
 same translation alone in the app or in a batch of 1,000:
 
 * a sentence stops when ``width`` hypotheses have finished, when none is
@@ -24,10 +24,12 @@ from dataclasses import dataclass
 
 import torch
 
+from ..model import source_batch
+from ..text import BOS_ID, EOS_ID, PAD_ID
 from .beam_rule import BeamSelection, length_penalty, select
-from .decoding import DecodeSettings, InputError, Translator, next_token_log_probs
-from .model import source_batch
-from .text import BOS_ID, EOS_ID
+from .scoring import next_token_log_probs
+from .settings import MAX_OUTPUT_LENGTH, MAX_SOURCE_PIECES, DecodeSettings, InputError
+from .translator import Translator
 
 
 @dataclass
@@ -157,3 +159,38 @@ def _search_chunk(translator: Translator, sources, settings: DecodeSettings) -> 
         normalized, score, ids, is_finished = max(candidates, key=lambda c: c[0])
         best.append(BatchHypothesis(translator.tgt_tokenizer.decode(ids), ids, score, normalized, is_finished))
     return best
+
+
+def greedy_batch(translator: Translator, texts: list[str], batch_size: int = 128, max_length_ratio: float = 2.0,
+                 max_length_extra: int = 10, unk_penalty: float = 0.0) -> list[str]:
+    """Greedy translations of many sentences, batched (no traces): for evaluation.
+
+    Scored by :func:`next_token_log_probs` like every other decoder (<pad>/<s> banned, the UNK penalty).
+    """
+    model, device = translator.model, translator.device
+    results: list[str] = [""] * len(texts)
+    encoded = [translator.src_tokenizer.encode(t)[:MAX_SOURCE_PIECES] for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src, lengths = source_batch([encoded[i] for i in chunk], device)
+            memory, state = model.encode(src, lengths)
+            limit = min(MAX_OUTPUT_LENGTH, int(max_length_ratio * int(lengths.max()) + max_length_extra))
+            prev = torch.full((len(chunk),), BOS_ID, dtype=torch.long, device=device)
+            done = torch.zeros(len(chunk), dtype=torch.bool, device=device)
+            outputs = []
+            for _ in range(limit):
+                log_probs, _, state = next_token_log_probs(model, prev, state, memory, unk_penalty)
+                prev = log_probs.argmax(-1).masked_fill(done, PAD_ID)
+                outputs.append(prev)
+                done |= prev == EOS_ID
+                if bool(done.all()):
+                    break
+            tokens = torch.stack(outputs, dim=1).tolist()
+            for row, index in enumerate(chunk):
+                ids = tokens[row]
+                if EOS_ID in ids:
+                    ids = ids[: ids.index(EOS_ID)]
+                results[index] = translator.tgt_tokenizer.decode(ids)
+    return results

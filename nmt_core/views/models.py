@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from torch import nn
 
-from .card import CREDIT, language_name
+from ..card import CREDIT, language_name
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Figures for the Step-through page, from the frames in :mod:`nmt_core.stepping`. No streamlit here.
+"""Figures for the Step-through page, from the frames in :mod:`nmt_core.views.step`. No streamlit here.
 
 * :func:`source_strip`: the source pieces in one row, each cell shaded by its
   attention weight at the current step (plotly; labels HTML-escaped).
@@ -15,9 +15,9 @@ import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import ROW_HEIGHT, attention_heatmap, label
-from .stepping import cut_trace, step_count
-from .trace import Trace
+from ..decoding.trace import Trace
+from ..views.step import cut_trace, step_count
+from .traces import ROW_HEIGHT, attention_heatmap, label
 
 MODEL_SERIES = "model"
 CHOOSER_SERIES = "after temperature / top-k / top-p"
@@ -26,7 +26,7 @@ CHOOSER_SERIES = "after temperature / top-k / top-p"
 def source_strip(frame: pd.DataFrame, font_size: int = 13) -> go.Figure:
     """One row of cells, one per source piece, shaded by its weight (0..1, Blues).
 
-    ``frame``: :func:`nmt_core.stepping.source_attention_frame` (source_index,
+    ``frame``: :func:`nmt_core.views.step.source_attention_frame` (source_index,
     source_token, weight). Tick labels are the pieces; each cell prints its weight.
     """
     tokens = [label(t) for t in frame["source_token"]]
@@ -84,7 +84,7 @@ def candidate_long_frame(frame: pd.DataFrame, show_adjusted: bool) -> pd.DataFra
 def candidate_chart(frame: pd.DataFrame, show_adjusted: bool, font_size: int = 13) -> alt.LayerChart:
     """Horizontal bars: the top-k tokens down (most likely first), probability across, value printed.
 
-    ``frame``: :func:`nmt_core.stepping.candidate_frame`. With ``show_adjusted``
+    ``frame``: :func:`nmt_core.views.step.candidate_frame`. With ``show_adjusted``
     each token gets two bars, the model's probability and the chooser's (with a
     legend); the token taken is outlined in black. Altair draws labels as text,
     not markup, so pieces need no escaping here.

@@ -1,22 +1,20 @@
-"""Tree figures (plotly) and the temperature chart (altair). No streamlit here.
+"""Tree figures (plotly): the beam search tree and the prefix tree of samples. No streamlit here.
 
 Trees are drawn left to right: x = step (depth), y = the tidy-layout position
-(:mod:`nmt_core.tree`), best branches on top. For speed with thousands of nodes,
+(:mod:`nmt_core.views.tree_layout`), best branches on top. For speed with thousands of nodes,
 edges are one line trace per style (segments joined by ``None`` gaps) and nodes
 are one marker trace with per-node colour, size and hover text. Every label goes
-through :func:`nmt_core.plots.label` (HTML-escaped): plotly renders a subset of
+through :func:`nmt_core.figures.traces.label` (HTML-escaped): plotly renders a subset of
 HTML in text and hover labels, and user text must stay text.
 """
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .plots import label
-from .sampling import OTHER_TOKENS
+from .traces import label
 
 WEBGL_FROM = 3000  # nodes; above this, WebGL traces keep panning and hovering smooth
 MAX_TEXT_LABELS = 400  # more on-figure labels than this only overlap; hover still names every node
@@ -98,7 +96,7 @@ def beam_labels(frame: pd.DataFrame) -> pd.DataFrame:
 
 def beam_tree_figure(frame: pd.DataFrame, step: int | None = None, selected: int | None = None,
                      font_size: int = 13) -> go.Figure:
-    """The beam search tree from :func:`nmt_core.beam_view.nodes_frame` (or :func:`beam_labels` of it).
+    """The beam search tree from :func:`nmt_core.views.beam.nodes_frame` (or :func:`beam_labels` of it).
 
     Kept nodes blue, pruned ones small and grey, finished hypotheses green diamonds
     labelled with their normalised score (the translation red, "#1"). ``step``: that
@@ -154,13 +152,8 @@ def beam_tree_figure(frame: pd.DataFrame, step: int | None = None, selected: int
     return figure
 
 
-def nodes_trace_index(figure: go.Figure) -> int:
-    """Which trace holds the nodes (selection events name points by trace)."""
-    return next(i for i, trace in enumerate(figure.data) if trace.name == "nodes")
-
-
 def prefix_tree_figure(frame: pd.DataFrame, font_size: int = 13) -> go.Figure:
-    """Sampled translations merged into a prefix tree (:func:`nmt_core.sampling.prefix_tree_frame`).
+    """Sampled translations merged into a prefix tree (:func:`nmt_core.views.sampling.prefix_tree_frame`).
 
     Node size grows with how many samples went through it; the label is the token and that count.
     """
@@ -192,48 +185,3 @@ def prefix_tree_figure(frame: pd.DataFrame, font_size: int = 13) -> go.Figure:
         yaxis={"autorange": "reversed", "visible": False},
     )
     return figure
-
-
-def temperature_chart(frame: pd.DataFrame, font_size: int = 13, width: int = 150) -> alt.Chart:
-    """Bars of one step's top tokens, one panel per temperature (:func:`nmt_core.sampling.temperature_frame`).
-
-    Same token order and the same 0..1 scale in every panel, so flattening shows as shrinking bars
-    and a growing "all other tokens" bar.
-    """
-    data = frame.assign(
-        label=[f"{r}. {t}" if t != OTHER_TOKENS else t for r, t in zip(frame["rank"], frame["token"], strict=True)],
-        panel=[f"T = {t:g}" for t in frame["temperature"]],
-        other=frame["token"] == OTHER_TOKENS,
-    )
-    order = list(dict.fromkeys(data.sort_values("rank")["label"]))
-    panels = list(dict.fromkeys(data.sort_values("temperature")["panel"]))
-    # Horizontal bars: token labels stay readable however many panels share the row.
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=160)),
-            x=alt.X("prob:Q", title="probability", scale=alt.Scale(domain=[0, 1])),
-            color=alt.condition(alt.datum.other, alt.value("#bbbbbb"), alt.value(COLORS["kept"])),
-            tooltip=[alt.Tooltip("panel:N", title="temperature"), alt.Tooltip("label:N", title="token"),
-                     alt.Tooltip("prob:Q", format=".4f")],
-        )
-        .properties(width=width, height=max(len(order), 1) * (font_size + 9))
-        .facet(column=alt.Column("panel:N", sort=panels, title=None, header=alt.Header(labelFontSize=font_size + 2)))
-        .configure_axis(labelFontSize=font_size, titleFontSize=font_size)
-    )
-
-
-def attention_row_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
-    """One attention row as bars over the source pieces (``attention_row_frame``)."""
-    data = frame.assign(piece=[f"{i}: {t}" for i, t in zip(frame["source_index"], frame["source_token"], strict=True)])
-    return (
-        alt.Chart(data)
-        .mark_bar(color=COLORS["kept"])
-        .encode(x=alt.X("piece:N", sort=list(data["piece"]), title="source",
-                        axis=alt.Axis(labelAngle=-40, labelOverlap=False)),
-                y=alt.Y("weight:Q", title="attention", scale=alt.Scale(domain=[0, 1])),
-                tooltip=[alt.Tooltip("source_token:N", title="piece"), alt.Tooltip("weight:Q", format=".3f")])
-        .properties(height=200)
-        .configure_axis(labelFontSize=font_size, titleFontSize=font_size)
-    )

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from .decoding import DecodeSettings, Translator
-from .text import EOS_ID
-from .trace import Trace
-from .tree import tidy_layout
+from ..decoding import DecodeSettings, Translator
+from ..decoding.trace import Trace
+from ..text import EOS_ID
+from .tree_layout import tidy_layout
 
 DEMO_TEMPERATURES = (0.01, 1.0, 100.0)  # sharp, the model's own, nearly uniform
 OTHER_TOKENS = "(all other tokens)"

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .alignment import argmax_alignment, attention_view, entropy
-from .trace import Trace
+from ..decoding.trace import Trace
+from ..views.attention import argmax_alignment, attention_view, entropy
 
 ROW_HEIGHT = 28  # px per heatmap row
 CLASSROOM_ROW_HEIGHT = 46  # px per row on a projector: cells big enough to read from the back
@@ -85,7 +85,7 @@ def attention_frame(trace: Trace, merge_words: bool = False) -> pd.DataFrame:
     """Long form: one row per (target token, source token) with its attention weight.
 
     ``merge_words``: pieces merged into words (sum over source pieces, mean over
-    target pieces; see :mod:`nmt_core.alignment`). Empty for a model without attention.
+    target pieces; see :mod:`nmt_core.views.attention`). Empty for a model without attention.
     """
     if trace.attention is None:
         return pd.DataFrame([], columns=FRAME_COLUMNS)

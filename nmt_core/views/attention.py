@@ -1,9 +1,9 @@
-"""Reading attention matrices: words from pieces, alignments, entropy, differences.
+"""Reading attention matrices: words from pieces, alignments, entropy.
 
 An attention matrix here is a list of rows, one per target token, each row a
 distribution over the source pieces (``T x S``, rows sum to 1; see
-:attr:`nmt_core.trace.Trace.attention`). Everything is plain numpy so the
-figures in :mod:`nmt_core.plots` and the tests can use it without a model.
+:attr:`nmt_core.decoding.trace.Trace.attention`). Everything is plain numpy so the
+figures in :mod:`nmt_core.figures.traces` and the tests can use it without a model.
 
 Subword pieces -> words
     SentencePiece starts a word with "▁" (U+2581). A word is one piece that
@@ -142,86 +142,3 @@ def common_prefix_length(a: list, b: list) -> int:
             break
         length += 1
     return length
-
-
-def difference(a, b, rows: int | None = None) -> np.ndarray:
-    """A - B for two (T, S) attention matrices over the same source pieces.
-
-    ``rows``: compare only the first ``rows`` target steps (the shared
-    prefix); by default both must have the same number of rows.
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"matrices must be over the same source pieces, got shapes {a.shape} and {b.shape}")
-    if rows is None:
-        if a.shape[0] != b.shape[0]:
-            raise ValueError(f"matrices have {a.shape[0]} and {b.shape[0]} rows; pass rows= to compare a prefix")
-        rows = a.shape[0]
-    if rows > min(a.shape[0], b.shape[0]):
-        raise ValueError(f"cannot compare {rows} rows of matrices with {a.shape[0]} and {b.shape[0]} rows")
-    return a[:rows] - b[:rows]
-
-
-# --- Which checkpoints can be compared, and which to open with -------------------------------------------
-
-
-def attention_type(config: dict | None) -> str:
-    """A checkpoint config's attention type ("luong-general", "bahdanau", "none", "multi-head" for a
-    Transformer...), "?" when unknown. An RNN names it in ``model.attention``; a Transformer's ``model``
-    has no such argument, and config.json says "multi-head" beside it (top-level ``attention``)."""
-    config = config if isinstance(config, dict) else {}
-    model = config.get("model")
-    if not isinstance(model, dict):
-        return "?"
-    kind = model.get("attention", config.get("attention", "?"))
-    return str(kind) if kind is not None else "?"
-
-
-# The history of the idea, oldest first: how the default Compare selection is laid out, left to right.
-HISTORY = {"none": 0, "bahdanau": 1, "luong-dot": 2, "luong-general": 2, "multi-head": 3}
-
-
-def same_tokenizers(config_a: dict | None, config_b: dict | None) -> bool:
-    """True when two checkpoints cut text into the same pieces: identical src.model and tgt.model files
-    (by the sha256 recorded in config.json), so their attention matrices share both axes."""
-    hashes = [(c or {}).get("sha256") or {} for c in (config_a, config_b)]
-    return all(hashes[0].get(f) and hashes[0].get(f) == hashes[1].get(f) for f in ("src.model", "tgt.model"))
-
-
-def default_selection(current: str | None, configs: dict[str, dict | None], limit: int = 4) -> list[str]:
-    """The checkpoints the Compare page opens with: ``current`` first, then up to ``limit - 1`` others.
-
-    Only checkpoints reading ``current``'s source language are added (the
-    sentence is in it): those with its language pair first (Spanish→English
-    when nothing is chosen), and among those, attention types not yet shown, so
-    the default compares e.g. Luong vs Bahdanau vs no attention vs Transformer. When no other
-    checkpoint reads that language, the best of the rest is added so that there
-    is still a comparison; unreadable configs come last. Ties keep name order.
-
-    The chosen models are then laid out in the order of the idea's history (:data:`HISTORY`: no
-    attention, Bahdanau, Luong, Transformer; unknown types last), ``current`` first among its equals.
-    """
-    names = sorted(configs)
-    if current not in configs:
-        current = next((n for n in names if _pair(configs[n]) == ("spa", "eng")), names[0] if names else None)
-    if current is None:
-        return []
-    chosen = [current]
-    pair = _pair(configs[current]) if _pair(configs[current]) != (None, None) else ("spa", "eng")
-    seen = {attention_type(configs[current])}
-    others = [n for n in names if n != current]
-    rest = [n for n in others if configs[n] is not None and _pair(configs[n])[0] == pair[0]]
-    if not rest:
-        rest, limit = others, min(limit, 2)
-    while rest and len(chosen) < limit:
-        best = min(rest, key=lambda n: (configs[n] is None, _pair(configs[n]) != pair, _pair(configs[n])[0] != pair[0],
-                                        attention_type(configs[n]) in seen, names.index(n)))
-        chosen.append(best)
-        seen.add(attention_type(configs[best]))
-        rest.remove(best)
-    return sorted(chosen, key=lambda n: HISTORY.get(attention_type(configs[n]), len(HISTORY)))
-
-
-def _pair(config: dict | None) -> tuple[str | None, str | None]:
-    config = config or {}
-    return config.get("source_language"), config.get("target_language")

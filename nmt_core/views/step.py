@@ -1,6 +1,6 @@
 """Data shaping for the Step-through page: a decode read one token at a time.
 
-Everything here reads a finished :class:`~nmt_core.trace.Trace`; nothing runs
+Everything here reads a finished :class:`~nmt_core.decoding.trace.Trace`; nothing runs
 the model. Steps are counted from 1 as the page shows them: step ``t`` is the
 decision that emitted ``trace.steps[t - 1]`` (its attention row, its top-k
 candidates, the token taken). A trace of ``n`` steps (the closing ``</s>``
@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from .text import BOS_ID, EOS_ID, PAD_ID
-from .trace import Candidate, Step, Trace
+from ..decoding.trace import Candidate, Step, Trace
+from ..text import BOS_ID, EOS_ID, PAD_ID
 
 WORD_MARKER = "\u2581"  # SentencePiece's "a word starts here" (▁)
 EOS_PIECE = "</s>"
@@ -37,11 +37,6 @@ def format_probability(p: float) -> str:
 def step_count(trace: Trace) -> int:
     """How many steps the page can show: every emitted token, ``</s>`` included."""
     return len(trace.steps)
-
-
-def clamp_step(t: int, trace: Trace) -> int:
-    """``t`` moved into ``1..n`` (1 for an empty trace)."""
-    return min(max(int(t), 1), max(step_count(trace), 1))
 
 
 def step_at(trace: Trace, t: int) -> Step:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .decoding import DecodeSettings
-from .text import EOS_ID
-from .trace import BeamNode, BeamTrace
-from .tree import tidy_layout
+from ..decoding import DecodeSettings
+from ..decoding.trace import BeamNode, BeamTrace
+from ..text import EOS_ID
+from .tree_layout import tidy_layout
 
 PRUNED_LEAF_SIZE = 0.35  # room a pruned leaf takes in the layout (a kept leaf takes 1): the search stays readable
 NODE_COLUMNS = ["id", "parent", "step", "token_id", "token", "logprob", "score", "normalized_score", "status",

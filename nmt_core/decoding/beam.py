@@ -1,0 +1,177 @@
+"""Traced beam search: every node it proposed, kept, pruned or finished, for the Beam search page.
+
+The selection rule is :func:`nmt_core.decoding.beam_rule.select`, shared with the batched search
+(:mod:`nmt_core.decoding.batch`); this module only does the bookkeeping of nodes and beams.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+
+from ..text import BOS_ID, EOS_ID
+from .beam_rule import length_penalty, select
+from .scoring import layer_attention, next_token_log_probs
+from .settings import DecodeSettings
+from .trace import BeamNode, BeamTrace, Candidate, Hypothesis, Step, Trace
+
+if TYPE_CHECKING:
+    from .translator import Translator
+
+
+class _TracedBeam:
+    """The bookkeeping of one sentence's traced beam search: every node ever proposed, and the live beam.
+
+    The selection itself is :func:`nmt_core.beam_rule.select`, shared with the batched search.
+    """
+
+    def __init__(self, translator: Translator, settings: DecodeSettings):
+        self.tokenizer, self.settings = translator.tgt_tokenizer, settings
+        self.nodes = [BeamNode(0, None, -1, BOS_ID, self.tokenizer.pieces([BOS_ID])[0], 0.0, 0.0, 0.0, None)]
+        self.children: dict[int, list[BeamNode]] = {}
+        self.beams: list[list[int]] = []
+        self.finished: list[BeamNode] = []
+        self.alive = [self.nodes[0]]
+        # A Transformer's per-layer, per-head rows stay tensors, by node id -> (the step's (L, k, h, S), parent
+        # row), until the search ends: only the nodes of the returned hypotheses get them as lists.
+        self.node_layers: dict[int, tuple[torch.Tensor, int]] = {}
+
+    def force(self, token_id: int, log_probs: torch.Tensor, attention, state) -> Step:
+        """One forced-prefix token under the single live node; returns its Step (with what the model preferred)."""
+        parent, settings = self.alive[0], self.settings
+        lp = float(log_probs[0, token_id])
+        row = None if attention is None else attention[0].float().cpu().tolist()
+        layers = layer_attention(state)
+        layers = None if layers is None else layers[:, 0].tolist()
+        score = parent.score + lp
+        node = BeamNode(len(self.nodes), parent.id, parent.step + 1, token_id, self.tokenizer.pieces([token_id])[0],
+                        lp, score, score / length_penalty(parent.step + 2, settings.length_penalty), row,
+                        layer_attention=layers)
+        self.nodes.append(node)
+        self.alive = [node]
+        top = log_probs[0].topk(min(settings.num_candidates, log_probs.size(1)))
+        alternatives = [Candidate(int(i), piece, math.exp(v), math.exp(v)) for i, v, piece in
+                        zip(top.indices.tolist(), top.values.tolist(), self.tokenizer.pieces(top.indices.tolist()),
+                            strict=True)]
+        return Step(node.step, token_id, node.token, lp, row, alternatives, forced=True, layer_attention=layers)
+
+    def expand(self, log_probs: torch.Tensor, attention, state, step_index: int) -> list[int]:
+        """Record one step's proposals as nodes; returns the parent row of each new live hypothesis.
+
+        log_probs (k, V) and attention (k, S) or None belong to the k live hypotheses, in order.
+        """
+        scores = torch.tensor([[n.score for n in self.alive]])
+        chosen = select(scores, log_probs.cpu()[None], self.settings.beam_size)
+        penalty = length_penalty(step_index + 1, self.settings.length_penalty)
+        layers = layer_attention(state)
+        rows = None if attention is None else attention.float().cpu().tolist()
+        valid = int(chosen.valid[0].sum())  # -inf proposals sort last and are not recorded
+        # Plain Python values once per step: indexing tensors element by element costs microseconds each.
+        tokens, logprobs, cumulative, parents, finishes, grows = (
+            t[0, :valid].tolist() for t in (chosen.tokens, chosen.logprobs, chosen.scores, chosen.parents,
+                                            chosen.finishes, chosen.grows))
+        pieces = self.tokenizer.pieces(tokens)
+        next_alive, parent_rows = [], []
+        for j in range(valid):
+            row = parents[j]
+            node = BeamNode(id=len(self.nodes), parent=self.alive[row].id, step=step_index, token_id=tokens[j],
+                            token=pieces[j], logprob=logprobs[j], score=cumulative[j],
+                            normalized_score=cumulative[j] / penalty, attention=None if rows is None else rows[row])
+            self.nodes.append(node)
+            if layers is not None:
+                self.node_layers[node.id] = (layers, row)
+            self.children.setdefault(node.parent, []).append(node)
+            if finishes[j]:
+                node.finished = True
+                self.finished.append(node)
+            elif grows[j]:
+                next_alive.append(node)
+                parent_rows.append(row)
+            else:
+                node.pruned = True
+        self.beams.append([n.id for n in next_alive])
+        self.alive = next_alive
+        return parent_rows
+
+    def path(self, node: BeamNode) -> list[BeamNode]:
+        """The nodes from the root's child down to ``node``."""
+        by_id, chain = self.nodes, []
+        while node.parent is not None:
+            chain.append(node)
+            node = by_id[node.parent]  # node ids are their index in self.nodes
+        return chain[::-1]
+
+    def best(self) -> list[BeamNode]:
+        """The n-best end nodes, by normalised score. Cut by the length limit, unfinished ones compete too."""
+        finished = self.finished
+        candidates = finished if len(finished) >= self.settings.n_best else finished + self.alive
+        candidates = sorted(candidates, key=lambda n: n.normalized_score, reverse=True)[: self.settings.n_best]
+        for node in {n.id: n for end in candidates for n in self.path(end)}.values():
+            if node.id in self.node_layers:
+                layers, row = self.node_layers[node.id]
+                node.layer_attention = layers[:, row].tolist()
+        return candidates
+
+    def hypothesis(self, end: BeamNode) -> Hypothesis:
+        output = [n for n in self.path(end) if n.token_id != EOS_ID]
+        return Hypothesis(end.id, [n.token_id for n in output], [n.token for n in output],
+                          self.tokenizer.decode(n.token_id for n in output), end.score, end.normalized_score,
+                          end.finished)
+
+    def steps(self, end: BeamNode, skip: int) -> list[Step]:
+        """The Steps of the path to ``end`` after the ``skip`` forced ones, with each step's proposals as candidates."""
+        return [
+            Step(index=n.step, token_id=n.token_id, token=n.token, logprob=n.logprob, attention=n.attention,
+                 layer_attention=n.layer_attention,
+                 candidates=[Candidate(c.token_id, c.token, math.exp(c.logprob), math.exp(c.logprob))
+                             for c in sorted(self.children.get(n.parent, []), key=lambda c: c.logprob, reverse=True)])
+            for n in self.path(end)[skip:]
+        ]
+
+
+def beam_search(translator: Translator, text: str, settings: DecodeSettings, prefix=None) -> Trace:
+    """Beam search with the whole beam in one decoder call per step, every proposal recorded.
+
+    The rule is :func:`nmt_core.beam_rule.select`; every proposal becomes a node, kept, finished or pruned.
+    The search stops when ``beam_size`` hypotheses have finished or the length limit is reached;
+    finished hypotheses are ranked by normalised score.
+    """
+    model, device = translator.model, translator.device
+    source = translator.prepare(text)
+    max_length = settings.max_length(len(source.tokens))
+    search = _TracedBeam(translator, settings)
+
+    with torch.inference_mode():
+        memory, state = translator.encode(source)
+        # The forced prefix runs first, as a chain of single nodes under the root.
+        prefix_steps = []
+        for token_id in translator.prefix_ids(prefix):
+            prev = torch.tensor([search.alive[0].token_id], device=device)
+            log_probs, attention, state = next_token_log_probs(model, prev, state, memory, settings.unk_penalty)
+            prefix_steps.append(search.force(token_id, log_probs, attention, state))
+        step_index = search.alive[0].step + 1
+        while search.alive and step_index < max_length and len(search.finished) < settings.beam_size:
+            k = len(search.alive)
+            prev = torch.tensor([n.token_id for n in search.alive], device=device)
+            memory_k = memory.index_select(torch.zeros(k, dtype=torch.long, device=device))
+            log_probs, attention, state = next_token_log_probs(model, prev, state, memory_k, settings.unk_penalty)
+            parent_rows = search.expand(log_probs, attention, state, step_index)
+            if parent_rows:
+                state = state.index_select(torch.tensor(parent_rows, device=device))
+            step_index += 1
+
+    ends = search.best()
+    hypotheses = [search.hypothesis(end) for end in ends]
+    return Trace(
+        method="beam",
+        settings=settings.to_dict(),
+        source_text=source.text,
+        source_tokens=source.tokens,
+        steps=prefix_steps + search.steps(ends[0], len(prefix_steps)),
+        translation=hypotheses[0].translation,
+        finished=ends[0].finished,
+        beam=BeamTrace(nodes=search.nodes, beams=search.beams, hypotheses=hypotheses),
+        warnings=list(source.warnings),
+    )
