@@ -6,7 +6,9 @@ alignment error rate per method on its dev silver; the inside of attention at on
 model's formula filled in; an intervention (all attention on one source word, or one word taken
 away, at one step, then decode on) with the new continuation beside the old; coverage flags.
 
-State in the URL: ``?method=``, ``?step=`` (1-based), ``?word=`` and ``?mode=``.
+State in the URL: ``?method=``, ``?step=`` (1-based), ``?word=``, ``?mode=`` and, for a Transformer,
+``?layer=`` (1-based decoder layer whose heads the inside view and the intervention work on; default
+the display layer, whose head-mean is the attention row).
 The attribution and the intervention are computed on demand and cached like traces (keyed by
 checkpoint, sentence, settings and the page's choices), shared read-only by every session.
 """
@@ -22,7 +24,7 @@ from nmt_core.decoding import InputError
 from nmt_core.explain.attribution import GRADIENT_METHODS, rank_correlation, trace_attribution
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.explain.intervene import MODES, inside_attention, intervene
-from nmt_core.model import Seq2Seq
+from nmt_core.model import Seq2Seq, TransformerSeq2Seq
 from nmt_core.views.attention import word_groups, word_text
 from pages.lib.common import (
     NO_CHECKPOINT,
@@ -43,7 +45,7 @@ from pages.lib.common import (
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
-METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM = "method", "step", "word", "mode"
+METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "method", "step", "word", "mode", "layer"
 
 
 @st.cache_resource(show_spinner="Computing attribution…", max_entries=128)
@@ -53,10 +55,11 @@ def attribution_cached(folder: str, sentence: str, settings: tuple, method: str)
 
 
 @st.cache_resource(show_spinner="Decoding with the new attention…", max_entries=128)
-def intervention_cached(folder: str, sentence: str, settings: tuple, step: int, word: int, mode: str):
+def intervention_cached(folder: str, sentence: str, settings: tuple, step: int, word: int, mode: str,
+                        layer: int | None = None):
     trace = translate_cached(folder, sentence, settings)
     with torch.inference_mode():
-        return intervene(load_cached(folder).translator, trace, step, word, mode)
+        return intervene(load_cached(folder).translator, trace, step, word, mode, layer=layer)
 
 
 def heatmap(matrix: np.ndarray, source: list[str], target: list[str], title: str, font_size: int) -> go.Figure:
@@ -132,51 +135,94 @@ def main() -> None:
     step = url_int(STEP_PARAM, 1, 1, len(trace.steps))
     step = st.slider("Step", 1, len(trace.steps), step)
     t = step - 1
-    if isinstance(translator.model, Seq2Seq) and has_attention:
-        inside = inside_attention(translator, trace, t)
-        st.subheader(f"Inside attention at step {step} (emitting “{trace.steps[t].token}”)")
-        st.code(inside["formula"] + "\nα(t,i) = exp e(t,i) / Σₖ exp e(t,k)    c(t) = Σᵢ α(t,i) h̄ᵢ", language=None)
-        best = int(np.argmax(inside["weights"]))
-        if "cosines" in inside:
-            st.markdown(escape_markdown(
-                f"For “{source[best]}”: e = ‖q‖·‖k‖·cos = {inside['query_norm']:.2f} × {inside['key_norms'][best]:.2f}"
-                f" × {inside['cosines'][best]:.3f} = {inside['scores'][best]:.2f}; α = {inside['weights'][best]:.3f}; "
-                f"‖c(t)‖ = {inside['context_norm']:.2f}"))
-        else:
-            st.markdown(escape_markdown(
-                f"For “{source[best]}”: ‖W₁ s(t-1)‖ = {inside['query_term_norm']:.2f}, ‖W₂ h̄ᵢ + b‖ = "
-                f"{inside['key_norms'][best]:.2f}, e = {inside['scores'][best]:.2f}, α = {inside['weights'][best]:.3f};"
-                f" ‖c(t)‖ = {inside['context_norm']:.2f}"))
-        st.dataframe(pd.DataFrame({"source piece": source, "e(t,i)": np.round(inside["scores"], 3),
-                                   "α(t,i)": np.round(inside["weights"], 3)}), hide_index=True)
-
-        st.subheader("Intervention: does the output follow the attention?")
-        groups = word_groups(source)
-        words = [word_text(source, g) for g in groups]
-        word = url_int(WORD_PARAM, 0, 0, len(words) - 1)
-        cols = st.columns(2)
-        word = cols[0].selectbox("Source word", range(len(words)), index=word, format_func=lambda i: words[i])
-        mode = cols[1].radio("Change", MODES, horizontal=True, index=MODES.index(choice(MODE_PARAM, MODES, "focus")),
-                             format_func=lambda m: "all attention on it" if m == "focus" else "take attention off it")
-        try:
-            new = intervention_cached(folder, sentence, key, t, word, mode)
-        except InputError as error:
-            st.warning(escape_markdown(str(error)))
-            new = None
-        if new is not None:
-            record = new.settings["intervention"]
-            old_col, new_col = st.columns(2)
-            old_col.markdown("**Before**")
-            old_col.text(trace.translation)
-            new_col.markdown("**After**")
-            new_col.text(new.translation)
-            st.markdown(escape_markdown(
-                f"P(“{record['old_token']}”) at step {step}: {record['old_token_prob_before']:.1%} before, "
-                f"{record['old_token_prob_after']:.1%} after."))
-        set_url(**{METHOD_PARAM: method, STEP_PARAM: step, WORD_PARAM: word, MODE_PARAM: mode})
-    else:
-        st.info("Inside attention and intervention are available for the RNN models with attention.")
+    model = translator.model
+    if not (isinstance(model, TransformerSeq2Seq) or (isinstance(model, Seq2Seq) and has_attention)):
+        st.info("Inside attention and intervention need a model with attention.")
         set_url(**{METHOD_PARAM: method, STEP_PARAM: step})
+        return
+    layer = None
+    if isinstance(model, TransformerSeq2Seq):
+        layers = model.cfg.decoder_layers
+        display = model.cfg.display_layer % layers
+        layer = url_int(LAYER_PARAM, display + 1, 1, layers) - 1
+        layer = st.selectbox("Decoder layer (its cross-attention, every head)", range(layers), index=layer,
+                             format_func=lambda i: f"layer {i + 1}" + (" (the attention row shown)" if i == display
+                                                                      else ""))
+    inside = inside_attention(translator, trace, t, layer)
+    st.subheader(f"Inside attention at step {step} (emitting “{trace.steps[t].token}”)")
+    if layer is None:
+        show_inside_rnn(inside, source)
+    else:
+        show_inside_heads(inside, source)
 
+    st.subheader("Intervention: does the output follow the attention?")
+    if layer is not None:
+        st.caption(f"Every head of decoder layer {layer + 1} gets the new attention at step {step}; the other "
+                   "layers attend as the model does. A lower layer may already have carried the word along, so "
+                   "an unchanged output says this layer's attention was not needed, not that the word was unread.")
+    groups = word_groups(source)
+    words = [word_text(source, g) for g in groups]
+    word = url_int(WORD_PARAM, 0, 0, len(words) - 1)
+    cols = st.columns(2)
+    word = cols[0].selectbox("Source word", range(len(words)), index=word, format_func=lambda i: words[i])
+    mode = cols[1].radio("Change", MODES, horizontal=True, index=MODES.index(choice(MODE_PARAM, MODES, "focus")),
+                         format_func=lambda m: "all attention on it" if m == "focus" else "take attention off it")
+    try:
+        new = intervention_cached(folder, sentence, key, t, word, mode, layer)
+    except InputError as error:
+        st.warning(escape_markdown(str(error)))
+        new = None
+    if new is not None:
+        record = new.settings["intervention"]
+        old_col, new_col = st.columns(2)
+        old_col.markdown("**Before**")
+        old_col.text(trace.translation)
+        new_col.markdown("**After**")
+        new_col.text(new.translation)
+        st.markdown(escape_markdown(
+            f"P(“{record['old_token']}”) at step {step}: {record['old_token_prob_before']:.1%} before, "
+            f"{record['old_token_prob_after']:.1%} after."))
+    params = {METHOD_PARAM: method, STEP_PARAM: step, WORD_PARAM: word, MODE_PARAM: mode}
+    if layer is not None:
+        params[LAYER_PARAM] = layer + 1
+    set_url(**params)
+
+
+def show_inside_rnn(inside: dict, source: list[str]) -> None:
+    st.code(inside["formula"] + "\nα(t,i) = exp e(t,i) / Σₖ exp e(t,k)    c(t) = Σᵢ α(t,i) h̄ᵢ", language=None)
+    best = int(np.argmax(inside["weights"]))
+    if "cosines" in inside:
+        st.markdown(escape_markdown(
+            f"For “{source[best]}”: e = ‖q‖·‖k‖·cos = {inside['query_norm']:.2f} × {inside['key_norms'][best]:.2f}"
+            f" × {inside['cosines'][best]:.3f} = {inside['scores'][best]:.2f}; α = {inside['weights'][best]:.3f}; "
+            f"‖c(t)‖ = {inside['context_norm']:.2f}"))
+    else:
+        st.markdown(escape_markdown(
+            f"For “{source[best]}”: ‖W₁ s(t-1)‖ = {inside['query_term_norm']:.2f}, ‖W₂ h̄ᵢ + b‖ = "
+            f"{inside['key_norms'][best]:.2f}, e = {inside['scores'][best]:.2f}, α = {inside['weights'][best]:.3f};"
+            f" ‖c(t)‖ = {inside['context_norm']:.2f}"))
+    st.dataframe(pd.DataFrame({"source piece": source, "e(t,i)": np.round(inside["scores"], 3),
+                               "α(t,i)": np.round(inside["weights"], 3)}), hide_index=True)
+
+
+def show_inside_heads(inside: dict, source: list[str]) -> None:
+    """A Transformer layer's heads: the formula, each head's numbers for its most-attended piece, and e and α
+    per head and source piece."""
+    st.code(inside["formula"] + "\nα_h(t,i) = exp e_h(t,i) / Σₖ exp e_h(t,k)    c_h(t) = Σᵢ α_h(t,i) v_h,ᵢ",
+            language=None)
+    lines = []
+    for h in range(inside["heads"]):
+        best = int(np.argmax(inside["weights"][h]))
+        lines.append("- " + escape_markdown(
+            f"head {h + 1}, “{source[best]}”: e = ‖q‖·‖k‖·cos / √d = {inside['query_norm'][h]:.2f} × "
+            f"{inside['key_norms'][h][best]:.2f} × {inside['cosines'][h][best]:.3f} / {inside['scale']:.2f} = "
+            f"{inside['scores'][h][best]:.2f}; α = {inside['weights'][h][best]:.3f}; "
+            f"‖c_h(t)‖ = {inside['context_norm'][h]:.2f}"))
+    st.markdown("\n".join(lines))
+    table = {"source piece": source}
+    for h in range(inside["heads"]):
+        table[f"e h{h + 1}"] = np.round(inside["scores"][h], 3)
+        table[f"α h{h + 1}"] = np.round(inside["weights"][h], 3)
+    st.dataframe(pd.DataFrame(table), hide_index=True)
 
 main()

@@ -15,6 +15,8 @@ from nmt_core.explain.attribution import attribute
 from nmt_core.explain.forced import attention_matrix, gold_log_prob, source_embeddings, target_batch
 from nmt_core.explain.words import join_words, piece_words, split_words, word_matrix
 from nmt_core.model import source_batch
+from nmt_core.text import BOS_ID
+from nmt_core.views.attention import word_groups
 
 # -- AER, worked by hand --------------------------------------------------------------------------
 
@@ -308,3 +310,146 @@ def test_coverage_flag_names_hermano_on_the_flagship():
     flagged = coverage_flags(trace, thresholds_of(checkpoint.config), checkpoint.translator.src_tokenizer)
     assert "hermano" in [w.word for w in flagged if w.flag == "under"]
     assert "“hermano”" in coverage_notice(trace, checkpoint.config, checkpoint.translator.src_tokenizer)
+
+
+# -- attend_to_source_end=False: the model's own mask, and refused interventions -------------------------
+
+
+@pytest.fixture(scope="module")
+def no_end_translator(translator):
+    """An untrained tiny Luong model that never attends to the source </s> (the property holds for any weights),
+    with the tiny checkpoint's tokenisers."""
+    from nmt_core.decoding import Translator
+    from nmt_core.model import ModelConfig, Seq2Seq
+
+    torch.manual_seed(0)
+    vocab = translator.src_tokenizer.vocab_size
+    cfg = ModelConfig(src_vocab_size=vocab, tgt_vocab_size=translator.tgt_tokenizer.vocab_size, embedding_dim=16,
+                      hidden_size=24, output_size=16, attention_size=12, attention="luong-general", dropout=0.0,
+                      attend_to_source_end=False)
+    return Translator(Seq2Seq(cfg).freeze_for_inference(), translator.src_tokenizer, translator.tgt_tokenizer)
+
+
+def test_inside_attention_uses_the_models_mask(no_end_translator):
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.intervene import inside_attention
+
+    trace = no_end_translator.translate("alpha beta gamma", DecodeSettings(method="greedy", max_length_ratio=0.5))
+    assert trace.steps
+    for t in range(len(trace.steps)):
+        inside = inside_attention(no_end_translator, trace, t)
+        assert inside["weights"][-1] == 0  # the source </s>: exactly what the model gives it
+        assert np.allclose(inside["weights"], trace.steps[t].attention, atol=1e-6)
+        assert sum(inside["weights"]) == pytest.approx(1, abs=1e-5)
+        assert np.isfinite(inside["scores"]).all()  # the raw score is still shown
+
+
+def test_interventions_on_the_source_end_are_refused_when_the_model_cannot_attend_there(no_end_translator):
+    from nmt_core.decoding import DecodeSettings, InputError
+    from nmt_core.explain.intervene import intervene, override_row
+
+    trace = no_end_translator.translate("alpha beta gamma", DecodeSettings(method="greedy", max_length_ratio=0.5))
+    end = len(word_groups(trace.source_tokens)) - 1
+    with pytest.raises(InputError, match="never attends to the source </s>"):
+        intervene(no_end_translator, trace, 0, end, "focus")
+    new = intervene(no_end_translator, trace, 0, 0, "focus")  # an ordinary word: fine
+    assert new.steps[0].attention[0] == pytest.approx(1)
+    # remove whose fallback would put everything on </s>
+    with pytest.raises(InputError, match="never attends"):
+        override_row(np.array([0.0, 1.0, 0.0]), [1], "remove", np.array([True, True, False]))
+    assert override_row(np.array([0.0, 1.0, 0.0]), [1], "remove").tolist() == [0, 0, 1]  # a model that can
+    one_word = no_end_translator.translate("alpha", DecodeSettings(method="greedy", max_length_ratio=0.5))
+    if len(one_word.source_tokens) == 2:  # one piece + </s>: taking it away leaves only </s>
+        with pytest.raises(InputError, match="never attends"):
+            intervene(no_end_translator, one_word, 0, 0, "remove")
+
+
+# -- the Transformer: one layer's heads overridden, inside attention per head -------------------------------
+
+
+@pytest.fixture(scope="module")
+def transformer_translator(tiny_transformer_dir):
+    from nmt_core.checkpoint import load_checkpoint
+
+    return load_checkpoint(tiny_transformer_dir).translator
+
+
+def test_transformer_override_equal_to_its_own_weights_changes_nothing(transformer_translator):
+    from nmt_core.decoding import layer_attention
+
+    model = transformer_translator.model
+    source = transformer_translator.prepare("alpha beta gamma delta")
+    with torch.inference_mode():
+        memory, state = transformer_translator.encode(source)
+        prev = torch.tensor([BOS_ID])
+        for _ in range(3):
+            logits, row, new_state = model.step_logits(prev, state, memory)
+            for layer in range(model.cfg.decoder_layers):
+                own = new_state.cross_attention[layer]  # (1, h, S)
+                same_logits, same_row, same_state = model.step_logits(prev, state, memory, own, override_layer=layer)
+                assert torch.allclose(same_logits, logits, atol=1e-5)
+                assert torch.allclose(same_row, row, atol=1e-6)
+                assert torch.allclose(layer_attention(same_state), layer_attention(new_state), atol=1e-6)
+            prev, state = logits.argmax(-1), new_state
+        # the default layer is the display layer, and a (B, S) override gives every head that row
+        focus = torch.zeros_like(row)
+        focus[0, 0] = 1
+        _, moved, moved_state = model.step_logits(prev, state, memory, focus)
+        assert torch.allclose(moved, focus) and torch.allclose(moved_state.cross_attention[-1][0], focus.expand(4, -1))
+        with pytest.raises(ValueError, match="override_layer"):
+            model.step_logits(prev, state, memory, focus, override_layer=5)
+
+
+def test_transformer_intervention_changes_the_output(transformer_translator):
+    """Every head of one decoder layer made to look at one source word, at one step: the reversing model
+    follows the last layer's attention somewhere in the first two steps (the tiny model: at step 2, all on
+    "alpha" gives "delta alpha ..."), and the record says which layer and heads were changed."""
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.intervene import intervene
+
+    trace = transformer_translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy"))
+    assert trace.translation == "delta gamma beta alpha"
+    changed = []
+    for layer in (None, 0):  # the display (last) layer, then the first
+        for t in (0, 1):
+            for word in range(4):
+                new = intervene(transformer_translator, trace, t, word, "focus", layer=layer)
+                record = new.settings["intervention"]
+                assert record["layer"] == (1 if layer is None else 0) and record["step"] == t
+                assert len(record["heads_after"]) == 4
+                assert all(h[word] == pytest.approx(1) for h in record["heads_after"])
+                assert new.steps[t].layer_attention[record["layer"]][0][word] == pytest.approx(1)
+                assert f"decoder layer {record['layer'] + 1}" in new.warnings[-1]
+                assert [s.token_id for s in new.steps[:t]] == [s.token_id for s in trace.steps[:t]]
+                if layer is None:
+                    assert new.steps[t].attention == pytest.approx(record["attention_after"])
+                if new.translation != trace.translation:
+                    changed.append((record["layer"], t, word))
+                    assert record["old_token_prob_after"] < record["old_token_prob_before"]
+    assert any(layer == 1 for layer, _, _ in changed)  # the output follows the last layer's attention
+    assert any(layer == 0 for layer, _, _ in changed)  # and the first layer's
+    removed = intervene(transformer_translator, trace, 1, 2, "remove")  # "gamma" at step 2 taken away
+    heads = np.array(removed.settings["intervention"]["heads_after"])
+    assert np.allclose(heads[:, 2], 0) and np.allclose(heads.sum(axis=1), 1)
+    assert transformer_translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy")).translation \
+        == trace.translation
+
+
+def test_transformer_inside_attention_matches_the_trace(transformer_translator):
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.intervene import inside_attention
+
+    trace = transformer_translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy"))
+    for t in range(len(trace.steps)):
+        for layer in (None, 0):
+            inside = inside_attention(transformer_translator, trace, t, layer)
+            index = 1 if layer is None else 0
+            assert inside["layer"] == index and inside["heads"] == 4
+            assert np.allclose(inside["weights"], trace.steps[t].layer_attention[index], atol=1e-5)
+            e = np.array(inside["scores"])  # α_h = softmax(e_h), e_h = ‖q‖ ‖k‖ cos / √d
+            soft = np.exp(e - e.max(axis=1, keepdims=True))
+            assert np.allclose(soft / soft.sum(axis=1, keepdims=True), inside["weights"], atol=1e-5)
+            product = (np.array(inside["query_norm"])[:, None] * np.array(inside["key_norms"])
+                       * np.array(inside["cosines"]) / inside["scale"])
+            assert np.allclose(e, product, rtol=1e-3, atol=1e-3)
+            assert len(inside["context_norm"]) == 4

@@ -24,3 +24,26 @@ def test_explain_page_other_method_and_bad_url(models_root):
     assert not app.exception
     app = run_page("explain", text="   ")
     assert not app.exception
+
+
+def test_explain_page_on_a_transformer_layer_heads_and_intervention(tmp_path, tiny_transformer_dir, monkeypatch):
+    import shutil
+
+    shutil.copytree(tiny_transformer_dir, tmp_path / "tiny-transformer")
+    monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
+    app = run_page("explain", text="alpha beta gamma delta", model="tiny-transformer", method="saliency", step="2",
+                   word="0", mode="focus")
+    assert not app.exception
+    titles = [s.value for s in app.subheader]
+    assert any("Inside attention at step 2" in t for t in titles)
+    assert any("Intervention" in t for t in titles)
+    assert app.selectbox[0].label.startswith("Decoder layer") and app.selectbox[0].value == 1  # the display layer
+    assert "e_h(t,i) = q_hᵀ k_h,ᵢ / √d" in app.code[0].value
+    heads = app.dataframe[-1].value
+    assert list(heads.columns)[:3] == ["source piece", "e h1", "α h1"] and "α h4" in heads.columns
+    assert app.text[-2].value == "delta gamma beta alpha"
+    assert app.text[-1].value.startswith("delta alpha")  # step 2's attention, every head of layer 2, on "alpha"
+    assert app.query_params["layer"] in ("2", ["2"])
+    app.selectbox[0].set_value(0).run()  # the first layer: the record and the URL follow
+    assert not app.exception
+    assert app.query_params["layer"] in ("1", ["1"])

@@ -1,4 +1,4 @@
-"""Intervening on attention, and looking inside one attention step (RNN models).
+"""Intervening on attention, and looking inside one attention step (RNN and Transformer models).
 
 **Intervention** (the experiment of Seq2Seq-Vis, Strobelt et al. 2018, and Lee et al. 2017's
 interactive beam search): at step t, replace the model's attention row with one chosen by hand —
@@ -16,10 +16,28 @@ the model's own score function:
 * Luong general: e(t, i) = h_tᵀ W_a h̄_i              (query: the RNN output of the step)
 * Luong dot: e(t, i) = h_tᵀ h̄_i
 
+For a model trained with ``attend_to_source_end=False`` the weights are the model's own masked
+softmax (α = 0 on the source ``</s>``), and an intervention that would put attention there (``focus``
+on ``</s>``, or ``remove`` with nothing else left) is refused with an :class:`InputError`.
+
+**Transformer.** Attention there is several heads in several decoder layers, and the row every view
+reads is the head-mean of one layer (``display_layer``, the last by default). The one intervention
+defined here: at step t, the cross-attention weights of *every head of one decoder layer* (default
+``display_layer``) are replaced, then decoding goes on greedily with every other attention (the other
+layers, the self-attention, later steps) left to the model. ``focus`` gives every head of that layer
+the same row (all on the word); ``remove`` zeroes the word in each head's own row and renormalises it.
+The queries of that layer are not used; the residual stream, the feed-forward blocks and the layers
+above read the new mix of values as they would read the model's own. It tests one layer at a time: a
+layer below can already have carried the word into the target states, so "the output did not change"
+says that *this layer's* attention was not needed, not that the word was not read.
+Inside attention for a Transformer is per head h of the chosen layer:
+e_h(t, i) = q_hᵀ k_{h,i} / √d with q_h = W_Q,h LN(x_t) (the step's residual stream after the layer's
+self-attention) and k_{h,i} = W_K,h h̄_i (the encoder output), α_h = softmax(e_h) and the head's
+context c_h = Σ_i α_h(t, i) v_{h,i} (before the output projection W_O).
+
 Both run the model under ``torch.inference_mode`` and pass the override as an argument of the
-step (``Seq2Seq.step_logits(..., attention_override=)``): nothing is stored on the shared model.
-The Transformer (multi-head, several layers) is not covered here: its per-head weights are in the
-trace's ``layer_attention``.
+step (``step_logits(..., attention_override=)``, plus ``override_layer=`` for a Transformer):
+nothing is stored on the shared model.
 """
 
 from __future__ import annotations
@@ -29,9 +47,10 @@ import math
 import numpy as np
 import torch
 
-from ..decoding import DecodeSettings, InputError, Translator
+from ..decoding import DecodeSettings, InputError, Translator, layer_attention
 from ..decoding.trace import Candidate, Step, Trace
-from ..model import Seq2Seq
+from ..model import Seq2Seq, TransformerSeq2Seq
+from ..model.attention import masked_softmax
 from ..text import BOS_ID, EOS_ID, PAD_ID
 from ..views.attention import word_groups, word_text
 
@@ -40,30 +59,61 @@ FORMULAS = {
     "bahdanau": "e(t,i) = vᵀ tanh(W₁ s(t-1) + W₂ h̄ᵢ)",
     "luong-general": "e(t,i) = h(t)ᵀ W_a h̄ᵢ",
     "luong-dot": "e(t,i) = h(t)ᵀ h̄ᵢ",
+    "multi-head": "e_h(t,i) = q_hᵀ k_h,ᵢ / √d,  q_h = W_Q,h LN(x_t),  k_h,ᵢ = W_K,h h̄ᵢ",
 }
 
 
-def _check_rnn(translator: Translator) -> None:
+def _check_model(translator: Translator) -> None:
     model = translator.model
+    if isinstance(model, TransformerSeq2Seq):
+        return
     if not isinstance(model, Seq2Seq) or model.decoder.attention is None:
-        raise InputError("intervention and inside attention need an RNN model with attention")
+        raise InputError("intervention and inside attention need a model with attention")
 
 
-def override_row(row: np.ndarray, pieces: list[int], mode: str) -> np.ndarray:
-    """The new attention row (S,): ``focus`` puts all mass on ``pieces`` (equal shares), ``remove``
-    zeroes them and renormalises the rest (all of it to ``</s>`` when nothing else had any)."""
+def _layer(translator: Translator, layer: int | None) -> int | None:
+    """The Transformer decoder layer to work on (0-based; None -> display_layer); None for an RNN."""
+    model = translator.model
+    if not isinstance(model, TransformerSeq2Seq):
+        return None
+    try:
+        return model.override_layer(layer)
+    except ValueError:
+        raise InputError(f"layer must be between 0 and {model.cfg.decoder_layers - 1}, not {layer}") from None
+
+
+def _attendable(model, memory) -> np.ndarray:
+    """(S,) True where the model can attend (the source </s> is out when ``attend_to_source_end`` is off)."""
+    mask = model.decoder.attention_mask(memory) if isinstance(model, Seq2Seq) else memory.mask
+    return mask[0].cpu().numpy()
+
+
+def override_row(row: np.ndarray, pieces: list[int], mode: str, attendable: np.ndarray | None = None) -> np.ndarray:
+    """The new attention row (S,), or rows (..., S) each on its own: ``focus`` puts all mass on ``pieces``
+    (equal shares), ``remove`` zeroes them and renormalises the rest (all of it to ``</s>``, the last
+    position, when nothing else had any).
+
+    ``attendable`` (S,) bool: where the model can attend. A new row with no mass there (the model never
+    attends to the source ``</s>`` and the row would put everything on it) is an :class:`InputError`.
+    """
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    new = np.zeros_like(row) if mode == "focus" else row.copy()
+    row = np.asarray(row, dtype=float)
     if mode == "focus":
-        new[pieces] = 1.0 / len(pieces)
-        return new
-    new[pieces] = 0.0
-    total = new.sum()
-    if total <= 0:
-        new[-1] = 1.0
-        return new
-    return new / total
+        new = np.zeros_like(row)
+        new[..., pieces] = 1.0 / len(pieces)
+    else:
+        new = row.copy()
+        new[..., pieces] = 0.0
+        total = new.sum(axis=-1, keepdims=True)
+        empty = total[..., 0] <= 0
+        new = new / np.where(total > 0, total, 1.0)
+        new[empty, -1] = 1.0
+    if attendable is not None and not (new * attendable).sum(axis=-1).min() > 0:
+        what = "all attention on it" if mode == "focus" else "attention taken off it leaves only the source </s>"
+        raise InputError(f"this model never attends to the source </s> (it was trained with attend_to_source_end "
+                         f"off), so that change ({what}) cannot be made: pick another word")
+    return new
 
 
 def _prefix_state(translator: Translator, trace: Trace, t: int):
@@ -86,20 +136,25 @@ def _log_probs(logits: torch.Tensor) -> torch.Tensor:
 
 
 def intervene(translator: Translator, trace: Trace, t: int, word: int, mode: str = "focus",
-              max_tokens: int | None = None) -> Trace:
+              max_tokens: int | None = None, layer: int | None = None) -> Trace:
     """Decode ``trace``'s source with its first t tokens, step t's attention replaced, then greedy on.
 
-    ``word`` indexes the source words as :func:`nmt_core.alignment.word_groups` cuts
-    ``trace.source_tokens`` (``</s>`` is the last one).
+    ``word`` indexes the source words as :func:`nmt_core.views.attention.word_groups` cuts
+    ``trace.source_tokens`` (``</s>`` is the last one). ``layer``: for a Transformer, the decoder layer
+    whose heads are all overridden (0-based; default its ``display_layer``); ignored for an RNN.
     """
-    _check_rnn(translator)
+    _check_model(translator)
     if not 0 <= t < len(trace.steps):
         raise InputError(f"step must be between 0 and {len(trace.steps) - 1}, not {t}")
     groups = word_groups(trace.source_tokens)
     if not 0 <= word < len(groups):
         raise InputError(f"source word must be between 0 and {len(groups) - 1}, not {word}")
+    layer = _layer(translator, layer)
+    transformer = layer is not None
     settings = DecodeSettings(method="greedy", num_candidates=10)
     model, tokenizer = translator.model, translator.tgt_tokenizer
+    layer_args = {"override_layer": layer} if transformer else {}
+    old_token = trace.steps[t].token_id
     with torch.inference_mode():
         source, memory, state, prev = _prefix_state(translator, trace, t)
         limit = max_tokens or settings.max_length(len(source.tokens))
@@ -108,49 +163,67 @@ def intervene(translator: Translator, trace: Trace, t: int, word: int, mode: str
         while len(steps) < limit and not (steps and steps[-1].token_id == EOS_ID):
             override = None
             if len(steps) == t:
-                natural_logits, natural, _ = model.step_logits(torch.tensor([prev]), state, memory)
-                before = natural[0].float().numpy()
-                after = override_row(before, groups[word], mode)
+                natural_logits, natural, natural_state = model.step_logits(torch.tensor([prev]), state, memory)
+                # the rows replaced: an RNN's one row, or every head's row of the Transformer's layer (h, S)
+                before = (natural_state.cross_attention[layer, 0] if transformer else natural[0]).float().numpy()
+                after = override_row(before, groups[word], mode, _attendable(model, memory))
                 override = torch.tensor(after, dtype=torch.float32)[None]
-                old_token = trace.steps[t].token_id
                 record = {"step": t, "mode": mode, "word": word_text(trace.source_tokens, groups[word]),
-                          "word_index": word, "pieces": groups[word], "attention_before": before.tolist(),
-                          "attention_after": after.tolist(), "old_token": trace.steps[t].token,
+                          "word_index": word, "pieces": groups[word],
+                          "attention_before": (before.mean(axis=0) if transformer else before).tolist(),
+                          "attention_after": (after.mean(axis=0) if transformer else after).tolist(),
+                          "old_token": trace.steps[t].token,
                           "old_token_prob_before": math.exp(float(_log_probs(natural_logits)[old_token]))}
-            logits, attention, state = model.step_logits(torch.tensor([prev]), state, memory, override)
+                if transformer:
+                    record.update(layer=layer, heads_before=before.tolist(), heads_after=after.tolist())
+                logits, attention, state = model.step_logits(torch.tensor([prev]), state, memory, override,
+                                                             **layer_args)
+            else:
+                logits, attention, state = model.step_logits(torch.tensor([prev]), state, memory)
             log_probs = _log_probs(logits)
             if override is not None:
-                record["old_token_prob_after"] = math.exp(float(log_probs[trace.steps[t].token_id]))
+                record["old_token_prob_after"] = math.exp(float(log_probs[old_token]))
             token = int(log_probs.argmax())
             top = log_probs.topk(settings.num_candidates)
             candidates = [Candidate(int(i), p, math.exp(float(lp)), math.exp(float(lp)))
                           for i, lp, p in zip(top.indices.tolist(), top.values.tolist(),
                                               tokenizer.pieces(top.indices.tolist()), strict=True)]
+            layers = layer_attention(state)
             steps.append(Step(index=len(steps), token_id=token, token=tokenizer.pieces([token])[0],
                               logprob=float(log_probs[token]), attention=attention[0].float().tolist(),
-                              candidates=candidates, forced=False))
+                              candidates=candidates, forced=False,
+                              layer_attention=None if layers is None else layers[:, 0].tolist()))
             prev = token
     finished = steps[-1].token_id == EOS_ID
     ids = [s.token_id for s in (steps[:-1] if finished else steps)]
     verb = "all attention on" if mode == "focus" else "attention taken off"
-    note = (f"Intervention at step {t + 1}: {verb} “{record['word']}”; the old token “{record['old_token']}” "
+    where = f" in every head of decoder layer {layer + 1}" if transformer else ""
+    note = (f"Intervention at step {t + 1}: {verb} “{record['word']}”{where}; the old token “{record['old_token']}” "
             f"went from {record['old_token_prob_before']:.1%} to {record['old_token_prob_after']:.1%}.")
     return Trace(method="greedy", settings={**settings.to_dict(), "intervention": record},
                  source_text=source.text, source_tokens=source.tokens, steps=steps,
                  translation=tokenizer.decode(ids), finished=finished, warnings=[*source.warnings, note])
 
 
-def inside_attention(translator: Translator, trace: Trace, t: int) -> dict:
+def inside_attention(translator: Translator, trace: Trace, t: int, layer: int | None = None) -> dict:
     """Step t's attention from the inside: per source piece e(t, i), α(t, i), and the context norm.
 
-    -> {"formula", "attention" (type), "pieces", "scores", "weights", "context_norm", "query_norm",
+    RNN -> {"formula", "attention" (type), "pieces", "scores", "weights", "context_norm", "query_norm",
     "key_norms"} where, for the Luong scores, e(t, i) = ‖q‖ ‖k_i‖ cos(q, k_i) with q the query and
-    k_i the key (W_a h̄_i, or h̄_i for dot): the numbers that fill in the formula.
+    k_i the key (W_a h̄_i, or h̄_i for dot): the numbers that fill in the formula. The weights are the
+    model's own masked softmax (0 on the source ``</s>`` when the model never attends there).
+
+    Transformer -> the same keys, each a list over the heads of decoder ``layer`` (default
+    ``display_layer``): "scores", "weights", "key_norms", "cosines" (heads, S), "query_norm" and
+    "context_norm" (heads,), plus "layer" (0-based), "heads" and "scale" (√d), so that
+    e_h(t, i) = ‖q_h‖ ‖k_h,i‖ cos(q_h, k_h,i) / √d.
     """
-    _check_rnn(translator)
+    _check_model(translator)
     if not 0 <= t < len(trace.steps):
         raise InputError(f"step must be between 0 and {len(trace.steps) - 1}, not {t}")
     model = translator.model
+    if isinstance(model, TransformerSeq2Seq):
+        return _inside_transformer(translator, trace, t, _layer(translator, layer))
     kind = model.cfg.attention
     attention = model.decoder.attention
     with torch.inference_mode():
@@ -160,8 +233,9 @@ def inside_attention(translator: Translator, trace: Trace, t: int) -> dict:
         else:
             _, _, after = model.step_logits(torch.tensor([prev]), state, memory)
             query = after.h[-1]  # h_t: the top layer's output of this step
-        scores = attention.score(query[:, None, :], memory.keys)[0, 0]  # (S,)
-        weights = torch.softmax(scores, dim=-1)
+        scores = attention.score(query[:, None, :], memory.keys)  # (1, 1, S)
+        weights = masked_softmax(scores, model.decoder.attention_mask(memory))[0, 0]  # the model's own mask
+        scores = scores[0, 0]
         context = weights @ memory.values[0]
         result = {"attention": kind, "formula": FORMULAS[kind], "pieces": trace.source_tokens,
                   "scores": scores.tolist(), "weights": weights.tolist(),
@@ -174,6 +248,43 @@ def inside_attention(translator: Translator, trace: Trace, t: int) -> dict:
             result["key_norms"] = keys.norm(dim=-1).tolist()
             result["cosines"] = torch.nn.functional.cosine_similarity(query, keys, dim=-1).tolist()
     return result
+
+
+def _inside_transformer(translator: Translator, trace: Trace, t: int, layer: int) -> dict:
+    """:func:`inside_attention` for a Transformer: the step re-stated up to ``layer``'s cross-attention
+    (the layers below as the model runs them; then that layer's self-attention sublayer and the
+    ``norm_cross`` its queries read), with the model's own keys, values and mask."""
+    model = translator.model
+    with torch.inference_mode():
+        _, memory, state, prev = _prefix_state(translator, trace, t)
+        x = model._embed(model.tgt_embed, torch.tensor([[prev]]), start=state.length)  # (1, 1, D)
+        self_mask = torch.ones(1, 1, 1, state.length + 1, dtype=torch.bool)
+        cross_mask = memory.mask[:, None, None, :]
+        for index, block in enumerate(model.decoder_layers[: layer + 1]):
+            new_k, new_v = block.self_attention.keys_values(block.norm_self(x))
+            k = torch.cat([state.self_keys[index], new_k], dim=2)
+            v = torch.cat([state.self_values[index], new_v], dim=2)
+            if index < layer:
+                x, _, _ = block(x, k, v, self_mask, memory.cross_keys[index], memory.cross_values[index],
+                                cross_mask, need_weights=True)
+                continue
+            mixed, _ = block.self_attention(block.norm_self(x), k, v, self_mask, need_weights=True)
+            x = x + block.dropout(mixed)
+        cross = model.decoder_layers[layer].cross_attention
+        normed = model.decoder_layers[layer].norm_cross(x)
+        query = cross.split(cross.query(normed))[0, :, 0]  # (h, d)
+        keys, values = memory.cross_keys[layer, 0], memory.cross_values[layer, 0]  # (h, S, d)
+        scale = math.sqrt(cross.head_size)
+        scores = cross.scores(normed, memory.cross_keys[layer], cross_mask)[0, :, 0]  # (h, S), -inf where masked
+        weights = torch.softmax(scores, dim=-1)
+        raw = torch.einsum("hd,hsd->hs", query, keys) / scale  # e without the mask, for the table
+        context = torch.einsum("hs,hsd->hd", weights, values)
+        cosines = torch.nn.functional.cosine_similarity(query[:, None, :], keys, dim=-1)
+        return {"attention": "multi-head", "formula": FORMULAS["multi-head"], "pieces": trace.source_tokens,
+                "layer": layer, "heads": cross.heads, "scale": scale,
+                "scores": raw.tolist(), "weights": weights.tolist(), "context_norm": context.norm(dim=-1).tolist(),
+                "query_norm": query.norm(dim=-1).tolist(), "key_norms": keys.norm(dim=-1).tolist(),
+                "cosines": cosines.tolist()}
 
 
 __all__ = ["FORMULAS", "MODES", "inside_attention", "intervene", "override_row"]

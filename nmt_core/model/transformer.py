@@ -114,9 +114,16 @@ class MultiHeadAttention(nn.Module):
         scores = query @ keys.transpose(-1, -2) / math.sqrt(self.head_size)
         return scores.masked_fill(~mask, float("-inf"))
 
-    def forward(self, x, keys, values, mask, need_weights: bool = False):
-        """-> output (B, Tq, D) and weights (B, h, Tq, Tk) or None."""
-        if need_weights or not self.training:
+    def forward(self, x, keys, values, mask, need_weights: bool = False, weights_override=None):
+        """-> output (B, Tq, D) and weights (B, h, Tq, Tk) or None.
+
+        ``weights_override``, broadcastable to (B, h, Tq, Tk), replaces the softmax weights (the queries
+        are not used): the intervention of nmt_core.explain.intervene.
+        """
+        if weights_override is not None:
+            weights = weights_override.to(values.dtype).expand(values.size(0), self.heads, x.size(1), -1)
+            mixed = weights @ values
+        elif need_weights or not self.training:
             weights = torch.softmax(self.scores(x, keys, mask), dim=-1)
             mixed = weights @ values
         else:
@@ -164,16 +171,17 @@ class DecoderLayer(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, x, self_keys, self_values, self_mask, cross_keys, cross_values, cross_mask,
-                need_weights: bool = False):
+                need_weights: bool = False, cross_override=None):
         """x (B, T, D) queries; self_keys/values (B, h, T', d) include x's own positions.
 
         -> x (B, T, D), self-attention (B, h, T, T') and cross-attention (B, h, T, S), or None each.
+        ``cross_override`` replaces the cross-attention weights (see :meth:`MultiHeadAttention.forward`).
         """
         normed = self.norm_self(x)
         mixed, self_weights = self.self_attention(normed, self_keys, self_values, self_mask, need_weights)
         x = x + self.dropout(mixed)
         mixed, cross_weights = self.cross_attention(self.norm_cross(x), cross_keys, cross_values, cross_mask,
-                                                    need_weights)
+                                                    need_weights, cross_override)
         x = x + self.dropout(mixed)
         return x + self.dropout(self.ff(self.norm_ff(x))), self_weights, cross_weights
 
@@ -295,18 +303,39 @@ class TransformerSeq2Seq(nn.Module):
         empty = values.new_zeros(L, B, h, 0, d)
         return TransformerMemory(values, mask, cross_keys, cross_values), TransformerState(empty, empty)
 
-    def step_logits(self, prev_tokens: torch.Tensor, state: TransformerState, memory: TransformerMemory):
-        """One step. prev_tokens (B,) -> logits (B, V), attention (B, S), new state (cache one longer)."""
+    def override_layer(self, layer: int | None) -> int:
+        """The decoder layer (0-based) an attention override replaces: ``layer``, or ``display_layer``
+        when None (negative values count from the last); ValueError when out of range."""
+        layer = self.cfg.display_layer if layer is None else layer
+        if not -self.cfg.decoder_layers <= layer < self.cfg.decoder_layers:
+            raise ValueError(f"override_layer must index one of the {self.cfg.decoder_layers} decoder layers")
+        return layer % self.cfg.decoder_layers
+
+    def step_logits(self, prev_tokens: torch.Tensor, state: TransformerState, memory: TransformerMemory,
+                    attention_override: torch.Tensor | None = None, override_layer: int | None = None):
+        """One step. prev_tokens (B,) -> logits (B, V), attention (B, S), new state (cache one longer).
+
+        ``attention_override`` (B, S) or (B, h, S), rows summing to 1, replaces the cross-attention
+        weights of every head of decoder layer ``override_layer`` (default: ``display_layer``, whose
+        head-mean is the attention row) at this step, the same row for every head when (B, S); the
+        other layers attend as usual. The intervention of nmt_core.explain.intervene; the returned
+        row and the state's ``cross_attention`` show the replaced weights.
+        """
         x = self._embed(self.tgt_embed, prev_tokens[:, None], start=state.length)  # (B, 1, D)
         cross_mask = memory.mask[:, None, None, :]
         self_mask = torch.ones(1, 1, 1, state.length + 1, dtype=torch.bool, device=x.device)
         keys, values, crosses = [], [], []
+        replaced, override = None, None
+        if attention_override is not None:
+            replaced = self.override_layer(override_layer)
+            override = attention_override[:, None] if attention_override.dim() == 2 else attention_override
+            override = override[:, :, None, :]  # (B, 1 or h, 1, S)
         for index, layer in enumerate(self.decoder_layers):
             new_k, new_v = layer.self_attention.keys_values(layer.norm_self(x))
             k = torch.cat([state.self_keys[index], new_k], dim=2)
             v = torch.cat([state.self_values[index], new_v], dim=2)
             x, _, cross = layer(x, k, v, self_mask, memory.cross_keys[index], memory.cross_values[index],
-                                cross_mask, need_weights=True)
+                                cross_mask, need_weights=True, cross_override=override if index == replaced else None)
             keys.append(k)
             values.append(v)
             crosses.append(cross[:, :, 0])  # (B, h, S)
