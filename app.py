@@ -33,24 +33,32 @@ METHOD_LABELS = {method: label for label, method in METHODS.items()}
 # limit is cut at a word boundary by Translator.prepare, with a notice on the page.
 MAX_SENTENCE_CHARACTERS = MAX_INPUT_CHARACTERS
 
-# widget key -> (URL parameter, type, default). Each widget is seeded from the URL
-# once per session and written back to the URL on every run.
+# The sidebar's state in the URL: widget key = URL parameter -> (type, default). Each widget is seeded
+# from the link once per session (clamped to LIMITS; a malformed value gives the default) and written
+# back to the URL on every run. This stays hand-written rather than Streamlit 1.67's bind="query-params",
+# whose limits were checked here and do not fit this sidebar:
+# - it writes a widget's format_func label into the URL (?method=Beam+search, ?model=<the picker's
+#   long description>) and reads a toggle only as ?classroom=true, so today's share links would break;
+# - a bound int widget raises OverflowError inside Streamlit for ?beam=inf (a traceback from a link);
+#   an out-of-range value is dropped, not clamped (?beam=99 would open at 5, not 16);
+# - a widget not rendered on a run loses its value and parameter, and the beam and sampling settings
+#   are rendered only for their method, while other pages (Sampling, Beam search) read them all;
+# - the URL is written by the browser, so AppTest cannot see what a share link would hold.
 URL_STATE = {
-    "sentence_input": ("text", str, DEFAULT_SENTENCE),
-    "method_input": ("method", str, "beam"),
-    "beam_input": ("beam", int, 5),
-    "length_penalty_input": ("lp", float, 1.0),
-    "temperature_input": ("temperature", float, 1.0),
-    "top_k_input": ("top_k", int, 0),
-    "top_p_input": ("top_p", float, 1.0),
-    "seed_input": ("seed", int, 0),
-    "unk_penalty_input": ("unk", float, 0.0),
-    "max_tokens_input": ("max", int, 0),
-    "classroom_input": ("classroom", int, 0),
+    "text": (str, DEFAULT_SENTENCE),
+    "method": (str, "beam"),
+    "beam": (int, 5),
+    "lp": (float, 1.0),
+    "temperature": (float, 1.0),
+    "top_k": (int, 0),
+    "top_p": (float, 1.0),
+    "seed": (int, 0),
+    "unk": (float, 0.0),
+    "max": (int, 0),
+    "classroom": (int, 0),
 }
-LIMITS = {"beam_input": (1, 16), "length_penalty_input": (0.0, 2.0), "temperature_input": (0.0, 3.0),
-          "top_k_input": (0, 1000), "top_p_input": (0.05, 1.0), "seed_input": (0, 2**31 - 1),
-          "unk_penalty_input": (0.0, 10.0), "max_tokens_input": (0, MAX_OUTPUT_LENGTH), "classroom_input": (0, 1)}
+LIMITS = {"beam": (1, 16), "lp": (0.0, 2.0), "temperature": (0.0, 3.0), "top_k": (0, 1000), "top_p": (0.05, 1.0),
+          "seed": (0, 2**31 - 1), "unk": (0.0, 10.0), "max": (0, MAX_OUTPUT_LENGTH), "classroom": (0, 1)}
 
 # (title, URL path): each page is the script pages/<URL path>.py; its helpers live in pages/lib/.
 # A page's script runs only when it is opened, so one page's import cost (or bug) never slows
@@ -77,9 +85,9 @@ PAGES = [
 
 def from_url(key: str, default=None):
     """The URL's value for a widget, converted and clamped; the default when absent or malformed."""
-    name, kind, fallback = URL_STATE[key]
+    kind, fallback = URL_STATE[key]
     default = fallback if default is None else default
-    raw = st.query_params.get(name, default)
+    raw = st.query_params.get(key, default)
     try:
         value = kind(float(raw)) if kind is int else kind(raw)
     except (TypeError, ValueError, OverflowError):
@@ -93,88 +101,84 @@ def from_url(key: str, default=None):
     if key in LIMITS:
         low, high = LIMITS[key]
         value = min(max(value, low), high)
-    if key == "method_input" and value not in METHODS.values():
+    if key == "method" and value not in METHODS.values():
         return default
-    if key == "classroom_input":
+    if key == "classroom":
         return bool(value)
-    return value[:MAX_SENTENCE_CHARACTERS] if key == "sentence_input" else value
+    return value[:MAX_SENTENCE_CHARACTERS] if key == "text" else value
 
 
 def use_example():
     """Copy the chosen example into the sentence box (a widget callback runs before the rerun)."""
     if st.session_state.get("example_input"):
-        st.session_state["sentence_input"] = st.session_state["example_input"]
+        st.session_state["text"] = st.session_state["example_input"]
     st.session_state["example_input"] = None
 
 
 def follow_model_language():
     """On a model change, swap an example sentence in another language for one the new model reads."""
-    language = source_language_of(st.session_state.get("model_input"))
-    st.session_state["sentence_input"] = sentence_for_language(st.session_state.get("sentence_input", ""), language)
+    language = source_language_of(st.session_state.get("model"))
+    st.session_state["text"] = sentence_for_language(st.session_state.get("text", ""), language)
 
 
 names = available_checkpoints()
 if names:
-    wanted = st.session_state.get("model_input", st.query_params.get("model"))
+    wanted = st.session_state.get("model", st.query_params.get("model"))
     # Open on the flagship, else on the first model that is not broken.
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in names else next(
         (n for n in names if checkpoint_problem(n) is None), names[0])
-    st.session_state["model_input"] = wanted if wanted in names else fallback
+    st.session_state["model"] = wanted if wanted in names else fallback
 for key in URL_STATE:
     # Re-assigning a widget's value to its own key keeps it when Streamlit recreates
     # the widget under a new id (it does on a session's first rerun and across pages).
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]
-    elif key == "length_penalty_input" and names:
+    elif key == "lp" and names:
         # A link without ?lp= opens with the length penalty tuned for the chosen model.
-        st.session_state[key] = from_url(key, default_length_penalty(st.session_state["model_input"]))
-    elif key == "sentence_input" and names:
+        st.session_state[key] = from_url(key, default_length_penalty(st.session_state["model"]))
+    elif key == "text" and names:
         # A link without ?text= opens with an example in the chosen model's source language.
-        st.session_state[key] = from_url(key, first_example(source_language_of(st.session_state["model_input"])))
+        st.session_state[key] = from_url(key, first_example(source_language_of(st.session_state["model"])))
     else:
         st.session_state[key] = from_url(key)
 
 with st.sidebar:
     st.header("Attention Explorer")
-    name = st.selectbox("Model", names, key="model_input", format_func=describe_checkpoint,
+    name = st.selectbox("Model", names, key="model", format_func=describe_checkpoint,
                         on_change=follow_model_language) if names else None
-    sentence = st.text_area("Sentence", key="sentence_input", max_chars=MAX_SENTENCE_CHARACTERS)
+    sentence = st.text_area("Sentence", key="text", max_chars=MAX_SENTENCE_CHARACTERS)
     st.selectbox("Examples", examples_for(source_language_of(name)), index=None, key="example_input",
                  on_change=use_example, placeholder="Pick an example sentence…")
-    method = st.radio("Decoding", list(METHODS.values()), key="method_input", horizontal=True,
+    method = st.radio("Decoding", list(METHODS.values()), key="method", horizontal=True,
                       format_func=METHOD_LABELS.__getitem__)
     settings = DecodeSettings(method=method)
     if method == "beam":
-        settings.beam_size = st.slider("Beam width", *LIMITS["beam_input"], key="beam_input")
+        settings.beam_size = st.slider("Beam width", *LIMITS["beam"], key="beam")
         settings.n_best = settings.beam_size
-        settings.length_penalty = st.slider("Length penalty (α)", *LIMITS["length_penalty_input"], step=0.1,
-                                            key="length_penalty_input",
+        settings.length_penalty = st.slider("Length penalty (α)", *LIMITS["lp"], step=0.1, key="lp",
                                             help="GNMT: hypotheses are ranked by log-prob / ((5 + length) / 6)^α")
     elif method == "sample":
-        settings.temperature = st.slider("Temperature", *LIMITS["temperature_input"], step=0.05,
-                                         key="temperature_input", help="0 means greedy (always the top token)")
-        settings.top_k = st.number_input("Top-k (0 = off)", *LIMITS["top_k_input"], key="top_k_input")
-        settings.top_p = st.slider("Top-p", *LIMITS["top_p_input"], step=0.05, key="top_p_input")
-        settings.seed = st.number_input("Seed", *LIMITS["seed_input"], key="seed_input")
+        settings.temperature = st.slider("Temperature", *LIMITS["temperature"], step=0.05, key="temperature",
+                                         help="0 means greedy (always the top token)")
+        settings.top_k = st.number_input("Top-k (0 = off)", *LIMITS["top_k"], key="top_k")
+        settings.top_p = st.slider("Top-p", *LIMITS["top_p"], step=0.05, key="top_p")
+        settings.seed = st.number_input("Seed", *LIMITS["seed"], key="seed")
     with st.expander("More settings"):
-        settings.unk_penalty = st.slider("UNK penalty", *LIMITS["unk_penalty_input"], step=0.5,
-                                         key="unk_penalty_input", help="Subtracted from <unk>'s log-prob")
-        settings.max_tokens = st.number_input("Maximum length (tokens, 0 = automatic)",
-                                              *LIMITS["max_tokens_input"], key="max_tokens_input",
+        settings.unk_penalty = st.slider("UNK penalty", *LIMITS["unk"], step=0.5, key="unk",
+                                         help="Subtracted from <unk>'s log-prob")
+        settings.max_tokens = st.number_input("Maximum length (tokens, 0 = automatic)", *LIMITS["max"], key="max",
                                               help="Automatic: 2 × source pieces + 10")
-    classroom = st.toggle("Classroom mode", key="classroom_input", help="Large type for a projector, essentials only")
+    classroom = st.toggle("Classroom mode", key="classroom", help="Large type for a projector, essentials only")
 
 st.session_state["checkpoint"] = name
 st.session_state["sentence"] = sentence
 st.session_state["settings"] = settings
-st.session_state["classroom"] = bool(classroom)
 if classroom:
     apply_classroom_style()
 
 # Write the shared state into the URL, leaving the pages' own parameters (step, node...) alone.
 shared = {**({"model": name} if name else {}),
-          **{URL_STATE[key][0]: int(st.session_state[key]) if key == "classroom_input" else st.session_state[key]
-             for key in URL_STATE}}
+          **{key: int(st.session_state[key]) if key == "classroom" else st.session_state[key] for key in URL_STATE}}
 for param, value in shared.items():
     if st.query_params.get(param) != str(value):
         st.query_params[param] = str(value)

@@ -31,7 +31,7 @@ from pages.lib.style import figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
-WIDTH_KEY, PENALTY_KEY = "beam_input", "length_penalty_input"  # the sidebar's widgets
+WIDTH_KEY, PENALTY_KEY = "beam", "lp"  # the sidebar's widgets (their keys are their URL parameters)
 PAGE_WIDTH_KEY, PAGE_PENALTY_KEY = "beam_page_width", "beam_page_penalty"
 COMPONENT_KEY = "beam_page_tree"
 

@@ -48,14 +48,14 @@ def temperatures_at(name: str, sentence: str, prefix: tuple[int, ...], temperatu
 
 def replay(seed: int):
     """Button callback (runs before the rerun builds the sidebar): sample with this seed there."""
-    st.session_state["method_input"] = "sample"
-    st.session_state["seed_input"] = int(seed)
+    st.session_state["method"] = "sample"
+    st.session_state["seed"] = int(seed)
 
 
 def sidebar_sampling() -> tuple[float, int, float]:
     """The sidebar's temperature, top-k and top-p (kept in session state even when it is not sampling)."""
-    return (float(st.session_state.get("temperature_input", 1.0)), int(st.session_state.get("top_k_input", 0)),
-            float(st.session_state.get("top_p_input", 1.0)))
+    return (float(st.session_state.get("temperature", 1.0)), int(st.session_state.get("top_k", 0)),
+            float(st.session_state.get("top_p", 1.0)))
 
 
 def temperature_section(name: str, sentence: str, settings: DecodeSettings, big: bool):
@@ -121,8 +121,8 @@ def trees_section(name: str, sentence: str, settings: DecodeSettings, traces, bi
         tree = prefix_tree_frame(prefix_tree(trace_tokens(t) for t in traces))
         st.plotly_chart(prefix_tree_figure(tree, figure_font_size(big)), width="stretch", key="sampling_page_samples")
     with right:
-        width = int(st.session_state.get("beam_input", 5))
-        penalty = float(st.session_state.get("length_penalty_input", 1.0))
+        width = int(st.session_state.get("beam", 5))
+        penalty = float(st.session_state.get("lp", 1.0))
         beam = translate(name, sentence, beam_settings(settings, width, penalty))
         st.caption(f"Beam search, width {width}, length penalty {penalty:g} (kept branches; all of it on the "
                    "Beam search page)")

@@ -33,7 +33,7 @@ def component(app):
 
 def expected_trace(translator, app, width=None):
     state = app.session_state
-    settings = beam_settings(DecodeSettings(), width or state["beam_input"], state["length_penalty_input"])
+    settings = beam_settings(DecodeSettings(), width or state["beam"], state["lp"])
     return translator.translate(SENTENCE, settings)
 
 
@@ -77,7 +77,7 @@ def test_beam_width_is_a_new_search(models_root, translator):
     app = page()
     app.slider(key="beam_page_width").set_value(2).run()
     assert not app.exception
-    assert app.session_state["beam_input"] == 2  # the sidebar follows
+    assert app.session_state["beam"] == 2  # the sidebar follows
     assert component(app)[1]["ids"] == [n.id for n in expected_trace(translator, app, width=2).beam.nodes]
 
 

@@ -49,8 +49,8 @@ def test_page_shows_temperatures_samples_and_trees(models_root, translator):
     sample_tree, beam_tree = app.get("plotly_chart")
     nodes = next(t for t in json.loads(sample_tree.proto.spec)["data"] if t.get("name") == "nodes")
     assert nodes["text"][0] == "×8"  # every sample starts at the root
-    beam = translator.translate(SENTENCE, beam_settings(DecodeSettings(), app.session_state["beam_input"],
-                                                        app.session_state["length_penalty_input"]))
+    beam = translator.translate(SENTENCE, beam_settings(DecodeSettings(), app.session_state["beam"],
+                                                        app.session_state["lp"]))
     drawn = next(t for t in json.loads(beam_tree.proto.spec)["data"] if t.get("name") == "nodes")
     assert len(plotly_array(drawn["customdata"])) == sum(not n.pruned for n in beam.beam.nodes)
 
