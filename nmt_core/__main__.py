@@ -18,7 +18,7 @@ from dataclasses import MISSING, fields
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .decoding import DecodeSettings, Translator
+    from .decoding import DecodeSettings
 
 TRAIN_HELP = {
     "data": "anki zip (e.g. ../shared/data/tatoeba/spa-eng.zip) or TSV of source<TAB>target",
@@ -286,66 +286,90 @@ def run_translate(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    from .checkpoint import CheckpointError, add_metrics, load_checkpoint
-    from .data import held_out_part
+    from .checkpoint import CheckpointError
     from .decoding import InputError
     from .decoding.batch import beam_search_batch
-    from .evaluate import corpus_scores, length_records, read_eval_tsv, scores_by_source_length
+    from .evaluate import corpus_scores, scores_by_source_length
 
     if (args.file is None) == (args.split is None):
         return _fail("give either FILE.tsv or --split dev|test")
     if args.record and not (args.split == "test" and args.by_length):
         return _fail("--record needs --split test --by-length")
     try:
-        checkpoint = load_checkpoint(args.checkpoint)
-        if args.split:
-            config = checkpoint.config
-            rows = held_out_part(config.get("training", {}).get("config", {}), args.split,
-                                 config.get("source_language"), config.get("target_language"), args.data)
-        else:
-            rows = read_eval_tsv(args.file)
-        args.temperature = args.top_k = args.top_p = None
-        args.greedy, args.n_best = False, 1
-        settings = _decode_settings(args, checkpoint.config)
+        checkpoint, rows, settings = _evaluation_input(args)
     except (CheckpointError, InputError, ValueError, OSError) as error:
         return _fail(str(error))
-    translator: Translator = checkpoint.translator
+    sources, references = [source for source, _ in rows], [refs for _, refs in rows]
     # Batched beam search: the same translations as one sentence at a time, several times faster.
-    hypotheses = [h.translation for h in beam_search_batch(translator, [source for source, _ in rows], settings)]
-    references = [refs for _, refs in rows]
+    hypotheses = [h.translation for h in beam_search_batch(checkpoint.translator, sources, settings)]
     scores = corpus_scores(hypotheses, references)
-    by_length = scores_by_source_length([source for source, _ in rows], hypotheses, references) \
-        if args.by_length else []
+    by_length = scores_by_source_length(sources, hypotheses, references) if args.by_length else []
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.writelines(h + "\n" for h in hypotheses)
-    if args.record:
-        recorded = checkpoint.config.get("metrics", {})
-        measured = {"test_sentences": scores.sentences, "test_beam": settings.beam_size,
-                    "test_length_penalty": settings.length_penalty}
-        # Only scores measured the way the recorded ones were (same split, beam and length penalty, no UNK
-        # penalty) may join them. The BLEU itself may differ in the second decimal: training scored its
-        # fp32 weights, the checkpoint holds them in fp16.
-        differing = [key for key, value in measured.items() if recorded.get(key) != value]
-        if differing or settings.unk_penalty:
-            return _fail("not recorded: measured with other settings than config.json's metrics ("
-                         + ", ".join(f"{key} {measured[key]} vs {recorded.get(key)}" for key in differing)
-                         + (", an UNK penalty" if settings.unk_penalty else "") + ")")
-        try:
-            add_metrics(args.checkpoint, {"test_by_source_length": length_records(by_length)})
-        except (CheckpointError, OSError) as error:
-            return _fail(f"not recorded: {error}")
-        print(f"recorded the scores by source length in {args.checkpoint}/config.json and its card",
-              file=sys.stderr)
-    if args.json:
+    if args.record and (problem := _record_by_length(args.checkpoint, checkpoint.config, scores, settings,
+                                                     by_length)):
+        return _fail(problem)
+    _print_scores(scores, settings, by_length, as_json=args.json)
+    return 0
+
+
+def _evaluation_input(args):
+    """The checkpoint, the (source, references) rows (a TSV, or the checkpoint's own dev/test split rebuilt
+    from config.json) and the beam settings to score them with."""
+    from .checkpoint import load_checkpoint
+    from .data import held_out_part
+    from .evaluate import read_eval_tsv
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    if args.split:
+        config = checkpoint.config
+        rows = held_out_part(config.get("training", {}).get("config", {}), args.split,
+                             config.get("source_language"), config.get("target_language"), args.data)
+    else:
+        rows = read_eval_tsv(args.file)
+    args.temperature = args.top_k = args.top_p = None
+    args.greedy, args.n_best = False, 1
+    return checkpoint, rows, _decode_settings(args, checkpoint.config)
+
+
+def _record_by_length(folder, config: dict, scores, settings, by_length) -> str | None:
+    """Add the scores by source length to config.json and the card; a reason when they may not join it."""
+    from .checkpoint import CheckpointError, add_metrics
+    from .evaluate import length_records
+
+    recorded = config.get("metrics", {})
+    measured = {"test_sentences": scores.sentences, "test_beam": settings.beam_size,
+                "test_length_penalty": settings.length_penalty}
+    # Only scores measured the way the recorded ones were (same split, beam and length penalty, no UNK
+    # penalty) may join them. The BLEU itself may differ in the second decimal: training scored its
+    # fp32 weights, the checkpoint holds them in fp16.
+    differing = [key for key, value in measured.items() if recorded.get(key) != value]
+    if differing or settings.unk_penalty:
+        return ("not recorded: measured with other settings than config.json's metrics ("
+                + ", ".join(f"{key} {measured[key]} vs {recorded.get(key)}" for key in differing)
+                + (", an UNK penalty" if settings.unk_penalty else "") + ")")
+    try:
+        add_metrics(folder, {"test_by_source_length": length_records(by_length)})
+    except (CheckpointError, OSError) as error:
+        return f"not recorded: {error}"
+    print(f"recorded the scores by source length in {folder}/config.json and its card", file=sys.stderr)
+    return None
+
+
+def _print_scores(scores, settings, by_length, as_json: bool) -> None:
+    """Corpus BLEU and chrF with their sacrebleu signatures (and per source length), as text or one JSON line."""
+    from .evaluate import length_records
+
+    if as_json:
         result = {"bleu": round(scores.bleu, 2), "chrf": round(scores.chrf, 2),
                   "sentences": scores.sentences, "beam": settings.beam_size,
                   "length_penalty": settings.length_penalty,
                   "bleu_signature": scores.bleu_signature, "chrf_signature": scores.chrf_signature}
-        if args.by_length:
+        if by_length:
             result["by_source_length"] = length_records(by_length)
         print(json.dumps(result))
-        return 0
+        return
     print(f"BLEU = {scores.bleu:.2f}  ({scores.bleu_signature})")
     print(f"chrF = {scores.chrf:.2f}  ({scores.chrf_signature})")
     print(f"{scores.sentences} sentences, beam {settings.beam_size}, length penalty {settings.length_penalty:g}")
@@ -353,7 +377,6 @@ def run_evaluate(args) -> int:
         print("source words  sentences   BLEU   chrF")
         for b in by_length:
             print(f"{b.label:>12}  {b.sentences:>9}  {b.bleu:5.2f}  {b.chrf:5.2f}")
-    return 0
 
 
 def run_bench(args) -> int:
