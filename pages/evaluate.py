@@ -1,9 +1,10 @@
 """Evaluate: translate a batch (pasted or an uploaded TSV), score it, find the worst sentences.
 
 Decoding follows the sidebar: beam search with its width and length penalty,
-or greedy. Results are kept per (checkpoint, batch, beam, length penalty) for
-the whole process, so coming back to a batch (or sharing the machine with a
-colleague evaluating the same one) costs nothing.
+or greedy. The table can be ranked by coverage flags (nmt_core.explain.coverage): each translation's
+attention, read back by forced decoding, names the source words that look dropped or repeated.
+Results are kept per (checkpoint, batch, beam, length penalty) for the whole process, so coming back
+to a batch (or sharing the machine with a colleague evaluating the same one) costs nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from nmt_core.evaluate import (
     size_limit_text,
     translate_many,
 )
+from nmt_core.explain.forced import has_attention
 from nmt_core.figures.models import beam_curve_chart, length_chart
-from nmt_core.views.evaluation import beam_curve, results_csv, sentence_frame
+from nmt_core.views.evaluation import beam_curve, coverage_columns, rank_by_coverage, results_csv, sentence_frame
 from nmt_core.views.models import records_frame
 from pages.lib.common import (
     NO_CHECKPOINT,
@@ -49,6 +51,7 @@ leave_legacy_mode()  # a fresh server's first visit to this page's link: see pag
 CURVE_BEAMS = (1, 2, 4, 8)
 CURVE_SENTENCES = 200  # the curve decodes the batch once per width: cap it so it takes seconds, not minutes
 STORE_ENTRIES = 32
+COVERAGE_ORDER = "coverage flags first"
 PLACEHOLDER = "¿Dónde está la estación?\tWhere is the station?\nTengo hambre.\tI'm hungry.\tI am hungry."
 
 
@@ -146,7 +149,28 @@ def evaluate(name: str, rows: list[EvalRow], beam: int, length_penalty: float) -
     }
 
 
-def show_results(name: str, result: dict, beam: int) -> None:
+def coverage_of(name: str, key: tuple, frame) -> object | None:
+    """The batch's coverage flags (computed once per batch key, shared like the results); None (with a
+    message) for a model without attention."""
+    translator = load(name).translator
+    if not has_attention(translator.model):
+        st.info("This model has no attention, so there is no coverage to rank by.")
+        return None
+    coverage_key = ("coverage", *key)
+    coverage = store().get(coverage_key)
+    if coverage is None:
+        bar = st.progress(0.0, text="Reading the attention of each translation…")
+
+        def on_progress(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Coverage of {done:,} of {total:,} translations")
+
+        coverage = coverage_columns(translator, frame, config_of(name), on_progress)
+        bar.empty()
+        remember(coverage_key, coverage)
+    return coverage
+
+
+def show_results(name: str, result: dict, beam: int, key: tuple) -> None:
     scores, frame = result["scores"], result["frame"]
     if scores is not None:
         columns = st.columns(3)
@@ -156,12 +180,27 @@ def show_results(name: str, result: dict, beam: int) -> None:
         if not classroom():
             st.caption(f"sacrebleu corpus scores. {escape_markdown(scores.bleu_signature)} · "
                        f"chrF {escape_markdown(scores.chrf_signature)}")
+    first = "worst score first" if scores is not None else "line order"
+    order = st.radio("Order", [first, COVERAGE_ORDER], horizontal=True, key="evaluate_order",
+                     help="Coverage: the source words no step looked at hard (perhaps left untranslated) or that "
+                          "got far too much attention (perhaps translated twice), with the thresholds measured on "
+                          "this model's dev sentences. Sentences with the most flags come first.")
+    coverage = coverage_of(name, key, frame) if order == COVERAGE_ORDER else None
+    if coverage is not None:
+        frame = rank_by_coverage(frame, coverage)
+        st.subheader("Sentences, most coverage flags first")
+        flagged = int((frame["flags"] > 0).sum())
+        st.caption(f"{flagged:,} of {len(frame):,} translations have a source word flagged. Flags are a hint, "
+                   "not a verdict: read the source beside the translation.")
+    elif scores is not None:
         st.subheader("Sentences, worst first")
     else:
         st.subheader("Translations")
         st.caption("No references, so no scores: add a tab and a reference after each source for BLEU and chrF.")
     shown = ["line", "bleu", "chrf", "source", "translation", "reference", "link"] if scores is not None else \
         ["line", "source", "translation", "link"]
+    if coverage is not None:
+        shown[1:1] = ["flags", "flagged"]
     st.dataframe(
         frame, hide_index=True, width="stretch", column_order=shown,
         column_config={
@@ -170,6 +209,10 @@ def show_results(name: str, result: dict, beam: int) -> None:
                                                   help="Sentence BLEU (effective order)"),
             "chrf": st.column_config.NumberColumn("chrF", format="%.1f", width="small"),
             "reference": st.column_config.TextColumn("reference(s)"),
+            "flags": st.column_config.NumberColumn("flags", width="small",
+                                                   help="Source words flagged under- or over-translated"),
+            "flagged": st.column_config.TextColumn("flagged words", help="under: no step looked at it hard; "
+                                                   "over: attended to again and again"),
             "link": st.column_config.LinkColumn("open", display_text="Translate page ↗", width="small",
                                                 help="Open this sentence in the Translate page (heatmap, n-best)"),
         },
@@ -243,7 +286,7 @@ def render():
             st.error(f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
             return
         remember(key, result)
-    show_results(name, result, beam)
+    show_results(name, result, beam, key)
     if result["scores"] is not None:
         try:
             show_curve(name, rows, length_penalty)

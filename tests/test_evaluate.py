@@ -175,3 +175,28 @@ def test_scores_by_source_length_buckets_each_sentence_once():
 def test_scores_by_source_length_refuses_mismatched_lists():
     with pytest.raises(ValueError, match="2 sources, 1 hypotheses"):
         scores_by_source_length(["a", "b"], ["x"], [["x"], ["y"]])
+
+
+def test_coverage_columns_read_the_attention_the_decoder_had(translator):
+    """forced_trace gives the greedy decode's own attention rows; coverage_columns flags from them and
+    rank_by_coverage puts the most flagged first."""
+    from nmt_core.explain.coverage import coverage_flags
+    from nmt_core.views.evaluation import coverage_columns, forced_trace, rank_by_coverage
+
+    greedy = translator.translate("alpha beta gamma delta", DecodeSettings(method="greedy"))
+    forced = forced_trace(translator, "alpha beta gamma delta", greedy.translation)
+    assert forced.source_tokens == greedy.source_tokens
+    assert __import__("numpy").allclose(forced.attention, greedy.attention, atol=1e-5)
+    assert forced_trace(translator, "alpha", "") is None and forced_trace(translator, "   ", "beta") is None
+    rows = [EvalRow(1, "alpha beta", ["beta alpha"]), EvalRow(2, "alpha beta gamma delta", ["x"]),
+            EvalRow(3, "   ", ["y"])]
+    frame = sentence_frame(rows, ["beta alpha", greedy.translation, ""], "tiny", 1, 1.0)
+    thresholds = {"under": 2.0, "over": 100.0, "content": 100.0}  # every word with letters: under
+    coverage = coverage_columns(translator, frame, {"metrics": {"coverage_thresholds": thresholds}})
+    assert coverage.index.equals(frame.index)
+    ranked = rank_by_coverage(frame, coverage)
+    assert ranked["line"].tolist() == [2, 1, 3] and ranked["flags"].tolist() == [4, 2, 0]
+    assert ranked["flagged"].tolist()[2] == ""
+    assert len(coverage_flags(forced, thresholds, translator.src_tokenizer)) == 4
+    csv_text = results_csv(ranked).decode("utf-8-sig")
+    assert csv_text.splitlines()[0].endswith('"flags","flagged"')

@@ -141,3 +141,28 @@ def test_one_length_group_draws_no_length_chart(models_root):
     app = paste(run_page("evaluate"), BATCH)
     app.button(key="evaluate_run").click().run()
     assert not [spec for spec, _ in vega_charts(app) if spec.get("title") == "BLEU by source length"]
+
+
+def test_rank_by_coverage_flags_shows_the_flagged_words(models_root):
+    """Thresholds that flag every content word as under-translated (its peak attention is below 2): the
+    sentences with the most source words come first, each with its flagged words."""
+    import json
+
+    config_path = models_root / "tiny-luong" / "config.json"
+    config = json.loads(config_path.read_text())
+    config.setdefault("metrics", {})["coverage_thresholds"] = {"under": 2.0, "over": 100.0, "content": 100.0}
+    config_path.write_text(json.dumps(config))
+    app = paste(run_page("evaluate"), BATCH)
+    app.button(key="evaluate_run").click().run()
+    assert results(app)["line"].tolist()[0] == 2  # worst score first by default
+    assert "flags" not in results(app).columns
+    app.radio(key="evaluate_order").set_value("coverage flags first").run()
+    assert not app.exception
+    table = results(app)
+    assert table["flags"].tolist() == [3, 3, 2]  # three words, three words, then "mu eta"
+    assert table["line"].tolist()[-1] == 2
+    assert table.loc[table.line == 2, "flagged"].item() == "“mu” under, “eta” under"
+    assert table["flag_strength"].tolist()[0] >= table["flag_strength"].tolist()[1]
+    assert any("Sentences, most coverage flags first" == s.value for s in app.subheader)
+    app.run()  # kept: no recomputation, same table
+    assert results(app)["line"].tolist() == table["line"].tolist()
