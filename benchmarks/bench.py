@@ -11,7 +11,7 @@ all in one process so ratios compare like with like on a noisy machine:
 3. the hardware yardstick: beam-5 FLOPs / this machine's fp32 matmul rate;
 4. batched beam-5 evaluation of 1,000 sentences (held-out test sources when
    ../shared/data is present, else our sentences repeated), 1 thread and all cores;
-5. training throughput in target tokens/s;
+5. training throughput in target tokens/s; 5b. gradient attribution of one 15-word sentence (issue 15);
 6. app server time (AppTest): a fresh decode, a cached rerun, a step click;
 7. cold start to the first rendered translation in Chromium (skipped without it);
 8. peak memory of this process and of the streamlit server.
@@ -174,6 +174,46 @@ def browser_cold_start(model: str) -> dict | None:
         server.wait(timeout=30)
 
 
+ATTRIBUTION_SENTENCE = "El hombre que vi ayer en el parque era el hermano de mi mejor amiga."  # 15 words (issue 15)
+
+
+def attribution_speed(checkpoint, sentence: str = ATTRIBUTION_SENTENCE, repeats: int = 3) -> dict:
+    """Issue 15's target: attribution of every target word of one 15-word sentence in under 2 s on one core.
+
+    Greedy-translates ``sentence``, then times :func:`nmt_core.explain.attribution.trace_attribution` (every
+    target step, the closing </s> included) per gradient method on 1 thread: median wall and CPU seconds
+    of ``repeats`` runs (CPU time is what one core spends, less sensitive to a shared machine). For
+    integrated gradients, also the completeness error: max over rows of |Σ_s attribution - (f(x) - f(x′))|,
+    relative to the largest |f(x) - f(x′)| (0 for exact integration).
+    """
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.explain.attribution import GRADIENT_METHODS, IG_STEPS, trace_attribution
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        translator = checkpoint.translator
+        trace = translator.translate(sentence, DecodeSettings(method="greedy"))
+        row = {"sentence": sentence, "source_words": len(sentence.split()), "target_steps": len(trace.steps),
+               "source_pieces": len(trace.source_tokens), "ig_steps": IG_STEPS, "threads": 1}
+        trace_attribution(translator, trace, "saliency")  # warm-up
+        for method in GRADIENT_METHODS:
+            wall, cpu = [], []
+            for _ in range(repeats):
+                started, started_cpu = time.perf_counter(), time.process_time()
+                result = trace_attribution(translator, trace, method)
+                wall.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
+            row[method] = {"wall_s": round(statistics.median(wall), 3), "cpu_s": round(statistics.median(cpu), 3)}
+            if method == "integrated-gradients":
+                difference = result.output - result.baseline_output
+                error = abs(result.source.sum(axis=1) - difference).max() / max(abs(difference).max(), 1e-12)
+                row["ig_completeness_error"] = round(float(error), 5)
+        return row
+    finally:
+        torch.set_num_threads(threads)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
@@ -246,6 +286,14 @@ def main() -> int:
     row = report["training"] = bench.training_throughput(flagship, bench.sentences_for(flagship))
     print(f"   {row['target_tokens_per_s']:.0f} target tokens/s (step median {row['step_ms'][0]:.0f} ms, "
           f"{row['target_tokens_per_batch']} target tokens per batch)")
+
+    print(f"\n5b. Attribution, every target word of one 15-word sentence ({flagship_name}, 1 thread; target < 2 s)")
+    row = report["attribution"] = attribution_speed(flagship, repeats=min(args.repeats, 3))
+    for method in ("saliency", "input-x-gradient", "integrated-gradients"):
+        print(f"   {method:<22} {row[method]['wall_s']:.2f} s wall, {row[method]['cpu_s']:.2f} s CPU "
+              f"({row['target_steps']} target steps)")
+    print(f"   integrated gradients: {row['ig_steps']} steps, completeness error {row['ig_completeness_error']:.2%} "
+          "of the largest f(x) - f(x')")
 
     if not args.skip_app:
         print(f"\n6. App server time (AppTest, {args.repeats} runs)")

@@ -14,7 +14,12 @@ piece where the method gives it), summed over the embedding dimensions:
 
 All target positions are attributed in one batched pass: row b of the batch is the sentence
 with position b selected (``forced.gold_log_prob``), so one backward pass (saliency, x·grad)
-or one batch of n_steps interpolations (IG) covers the whole sentence.
+or one batch of n_steps interpolations (IG) covers the whole sentence. For an RNN whose step inputs
+are known up front (Luong without input feeding), row b's decoder runs only up to position b and
+attention only at it (``forced._rnn_features_at``): about half the decoder work of a full pass.
+Speed (``benchmarks/bench.py``, section 5b): one 15-word sentence, every target word, on one core
+of a shared 2-core machine, spa-eng-luong: integrated gradients 0.89 s CPU (1.27 s before the
+truncation), saliency 0.22 s, completeness error 0.13% with 8 Gauss-Legendre steps.
 
 Gradients are taken on the inputs only, with ``torch.inference_mode`` off and autograd
 enabled locally; the shared model is only read (see ``nmt_core.explain.forced``).
