@@ -12,7 +12,6 @@ and pan run in the browser, which also keeps ``?step=`` (1-based, as on Step thr
 
 import streamlit as st
 
-from nmt_core.decoding import DecodeSettings
 from nmt_core.figures import asset, component_js
 from nmt_core.views.beam import beam_settings
 from nmt_core.views.beam_data import beam_payload
@@ -24,7 +23,8 @@ from pages.lib.common import (
     leave_legacy_mode,
     set_url,
     sidebar_choices,
-    translate,
+    trace_key,
+    trace_of,
     url_int,
 )
 from pages.lib.style import figure_font_size
@@ -43,10 +43,11 @@ def beam_component():
                                       isolate_styles=False)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def payload(name: str, sentence: str, settings: tuple) -> dict:
-    """The search as the component's JSON, once per search (a rerun reuses it)."""
-    return beam_payload(translate(name, sentence, DecodeSettings(*settings)))
+@st.cache_resource(show_spinner=False, max_entries=64)
+def payload(key: tuple) -> dict:
+    """The search as the component's data, built once per search and shared, not copied: a width-16 tree
+    has thousands of nodes, and st.cache_data would unpickle a copy on every run. Read it, never change it."""
+    return beam_payload(trace_of(key))
 
 
 def copy_to_sidebar(page_key: str, sidebar_key: str):
@@ -94,7 +95,7 @@ def render():
     for message in trace.warnings:
         st.warning(escape_markdown(message))
 
-    data = payload(name, sentence, tuple(search.to_dict().values()))
+    data = payload(trace_key(name, sentence, search))
     first, last = data["first_step"], data["last_step"]
     # A new search (sentence, width, penalty...) opens on its last step and its translation; a link's
     # ?step= and ?node= hold on the session's first run. After that the browser owns both.

@@ -37,6 +37,8 @@ from pages.lib.common import (
     leave_legacy_mode,
     set_url,
     sidebar_choices,
+    trace_key,
+    trace_of,
     translate,
     url_int,
 )
@@ -57,12 +59,11 @@ def step_component():
                                       isolate_styles=False)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def payload(name: str, sentence: str, settings: tuple, prefix: tuple[int, ...] = ()) -> dict:
-    """The trace as the component's JSON, built once per decode (a rerun reuses it unchanged)."""
-    from nmt_core.decoding import DecodeSettings
-
-    return step_payload(translate(name, sentence, DecodeSettings(*settings), list(prefix) or None))
+@st.cache_resource(show_spinner=False, max_entries=256)
+def payload(key: tuple) -> dict:
+    """The trace as the component's data, built once per decode and shared, not copied (st.cache_data would
+    unpickle a copy on every run). Read it, never change it."""
+    return step_payload(trace_of(key))
 
 
 def clear_force() -> None:
@@ -114,14 +115,12 @@ def what_if(trace: Trace, t: int, forced: int, name: str, sentence: str, setting
 @st.fragment
 def step_view(trace: Trace, name: str, sentence: str, settings) -> None:
     """The component and the "what if" below it. A forced token reruns this fragment only."""
-    from pages.lib.common import settings_values
-
     n = step_count(trace)
     t = url_int(STEP_PARAM, 1, 1, n)
     forced = url_int(FORCE_PARAM, -1, -1, 2**31 - 1)
     set_url(**{STEP_PARAM: t})  # a missing or out-of-range ?step= reads as the step shown
     big = classroom()
-    data = {**payload(name, sentence, settings_values(settings)), "step": t, "classroom": big,
+    data = {**payload(trace_key(name, sentence, settings)), "step": t, "classroom": big,
             "font_size": figure_font_size(big),
             "force": {"step": t, "token_id": forced} if forced >= 0 else None}
     step_component()(key=COMPONENT_KEY, data=data, on_force_change=on_force)

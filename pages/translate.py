@@ -42,6 +42,8 @@ from pages.lib.common import (
     set_url,
     settings_values,
     sidebar_choices,
+    trace_key,
+    trace_of,
     transformer_maps,
     translate,
     url_int,
@@ -86,15 +88,19 @@ def render():
     if notice:
         st.info(escape_markdown(notice))
 
-    # The heatmap is drawn into this slot after the download format is known (chosen further down).
+    # The heatmap comes first, in this slot above the rest: it is the view a person waits for, and it reaches
+    # the browser before the charts below are built. The download format is chosen further down; its widget's
+    # value is in session state already.
     heatmap_slot = st.container()
+    with heatmap_slot:
+        draw_heatmap(name, sentence, settings, trace, big, font_size, st.session_state.get(FORMAT_KEY, "png"))
 
     if not big:
         sure, candidates = st.columns([2, 3])
         with sure:
             st.subheader("How sure was the model?")
             st.caption("The probability the model gave each token it emitted. Hover a bar for the runner-up.")
-            st.altair_chart(probability_chart(probability_frame(trace), font_size=font_size), width="stretch")
+            st.vega_lite_chart(probability_spec(trace_key(name, sentence, settings), font_size), width="stretch")
         with candidates:
             st.subheader("Candidates")
             st.caption("The n-best list: log-prob, and log-prob divided by the length penalty (what ranks them).")
@@ -102,32 +108,58 @@ def render():
 
         st.subheader("Download")
         left, right = st.columns(2)
-        left.download_button("Trace (JSON)", trace.to_json(), file_name=f"trace-{name}.json",
+        # Deferred: the trace's JSON (~30 ms for beam 5, megabytes for a wide beam) is written on a click,
+        # not on every run.
+        left.download_button("Trace (JSON)", trace.to_json, file_name=f"trace-{name}.json",
                              mime="application/json", on_click="ignore",
                              help="Everything this decode saw: pieces, attention rows, candidates, beam nodes")
-        image_format = right.radio("Heatmap image format", list(IMAGE_FORMATS), key=FORMAT_KEY, horizontal=True,
-                                   format_func=IMAGE_FORMATS.__getitem__,
-                                   help="Then use the camera icon in the heatmap's toolbar")
-    else:
-        image_format = st.session_state.get(FORMAT_KEY, "png")
+        right.radio("Heatmap image format", list(IMAGE_FORMATS), key=FORMAT_KEY, horizontal=True,
+                    format_func=IMAGE_FORMATS.__getitem__, help="Then use the camera icon in the heatmap's toolbar")
 
-    with heatmap_slot:
-        if trace.attention is None:
-            st.info("This model has no attention: the decoder sees only the encoder's final state, "
-                    "so there is no heatmap.")
-            return
-        if WORDS_KEY not in st.session_state:
-            st.session_state[WORDS_KEY] = bool(url_int("words", 0, 0, 1))
-        merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
-        set_url(words=int(merge))
-        if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view
-            st.caption(MERGE_RULE)
-        choice = head_picker(trace, config_of(name))
-        figure = attention_heatmap(with_choice(trace, choice), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT,
-                                   merge_words=merge, font_size=font_size)
-        st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))
-        if choice is not None:
-            show_heads(name, sentence, settings, trace, choice, merge, font_size)
+
+def draw_heatmap(name, sentence, settings, trace, big, font_size, image_format):
+    """The words/pieces toggle, a Transformer's head choice, the heatmap (cached per decode and view), the grid."""
+    if trace.attention is None:
+        st.info("This model has no attention: the decoder sees only the encoder's final state, "
+                "so there is no heatmap.")
+        return
+    if WORDS_KEY not in st.session_state:
+        st.session_state[WORDS_KEY] = bool(url_int("words", 0, 0, 1))
+    merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
+    set_url(words=int(merge))
+    if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view
+        st.caption(MERGE_RULE)
+    choice = head_picker(trace, config_of(name))
+    figure = heatmap_figure(trace_key(name, sentence, settings), choice.key if choice is not None else None,
+                            CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT, merge, font_size)
+    st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))
+    if choice is not None:
+        show_heads(name, sentence, settings, trace, choice, merge, font_size)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def heatmap_figure(key: tuple, choice: str | None, row_height: int, merge: bool, font_size: int):
+    """The attention heatmap, built once per decode and view (~30-90 ms of plotly) and shared by every session.
+
+    Streamlit only reads the figure (``to_dict``), so one object serves every run."""
+    trace = trace_of(key)
+    shape = head_shape(trace)
+    parsed = HeadChoice.parse(choice, *shape) if choice is not None and shape is not None else None
+    return attention_heatmap(with_choice(trace, parsed), row_height, merge_words=merge, font_size=font_size)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def probability_spec(key: tuple, font_size: int) -> dict:
+    """The probability chart as Streamlit's Vega-Lite spec (data as Arrow), built once per decode.
+
+    ``st.altair_chart`` converts and validates the Altair chart against the Vega-Lite schema on every run
+    (~25 ms); this does it once. Streamlit copies the spec before changing it, so it can be shared."""
+    chart = probability_chart(probability_frame(trace_of(key)), font_size=font_size)
+    try:
+        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    except ImportError:  # a Streamlit without it: the plain spec, data inline
+        return chart.to_dict()
+    return _convert_altair_to_vega_lite_spec(chart)
 
 
 def choice_label(key: str, layers: int, heads: int) -> str:

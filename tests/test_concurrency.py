@@ -153,6 +153,37 @@ def test_many_app_sessions_share_one_loaded_model(models_root, load_counter, tra
     assert load_counter == [str(models_root / "tiny-luong")]
 
 
+def test_a_preloaded_model_is_handed_over_not_loaded_twice(models_root, load_counter):
+    """A fresh server loads its first link's model in a thread (common.start_preload); a run that asks for it
+    meanwhile waits for that load and takes it over, and every later run gets the same object."""
+    folder = str(models_root / "tiny-luong")
+    common._preload_lock.acquire()  # as start_preload does, before the thread starts
+    thread = threading.Thread(target=common._preload, args=(folder,))
+    thread.start()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        loaded = list(pool.map(lambda _: common.load("tiny-luong"), range(8)))
+    thread.join()
+    assert len({id(checkpoint) for checkpoint in loaded}) == 1
+    assert load_counter == [folder]
+    assert not common._preloaded  # handed over, not kept twice
+
+
+def test_a_preloaded_model_whose_files_changed_is_loaded_again(models_root, load_counter):
+    folder = models_root / "tiny-luong"
+    common._preload_lock.acquire()
+    common._preload(str(folder))
+    (folder / "config.json").write_text((folder / "config.json").read_text() + "\n")
+    common.load("tiny-luong")
+    assert load_counter == [str(folder), str(folder)]
+
+
+def test_the_preload_stays_off_outside_streamlit_run(models_root, monkeypatch):
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self))
+    common.start_preload()  # tests point ATTENTION_EXPLORER_CHECKPOINTS elsewhere, and no runtime exists
+    assert not started
+
+
 # -- memory stays bounded ----------------------------------------------------------------------------------------
 
 MAX_CACHE_ENTRIES = 1024

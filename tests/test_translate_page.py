@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from nmt_core.decoding import Trace
@@ -57,6 +58,20 @@ def downloads(monkeypatch) -> list[tuple[bytes, str, str | None]]:
     return captured
 
 
+@pytest.fixture
+def deferred_downloads(monkeypatch) -> list[tuple[object, str | None, str | None]]:
+    """Every deferred download (its data written on a click): (the callable, mime type, file name)."""
+    captured = []
+    original = MediaFileManager.add_deferred
+
+    def record(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        captured.append((data_callable, mimetype, file_name))
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record)
+    return captured
+
+
 def test_heatmap_matches_the_decode_with_piece_labels(models_root, translator):
     app = run_page("translate", "alpha beta gamma mu")
     assert not app.exception
@@ -69,15 +84,19 @@ def test_heatmap_matches_the_decode_with_piece_labels(models_root, translator):
     assert "←" in spec["data"][0]["text"][0][0]  # hover: target ← source and the weight
 
 
-def test_probabilities_candidates_and_trace_download(models_root, translator, downloads):
+def test_probabilities_candidates_and_trace_download(models_root, translator, downloads, deferred_downloads):
     app = run_page("translate", "alpha beta gamma")
     assert not app.exception
     trace = expected_trace(translator, app, "alpha beta gamma")
     assert len(app.get("vega_lite_chart")) == 1  # per-token probability chart
     nbest = app.dataframe[0].value
     assert nbest["translation"].tolist() == [h.translation for h in trace.beam.hypotheses]
-    assert [b.label for b in app.get("download_button")] == ["Trace (JSON)"]
-    data, mime, filename = [d for d in downloads if d[1] == "application/json"][-1]  # the last run's
+    buttons = app.get("download_button")
+    assert [b.label for b in buttons] == ["Trace (JSON)"]
+    # The JSON is written on a click (a deferred download), not on every run.
+    assert not [d for d in downloads if d[1] == "application/json"]
+    write, mime, filename = [d for d in deferred_downloads if d[1] == "application/json"][-1]  # the last run's
+    data = write()
     downloaded = Trace.from_json(data.decode() if isinstance(data, bytes) else data)
     assert downloaded.translation == trace.translation and downloaded.source_tokens == trace.source_tokens
     np.testing.assert_allclose(downloaded.attention, trace.attention, atol=1e-6)
@@ -134,3 +153,25 @@ def test_user_text_in_labels_is_escaped(models_root):
     labels = spec["layout"]["xaxis"]["ticktext"] + spec["layout"]["yaxis"]["ticktext"]
     assert all("<" not in text for text in labels)
     assert "<b>" not in json.dumps(spec["data"][0]["text"])
+
+
+def test_a_rerun_that_changes_nothing_rebuilds_nothing(models_root, monkeypatch):
+    """The heatmap and the probability chart are built once per decode; a rerun (a click elsewhere) reuses them."""
+    from nmt_core.figures import traces  # the page imports these names afresh on every run
+
+    built = []
+    for function in ("attention_heatmap", "probability_chart"):
+        original = getattr(traces, function)
+        monkeypatch.setattr(traces, function, lambda *a, _f=original, _n=function, **k: built.append(_n) or _f(*a, **k))
+    app = run_page("translate", "delta alpha mu beta")  # a sentence no other test decodes (the caches are shared)
+    assert built[-2:] in (["attention_heatmap", "probability_chart"], ["probability_chart", "attention_heatmap"])
+    spec = heatmap(app)
+    built.clear()
+    app.run()
+    app.run()
+    assert not app.exception
+    assert built == []
+    assert heatmap(app) == spec
+    assert len(app.get("vega_lite_chart")) == 1
+    app.sidebar.text_area[0].set_value("mu delta alpha beta").run()  # a new decode: built afresh
+    assert sorted(built) == ["attention_heatmap", "probability_chart"]

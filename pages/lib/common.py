@@ -15,6 +15,8 @@ What every page can read from ``st.session_state`` (set by app.py's sidebar):
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 import os
 import runpy
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit import runtime
 
 from nmt_core.card import language_name
 from nmt_core.checkpoint import (
@@ -53,7 +56,46 @@ def _files_unchanged(checkpoint: Checkpoint) -> bool:
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16, validate=_files_unchanged)
 def load_cached(folder: str) -> Checkpoint:
-    return load_checkpoint(folder)
+    return _take_preloaded(folder) or load_checkpoint(folder)
+
+
+# --- A fresh server loads the model its first link names while the first run goes on --------------------------
+# Loading a checkpoint is mostly waiting on its files (~0.9 s, of which ~0.2 s CPU here); a fresh server's first
+# run has seconds of imports and page work to do meanwhile, so a thread started when this module is first
+# imported loads it, and load_cached takes it over (or waits for it) instead of loading it a second time.
+PRELOAD_MODEL = "spa-eng-luong"  # app.py's default model, for a first link without ?model=
+_preload_lock = threading.Lock()  # held by the preload thread while it loads
+_preloaded: dict[str, Checkpoint] = {}
+
+
+def _take_preloaded(folder: str) -> Checkpoint | None:
+    with _preload_lock:  # waits for a load in flight
+        checkpoint = _preloaded.pop(folder, None)
+    return checkpoint if checkpoint is not None and _files_unchanged(checkpoint) else None
+
+
+def _preload(folder: str) -> None:
+    try:  # the lock was taken for this thread by start_preload, so no run can miss the load in flight
+        _preloaded[folder] = load_checkpoint(folder)
+    except Exception:  # noqa: BLE001 - the page loads it again and shows the error
+        pass
+    finally:
+        _preload_lock.release()
+
+
+def start_preload() -> None:
+    """Under ``streamlit run`` only, once per process: load the first link's model (?model=, else the default)."""
+    if os.environ.get("ATTENTION_EXPLORER_CHECKPOINTS") or not runtime.exists():
+        return  # tests and AppTest: nothing in the background
+    try:
+        wanted = str(st.query_params.get("model") or PRELOAD_MODEL)
+    except Exception:  # noqa: BLE001 - no script run context
+        wanted = PRELOAD_MODEL
+    folder = checkpoint_root() / wanted
+    if "/" in wanted or not (folder / "config.json").is_file():
+        return
+    _preload_lock.acquire()
+    threading.Thread(target=_preload, args=(str(folder),), name="preload-model", daemon=True).start()
 
 
 def load(name: str) -> Checkpoint:
@@ -67,6 +109,11 @@ def config_of(name: str) -> dict | None:
     Read once per version of the file: the model picker asks for every model's
     config on every rerun, and parsing JSON there each time is wasted work.
     """
+    return copy.deepcopy(_config_shared(name))
+
+
+def _config_shared(name: str) -> dict | None:
+    """:func:`config_of` without the copy, for this module's read-only uses on every run (the sidebar)."""
     folder = checkpoint_root() / name
     try:
         stat = (folder / "config.json").stat()
@@ -75,7 +122,9 @@ def config_of(name: str) -> dict | None:
     return _config_cached(str(folder), (stat.st_mtime_ns, stat.st_size))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# A plain LRU cache, not st.cache_data: the sidebar asks for every model's config and status on every
+# run, and st.cache_data's hashing and unpickling of each answer cost ~13 ms a run for 7 models.
+@functools.lru_cache(maxsize=64)
 def _config_cached(folder: str, stamp: tuple) -> dict | None:
     # ``stamp`` (the file's modification time and size) is only part of the cache key.
     try:
@@ -92,13 +141,13 @@ def sidebar_choices() -> tuple[str | None, str, DecodeSettings | None]:
 
 def source_language_of(name: str | None) -> str | None:
     """The language code a checkpoint reads ("spa"...), or None when unknown or unreadable."""
-    return (config_of(name) or {}).get("source_language") if name else None
+    return (_config_shared(name) or {}).get("source_language") if name else None
 
 
 def default_length_penalty(name: str) -> float:
     """The beam length penalty tuned for a model on its dev set (1.0 when it has none)."""
     try:
-        return float((config_of(name) or {}).get("decoding_defaults", {}).get("length_penalty", 1.0))
+        return float((_config_shared(name) or {}).get("decoding_defaults", {}).get("length_penalty", 1.0))
     except (AttributeError, TypeError, ValueError):
         return 1.0
 
@@ -116,7 +165,7 @@ def describe_checkpoint(name: str) -> str:
     problem = checkpoint_problem(name)
     if problem is not None:
         return f"{name} · unavailable: {problem}"
-    config = config_of(name) or {}
+    config = _config_shared(name) or {}
     parts = [name]
     src, tgt = config.get("source_language"), config.get("target_language")
     if src and tgt:
@@ -149,22 +198,35 @@ def translate(name: str, sentence: str, settings: DecodeSettings, prefix: list[i
     The trace is shared with other sessions: read it, never change it.
     Raises InputError (bad sentence or settings) and CheckpointError.
     """
+    return trace_of(trace_key(name, sentence, settings, prefix))
+
+
+def trace_key(name: str, sentence: str, settings: DecodeSettings, prefix: list[int] | None = None) -> tuple:
+    """What names one decode: (folder, sentence, settings values, forced prefix, the folder's files' state).
+
+    A page caches what it builds from a trace (a figure, a component's JSON) under this key, so the
+    build runs once per decode, for every session, and a checkpoint changed on disk is a new key.
+    """
     folder = checkpoint_root() / name
-    return translate_cached(str(folder), sentence, settings_values(settings), tuple(int(i) for i in prefix or ()),
-                            folder_signature(folder))
+    return (str(folder), sentence, settings_values(settings), tuple(int(i) for i in prefix or ()),
+            folder_signature(folder))
+
+
+def trace_of(key: tuple) -> Trace:
+    """The trace :func:`trace_key` names (decoded once, then cached and shared)."""
+    return translate_cached(*key)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _attention_maps_cached(folder: str, sentence: str, settings: tuple) -> AttentionMaps | None:
-    trace = translate_cached(folder, sentence, settings)
-    return attention_maps(load_cached(folder).translator, trace)
+def _attention_maps_cached(key: tuple) -> AttentionMaps | None:
+    return attention_maps(load_cached(key[0]).translator, trace_of(key))
 
 
 def transformer_maps(name: str, sentence: str, settings: DecodeSettings) -> AttentionMaps | None:
     """A Transformer's encoder and decoder self-attention (and cross-attention) for the trace
     :func:`translate` gives, every layer and head; None for an RNN. One forced pass, cached and shared
-    like the trace. Raises what :func:`translate` raises."""
-    return _attention_maps_cached(str(checkpoint_root() / name), sentence, settings_values(settings))
+    like the trace (the same decode, not a second one). Raises what :func:`translate` raises."""
+    return _attention_maps_cached(trace_key(name, sentence, settings))
 
 
 def settings_values(settings: DecodeSettings) -> tuple:
@@ -234,7 +296,7 @@ def folder_signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return files_signature(folder)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@functools.lru_cache(maxsize=64)  # not st.cache_data: see _config_cached
 def _checkpoint_problem_cached(folder: str, signature: tuple) -> str | None:
     # ``signature`` is only part of the cache key.
     try:
@@ -278,3 +340,6 @@ def leave_legacy_mode() -> None:
     if not getattr(_ROUTED, "active", False):
         runpy.run_path(str(Path(__file__).resolve().parents[2] / "app.py"), run_name="__main__")
         st.stop()
+
+
+start_preload()  # this module is imported once per process, by app.py's first run
