@@ -8,12 +8,13 @@ A Transformer's column has a layer and head choice (one head, a layer's mean, or
 heatmap, entropy, difference and word alignment all follow; in the URL as ``?column_heads=name:L2H3,...``.
 """
 
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import streamlit as st
 
 from nmt_core.checkpoint import CheckpointError
-from nmt_core.decoding import DecodeSettings, InputError
+from nmt_core.decoding import DecodeSettings, InputError, Trace
 from nmt_core.figures.models import length_chart
 from nmt_core.figures.traces import (
     CLASSROOM_ROW_HEIGHT,
@@ -60,6 +61,43 @@ PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_word
 HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/head choice
 
 
+@dataclass(frozen=True)
+class Request:
+    """What every column is asked: the sidebar's sentence and settings, words or pieces, classroom size, and
+    the source language of the sidebar's model (the sentence is in it)."""
+
+    sentence: str
+    settings: DecodeSettings
+    merge: bool
+    big: bool
+    sentence_language: str | None
+
+    @property
+    def font_size(self) -> int:
+        return figure_font_size(self.big)
+
+
+@dataclass
+class Column:
+    """One model's column: its config, then its trace or the problem that kept it from decoding
+    (("warning" | "error", markdown)), then a Transformer's layer/head choice."""
+
+    name: str
+    config: dict | None
+    trace: Trace | None = None
+    problem: tuple[str, str] | None = None
+    choice: HeadChoice | None = field(default=None)
+
+    @property
+    def heads(self) -> str:
+        """The head choice as column_figure's cache key ("" for the model's default row)."""
+        return self.choice.key if self.choice else ""
+
+    @property
+    def has_attention(self) -> bool:
+        return self.trace is not None and self.trace.attention is not None
+
+
 def initial_selection(names: list[str]) -> list[str]:
     """This session's last choice, else the link's ``?models=``, else the default mix of attention types."""
     kept = [n for n in st.session_state.get(MODELS_KEPT, []) if n in names]
@@ -71,17 +109,19 @@ def initial_selection(names: list[str]) -> list[str]:
     return default_selection(st.session_state.get("checkpoint"), {n: config_of(n) for n in names}, MAX_MODELS)
 
 
-def decode_all(chosen: list[str], sentence: str, settings) -> tuple[dict, dict]:
-    """Traces by model; problems by model (("warning" | "error", message)), shown in that model's column."""
-    traces, problems = {}, {}
+def decode_all(chosen: list[str], request: Request) -> list[Column]:
+    """A column per model, with its trace, or the problem shown in its place."""
+    columns = []
     for name in chosen:
+        column = Column(name, config_of(name))
         try:
-            traces[name] = translate(name, sentence, settings)
+            column.trace = translate(name, request.sentence, request.settings)
         except InputError as error:
-            problems[name] = ("warning", escape_markdown(str(error)))
+            column.problem = ("warning", escape_markdown(str(error)))
         except CheckpointError as error:
-            problems[name] = ("error", f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
-    return traces, problems
+            column.problem = ("error", f"This checkpoint cannot be loaded: {escape_markdown(str(error))}")
+        columns.append(column)
+    return columns
 
 
 def score_line(trace) -> str:
@@ -91,47 +131,45 @@ def score_line(trace) -> str:
             f"{'s' if tokens != 1 else ''}")
 
 
-def show_columns(chosen, traces, problems, configs, merge, big, sentence, settings, sentence_language):
+def show_columns(columns: list[Column], request: Request) -> None:
     """One column per model: name, translation and scores in one row of columns, heatmaps (or the
     fixed-context bar) in the next, so the figures start at the same height however the texts wrap.
-    ``sentence_language`` is the sidebar model's source language: a column reading another is flagged."""
-    font_size = figure_font_size(big)
-    choices: dict[str, HeadChoice] = {}
-    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
-        with column:
-            st.subheader(escape_markdown(name))
-            st.caption(escape_markdown(f"attention: {attention_type(configs[name])}"))
-            if (note := other_language_note(configs[name], sentence_language)) is not None:
-                st.warning(note)
-            if name in problems:
-                kind, message = problems[name]
-                (st.warning if kind == "warning" else st.error)(message)
-                continue
-            st.text(traces[name].translation or "(empty)")
-            if not big:
-                st.caption(score_line(traces[name]))
-            for message in traces[name].warnings:  # how this model read the sentence (cut, capitals restored)
-                st.caption(escape_markdown(message))
-            if (choice := head_picker(name, traces[name], configs[name])) is not None:
-                choices[name] = choice
+    A column reading another language than the sidebar's model is flagged. Sets each column's head choice."""
+    for place, column in zip(st.columns(len(columns)), columns, strict=True):
+        with place:
+            show_header(column, request)
     # One top margin for every heatmap, from the longest source label of any model: rows line up across columns.
-    top = aligned_top_margin([attention_view(t.source_tokens, [], [], merge).source for t in traces.values()],
-                             font_size)
-    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
-        trace = traces.get(name)
-        if trace is None:
+    top = aligned_top_margin([attention_view(c.trace.source_tokens, [], [], request.merge).source
+                              for c in columns if c.trace is not None], request.font_size)
+    for place, column in zip(st.columns(len(columns)), columns, strict=True):
+        if column.trace is None:
             continue
-        with column:
-            heads = choices[name].key if name in choices else ""
-            figure = column_figure(name, sentence, settings_values(settings), merge, big, top, heads)
-            if trace.attention is None:
-                st.plotly_chart(figure, width="stretch", config=image_config(f"context-{name}"),
-                                key=f"compare_context_{name}")
+        with place:
+            figure = column_figure(column.name, request.sentence, settings_values(request.settings), request.merge,
+                                   request.big, top, column.heads)
+            kind = "attention" if column.has_attention else "context"
+            st.plotly_chart(figure, width="stretch", config=image_config(f"{kind}-{column.name}"),
+                            key=f"compare_{'heatmap' if column.has_attention else 'context'}_{column.name}")
+            if not column.has_attention:
                 st.caption(NO_ATTENTION_NOTE)
-            else:
-                st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}"),
-                                key=f"compare_heatmap_{name}")
-    return choices
+
+
+def show_header(column: Column, request: Request) -> None:
+    """A column's name, attention type, language flag, then its translation and scores (or its problem)."""
+    st.subheader(escape_markdown(column.name))
+    st.caption(escape_markdown(f"attention: {attention_type(column.config)}"))
+    if (note := other_language_note(column.config, request.sentence_language)) is not None:
+        st.warning(note)
+    if column.problem is not None:
+        kind, message = column.problem
+        (st.warning if kind == "warning" else st.error)(message)
+        return
+    st.text(column.trace.translation or "(empty)")
+    if not request.big:
+        st.caption(score_line(column.trace))
+    for message in column.trace.warnings:  # how this model read the sentence (cut, capitals restored)
+        st.caption(escape_markdown(message))
+    column.choice = head_picker(column.name, column.trace, column.config)
 
 
 def head_picker(name: str, trace, config: dict | None) -> HeadChoice | None:
@@ -187,11 +225,11 @@ def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: 
     return alignment_figure(alignment_frame(trace), source_words, font_size=font_size)
 
 
-def aligned_pair(a_name, b_name, traces, sentence, settings, b_choice: HeadChoice | None = None):
+def aligned_pair(a_column: Column, b_column: Column, request: Request):
     """B's trace with rows that match A's target tokens, how many rows to compare, and how:
     "same" (same translation), "forced" (B made to write A's translation) or "prefix" (common prefix only).
-    ``b_choice``: B's layer/head choice, applied to a forced trace as to B's own."""
-    a, b = traces[a_name], traces[b_name]
+    B's layer/head choice applies to a forced trace as to B's own."""
+    a, b, settings = a_column.trace, b_column.trace, request.settings
     if a.target_ids == b.target_ids:
         return b, len(a.target_ids), "same"
     try:
@@ -199,10 +237,10 @@ def aligned_pair(a_name, b_name, traces, sentence, settings, b_choice: HeadChoic
         # depends only on the tokens before it, so greedy is enough (and cheapest) here.
         forced_settings = DecodeSettings(method="greedy", unk_penalty=settings.unk_penalty,
                                          max_tokens=settings.max_tokens)
-        forced = translate(b_name, sentence, forced_settings, prefix=a.target_ids)
+        forced = translate(b_column.name, request.sentence, forced_settings, prefix=a.target_ids)
     except (InputError, CheckpointError):
         return b, common_prefix_length(a.target_ids, b.target_ids), "prefix"
-    return with_choice(forced, b_choice), len(a.target_ids), "forced"
+    return with_choice(forced, b_column.choice), len(a.target_ids), "forced"
 
 
 def alignment_note(mode: str, a_name: str, b_name: str, rows: int) -> str:
@@ -216,9 +254,10 @@ def alignment_note(mode: str, a_name: str, b_name: str, rows: int) -> str:
     return f"The translations differ; compared on their **common prefix** ({rows} tokens) only."
 
 
-def show_difference(with_attention, traces, configs, sentence, settings, merge, font_size, choices):
+def show_difference(columns: list[Column], request: Request) -> None:
     st.subheader("Difference of attention (A − B)")
-    pairs = [(a, b) for a, b in combinations(with_attention, 2) if same_tokenizers(configs[a], configs[b])]
+    by_name = {c.name: c for c in columns if c.has_attention}
+    pairs = [(a, b) for a, b in combinations(by_name, 2) if same_tokenizers(by_name[a].config, by_name[b].config)]
     if not pairs:
         st.caption("A difference needs two models with attention that cut text into the same pieces "
                    "(identical src.model and tgt.model).")
@@ -230,36 +269,48 @@ def show_difference(with_attention, traces, configs, sentence, settings, merge, 
     pair = st.selectbox("Models (A − B)", options, key=PAIR_KEY, format_func=lambda p: " − ".join(p.split(",")))
     set_url(pair=pair)
     a_name, b_name = pair.split(",")
-    b_trace, rows, mode = aligned_pair(a_name, b_name, traces, sentence, settings, choices.get(b_name))
+    a, b = by_name[a_name], by_name[b_name]
+    b_trace, rows, mode = aligned_pair(a, b, request)
     st.caption(alignment_note(mode, a_name, b_name, rows))
     if rows == 0:
         st.info("There is no target token to compare.")
         return
-    frame = difference_frame(traces[a_name], b_trace, rows, merge)
-    st.plotly_chart(difference_heatmap(frame, font_size=font_size), width="stretch",
+    frame = difference_frame(a.trace, b_trace, rows, request.merge)
+    st.plotly_chart(difference_heatmap(frame, font_size=request.font_size), width="stretch",
                     config=image_config(f"difference-{a_name}-{b_name}"), key="compare_difference")
     st.caption(f"Red: {escape_markdown(a_name)} attends more; blue: {escape_markdown(b_name)} attends more; "
                "white: the same. Each row sums to 0: attention moved, not added.")
 
 
-def show_alignments(chosen, traces, sentence, settings, font_size, choices):
+def show_alignments(columns: list[Column], request: Request) -> None:
     st.subheader("Word alignment")
     st.caption("Each target word is linked to the source word it attends to most (the argmax of its row, after "
                "merging pieces into words). Thicker, darker lines carry more weight.")
-    for column, name in zip(st.columns(len(chosen)), chosen, strict=True):
-        trace = traces.get(name)
-        with column:
-            if trace is None:
+    for place, column in zip(st.columns(len(columns)), columns, strict=True):
+        with place:
+            if column.trace is None:
                 continue
-            if trace.attention is None:
+            if not column.has_attention:
                 st.caption("No attention, so no alignment: every target word sees the same summary of the sentence.")
                 continue
-            heads = choices[name].key if name in choices else ""
-            st.plotly_chart(word_alignment_figure(name, sentence, settings_values(settings), font_size, heads),
-                            width="stretch", config=image_config(f"alignment-{name}"), key=f"compare_alignment_{name}")
+            figure = word_alignment_figure(column.name, request.sentence, settings_values(request.settings),
+                                           request.font_size, column.heads)
+            st.plotly_chart(figure, width="stretch", config=image_config(f"alignment-{column.name}"),
+                            key=f"compare_alignment_{column.name}")
 
 
-def show_lengths(configs, font_size):
+def show_entropy(columns: list[Column], request: Request) -> None:
+    st.subheader("How focused is the attention?")
+    frame = entropy_frame({c.name: c.trace for c in columns if c.has_attention})
+    if len(frame):
+        st.plotly_chart(entropy_chart(frame, font_size=request.font_size), width="stretch",
+                        config=image_config("attention-entropy"), key="compare_entropy")
+    st.caption("Entropy in **bits** of each step's attention over the source pieces (`</s>` included): 0 bits "
+               "means all attention on one piece; the dashed line is attention spread evenly. "
+               "Models without attention have no attention to measure.")
+
+
+def show_lengths(configs: dict[str, dict | None], font_size: int) -> None:
     """Test BLEU by source length from the model cards: where attention pays off (Bahdanau et al., fig. 2)."""
     frame = length_frame(configs)
     if not len(frame):
@@ -273,17 +324,8 @@ def show_lengths(configs, font_size):
                + (f" No record for: {escape_markdown(', '.join(missing))}." if missing else ""))
 
 
-def render():
-    st.title("Compare")
-    names = available_checkpoints()
-    if not names:
-        st.info(NO_CHECKPOINT)
-        return
-    sentence = st.session_state.get("sentence", "")
-    settings = st.session_state.get("settings") or DecodeSettings()
-    big = classroom()
-    font_size = figure_font_size(big)
-
+def pick_models(names: list[str], big: bool) -> tuple[list[str], bool]:
+    """The checkpoints to compare and words-or-pieces, from the page's picker (kept across pages, in the URL)."""
     st.session_state[MODELS_KEY] = initial_selection(names) if MODELS_KEY not in st.session_state else \
         [n for n in st.session_state[MODELS_KEY] if n in names]
     selection = st.session_state[MODELS_KEY]
@@ -295,45 +337,47 @@ def render():
                                 format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
                                 help="The sentence and decoding settings come from the sidebar")
         if WORDS_KEY not in st.session_state:
-            st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", 0, 0, 1)))
+            st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", int(big), 0, 1)))
         merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
     st.session_state[MODELS_KEPT] = list(chosen)
     st.session_state[WORDS_KEPT] = merge
     set_url(models=",".join(chosen), words=int(merge))
+    return chosen, merge
+
+
+def render():
+    st.title("Compare")
+    names = available_checkpoints()
+    if not names:
+        st.info(NO_CHECKPOINT)
+        return
+    big = classroom()
+    chosen, merge = pick_models(names, big)
     if len(chosen) < 2:
         st.info("Pick at least two checkpoints to compare them side by side.")
         return
     if merge and not big:
         st.caption(MERGE_RULE)
-
-    configs = {name: config_of(name) for name in chosen}
-    traces, problems = decode_all(chosen, sentence, settings)
-    choices = show_columns(chosen, traces, problems, configs, merge, big, sentence, settings,
-                           source_language_of(st.session_state.get("checkpoint")))
-    if choices:
+    request = Request(st.session_state.get("sentence", ""), st.session_state.get("settings") or DecodeSettings(),
+                      merge, big, source_language_of(st.session_state.get("checkpoint")))
+    columns = decode_all(chosen, request)
+    show_columns(columns, request)
+    if choices := {c.name: c.choice for c in columns if c.choice is not None}:
         set_url(column_heads=",".join(f"{name}:{choice.key}" for name, choice in choices.items()))
     # From here on each Transformer column's attention is its chosen head(s).
-    traces = {name: with_choice(trace, choices.get(name)) for name, trace in traces.items()}
-    sources = {tuple(t.source_tokens) for t in traces.values()}
-    if len(sources) > 1:
+    for column in columns:
+        if column.trace is not None:
+            column.trace = with_choice(column.trace, column.choice)
+    if len({tuple(c.trace.source_tokens) for c in columns if c.trace is not None}) > 1:
         st.caption("These checkpoints cut the sentence into different pieces, so their source axes differ.")
     else:
         st.caption("Same source axis in every column; colour is the attention weight from 0 (white) to 1 "
                    "(dark blue), the same scale everywhere.")
-
-    with_attention = [n for n in chosen if n in traces and traces[n].attention is not None]
     if not big:
-        st.subheader("How focused is the attention?")
-        frame = entropy_frame({n: traces[n] for n in with_attention})
-        if len(frame):
-            st.plotly_chart(entropy_chart(frame, font_size=font_size), width="stretch",
-                            config=image_config("attention-entropy"), key="compare_entropy")
-        st.caption("Entropy in **bits** of each step's attention over the source pieces (`</s>` included): 0 bits "
-                   "means all attention on one piece; the dashed line is attention spread evenly. "
-                   "Models without attention have no attention to measure.")
-        show_difference(with_attention, traces, configs, sentence, settings, merge, font_size, choices)
-    show_alignments(chosen, traces, sentence, settings, font_size, choices)
-    show_lengths(configs, font_size)
+        show_entropy(columns, request)
+        show_difference(columns, request)
+    show_alignments(columns, request)
+    show_lengths({c.name: c.config for c in columns}, request.font_size)
 
 
 render()
