@@ -124,7 +124,7 @@ def draw_heatmap(name, sentence, settings, trace, big, font_size, image_format):
                 "so there is no heatmap.")
         return
     if WORDS_KEY not in st.session_state:
-        st.session_state[WORDS_KEY] = bool(url_int("words", 0, 0, 1))
+        st.session_state[WORDS_KEY] = bool(url_int("words", int(big), 0, 1))  # words first on a projector
     merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
     set_url(words=int(merge))
     if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view

@@ -133,7 +133,17 @@ export default function (component) {
   const tableNote = el("div", "ae-caption", data.ranking || "");
   const table = el("table", "ae-table");
   table.dataset.ae = "beam-table";
-  tableBox.append(tableTitle, tableNote, table);
+  // The table scrolls inside a box as tall as its longest step (rows counted up front): a step rewrites
+  // the rows inside it without laying out the page around it (contain: strict in beam.css).
+  const tableWrap = el("div", "ae-table-wrap");
+  tableWrap.append(table);
+  let mostRows = 0;
+  for (let s = data.first_step; s <= data.last_step; s++) {
+    const finishedBy = nodes.reduce((k, n) => k + (n[STATUS] === FINISHED && n[STEP] <= s ? 1 : 0), 0);
+    mostRows = Math.max(mostRows, beamAt(s).length + finishedBy);
+  }
+  tableWrap.style.height = `${(mostRows + 1) * 1.75 + 0.6}em`;
+  tableBox.append(tableTitle, tableNote, tableWrap);
   const nodeBox = el("div", "ae-col");
   nodeBox.dataset.ae = "node";
   lower.append(tableBox, nodeBox);
@@ -186,7 +196,74 @@ export default function (component) {
     return { shown, kids, markers };
   }
 
-  function draw() {
+  // The SVG is built once and then updated: a node keeps its <g> (label, shape, tooltip) from draw to
+  // draw and only moves (one transform) or restyles when its place or state changes; nodes leaving
+  // the view are detached and kept for later. A step therefore touches a few dozen elements, not the
+  // whole tree (click to paint, issue 13).
+  const band = svg("rect", { x: 0, y: 0, width: 0, height: 0, fill: "rgba(255, 200, 0, 0.18)" });
+  const axis = svg("g", { class: "ae-axis" });
+  const axisText = [];
+  for (let s = 0; s <= data.last_step; s++) {
+    const t = svg("text", { x: 0, y: 12, "font-size": Math.round(font * 0.8) });
+    t.textContent = s === 0 ? "start" : String(s);
+    axis.append(t);
+    axisText.push(t);
+  }
+  const prunedEdges = svg("path", { stroke: "#dddddd", "stroke-width": 1, fill: "none" });
+  const liveEdges = svg("path", { stroke: "#8aa9c8", "stroke-width": 1.5, fill: "none" });
+  const pathLine = svg("path", { stroke: COLORS.path, "stroke-width": 4, fill: "none", "stroke-linejoin": "round" });
+  const group = svg("g", { class: "ae-nodes" });
+  layer.append(band, axis, prunedEdges, liveEdges, pathLine, group);
+  const nodeEls = new Map(); // node index -> {g, shape, text, at, look, label}
+  const markerEls = new Map(); // parent index -> {g, text, at, count}
+  const setAttr = (node, name, value) => {
+    const v = String(value);
+    if (node.getAttribute(name) !== v) node.setAttribute(name, v);
+  };
+
+  function nodeEl(i) {
+    let item = nodeEls.get(i);
+    if (item) return item;
+    const n = nodes[i];
+    const r = n[STATUS] === PRUNED ? 3 : n[STATUS] === FINISHED ? 6 : 5;
+    const shape = n[STATUS] === FINISHED
+      ? svg("path", { d: `M0,${-r - 1}L${r + 1},0L0,${r + 1}L${-r - 1},0Z` })
+      : svg("circle", { cx: 0, cy: 0, r });
+    shape.setAttribute("fill", n[RANK] === 1 ? COLORS.best : COLORS[n[STATUS]]);
+    const g = svg("g", { class: "ae-node", "data-node": data.ids[i] });
+    const title = svg("title");
+    title.textContent = `${data.tokens[n[TOKEN]]} · step ${n[STEP]} · log-prob ${n[LOGPROB].toFixed(3)} · score ` +
+      `${n[SCORE].toFixed(3)} · normalised ${n[NORM].toFixed(3)} · node ${data.ids[i]}`;
+    const text = svg("text", { x: r + 3, y: font * 0.35, "font-size": font,
+      fill: n[STATUS] === PRUNED ? "#888" : "#1a1a1a", class: "ae-tlabel" });
+    g.append(title, shape, text);
+    g.addEventListener("click", (event) => { event.stopPropagation(); select(i); });
+    item = { g, shape, text, at: "", look: "", label: null };
+    nodeEls.set(i, item);
+    return item;
+  }
+
+  function markerEl(parent) {
+    let item = markerEls.get(parent);
+    if (item) return item;
+    const g = svg("g", { class: "ae-marker", "data-parent": data.ids[parent] });
+    const title = svg("title");
+    const text = svg("text", { x: 2, y: font * 0.35, "font-size": font, fill: "#777", class: "ae-tlabel" });
+    g.append(title, svg("circle", { cx: -4, cy: 0, r: 3, fill: "none", stroke: "#999" }), text);
+    g.addEventListener("click", (event) => {
+      event.stopPropagation();
+      opened.add(parent);
+      draw();
+    });
+    item = { g, title, text, at: "", count: null };
+    markerEls.set(parent, item);
+    return item;
+  }
+
+  let drawnStep = null;
+  let drawnSelected = null;
+  let drawnPieces = null;
+  function draw(growOnly = false) {
     const { kids, shown, markers } = visibleTree();
     // Tidy layout: leaves one row apart in depth-first order, parents centred over their children.
     const row = Math.round(font * 1.55);
@@ -220,22 +297,19 @@ export default function (component) {
       left += (widths.get(s) || 0) + 30;
     }
     const height = cursor * row + 30;
-    canvas.setAttribute("width", String(left + 20));
-    canvas.setAttribute("height", String(height));
-    layer.replaceChildren();
+    // While stepping the canvas only grows (a resized SVG root lays every node out again, the cost of a
+    // step); any other change fits it to the tree.
+    const fit = (name, value) => {
+      if (!growOnly || value > (Number(canvas.getAttribute(name)) || 0)) setAttr(canvas, name, value);
+    };
+    fit("width", left + 20);
+    fit("height", height);
 
-    // the chosen step's column
-    const band = svg("rect", { x: x.get(step) - 8, y: 0, width: (widths.get(step) || 0) + 22, height,
-      fill: "rgba(255, 200, 0, 0.18)" });
-    layer.append(band);
-    // step numbers along the top
-    const axis = svg("g", { class: "ae-axis" });
-    for (let s = 0; s <= data.last_step; s++) {
-      const t = svg("text", { x: x.get(s), y: 12, "font-size": Math.round(font * 0.8) });
-      t.textContent = s === 0 ? "start" : String(s);
-      axis.append(t);
-    }
-    layer.append(axis);
+    // the chosen step's column, and the step numbers along the top
+    setAttr(band, "x", x.get(step) - 8);
+    setAttr(band, "width", (widths.get(step) || 0) + 22);
+    setAttr(band, "height", height);
+    axisText.forEach((t, s) => setAttr(t, "x", x.get(s)));
     const top = 22;
     selectedY = y.get(selected) + top;
 
@@ -247,55 +321,42 @@ export default function (component) {
         `L${x.get(nodes[i][STEP])},${y.get(i) + top}`);
     });
     markers.forEach((m) => edges[0].push(`M${x.get(m.step - 1)},${y.get(m.parent) + top}L${x.get(m.step)},${y.get(m) + top}`));
-    layer.append(svg("path", { d: edges[0].join(""), stroke: "#dddddd", "stroke-width": 1, fill: "none" }));
-    layer.append(svg("path", { d: edges[1].join(""), stroke: "#8aa9c8", "stroke-width": 1.5, fill: "none" }));
+    setAttr(prunedEdges, "d", edges[0].join(""));
+    setAttr(liveEdges, "d", edges[1].join(""));
     const path = pathTo(selected);
-    layer.append(svg("path", { d: path.map((i, k) => `${k ? "L" : "M"}${x.get(nodes[i][STEP])},${y.get(i) + top}`).join(""),
-      stroke: COLORS.path, "stroke-width": 4, fill: "none", "stroke-linejoin": "round" }));
+    setAttr(pathLine, "d", path.map((i, k) => `${k ? "L" : "M"}${x.get(nodes[i][STEP])},${y.get(i) + top}`).join(""));
 
     const inBeam = new Set(beamAt(step));
-    const group = svg("g", { class: "ae-nodes" });
+    const wanted = new Set(shown);
+    for (const [i, item] of nodeEls) if (!wanted.has(i) && item.g.parentNode) item.g.remove();
     shown.forEach((i) => {
-      const n = nodes[i];
-      const cx = x.get(n[STEP]);
-      const cy = y.get(i) + top;
-      const color = n[RANK] === 1 ? COLORS.best : COLORS[n[STATUS]];
-      const r = n[STATUS] === PRUNED ? 3 : n[STATUS] === FINISHED ? 6 : 5;
-      const shape = n[STATUS] === FINISHED
-        ? svg("path", { d: `M${cx},${cy - r - 1}L${cx + r + 1},${cy}L${cx},${cy + r + 1}L${cx - r - 1},${cy}Z` })
-        : svg("circle", { cx, cy, r });
-      shape.setAttribute("fill", color);
-      if (i === selected) shape.setAttribute("stroke", COLORS.path), shape.setAttribute("stroke-width", "3");
-      else if (inBeam.has(i)) shape.setAttribute("stroke", "#000"), shape.setAttribute("stroke-width", "2");
-      const g = svg("g", { class: "ae-node", "data-node": data.ids[i] });
-      const title = svg("title");
-      title.textContent = `${data.tokens[n[TOKEN]]} · step ${n[STEP]} · log-prob ${n[LOGPROB].toFixed(3)} · score ` +
-        `${n[SCORE].toFixed(3)} · normalised ${n[NORM].toFixed(3)} · node ${data.ids[i]}`;
-      const text = svg("text", { x: cx + r + 3, y: cy + font * 0.35, "font-size": font,
-        fill: n[STATUS] === PRUNED ? "#888" : "#1a1a1a", class: "ae-tlabel" });
-      text.textContent = label(i);
-      g.append(title, shape, text);
-      g.addEventListener("click", (event) => { event.stopPropagation(); select(i); });
-      group.append(g);
+      const item = nodeEl(i);
+      const at = `translate(${x.get(nodes[i][STEP])}px, ${y.get(i) + top}px)`;
+      if (item.at !== at) { item.g.style.transform = at; item.at = at; }
+      const look = i === selected ? "selected" : inBeam.has(i) ? "beam" : "";
+      if (item.look !== look) {
+        if (look === "selected") item.shape.setAttribute("stroke", COLORS.path), item.shape.setAttribute("stroke-width", "3");
+        else if (look === "beam") item.shape.setAttribute("stroke", "#000"), item.shape.setAttribute("stroke-width", "2");
+        else item.shape.removeAttribute("stroke"), item.shape.removeAttribute("stroke-width");
+        item.look = look;
+      }
+      const text = label(i);
+      if (item.label !== text) { item.text.textContent = text; item.label = text; }
+      if (!item.g.parentNode) group.append(item.g);
     });
+    const wantedMarkers = new Set(markers.map((m) => m.parent));
+    for (const [parent, item] of markerEls) if (!wantedMarkers.has(parent) && item.g.parentNode) item.g.remove();
     markers.forEach((m) => {
-      const cx = x.get(m.step);
-      const cy = y.get(m) + top;
-      const g = svg("g", { class: "ae-marker", "data-parent": data.ids[m.parent] });
-      const title = svg("title");
-      title.textContent = `${m.count} more node${m.count === 1 ? "" : "s"} under this one: click to open`;
-      const text = svg("text", { x: cx + 2, y: cy + font * 0.35, "font-size": font, fill: "#777",
-        class: "ae-tlabel" });
-      text.textContent = `+${m.count}`;
-      g.append(title, svg("circle", { cx: cx - 4, cy, r: 3, fill: "none", stroke: "#999" }), text);
-      g.addEventListener("click", (event) => {
-        event.stopPropagation();
-        opened.add(m.parent);
-        draw();
-      });
-      group.append(g);
+      const item = markerEl(m.parent);
+      const at = `translate(${x.get(m.step)}px, ${y.get(m) + top}px)`;
+      if (item.at !== at) { item.g.style.transform = at; item.at = at; }
+      if (item.count !== m.count) {
+        item.text.textContent = `+${m.count}`;
+        item.title.textContent = `${m.count} more node${m.count === 1 ? "" : "s"} under this one: click to open`;
+        item.count = m.count;
+      }
+      if (!item.g.parentNode) group.append(item.g);
     });
-    layer.append(group);
     applyZoom();
 
     back.disabled = step <= data.first_step;
@@ -304,8 +365,12 @@ export default function (component) {
     prunedBox.checked = showPruned;
     piecesBox.checked = pieces;
     stepLabel.textContent = `Step ${step} of ${data.last_step}`;
-    drawTable(inBeam);
-    drawNode();
+    if (drawnStep !== step || drawnPieces !== pieces) drawTable(inBeam);
+    else if (drawnSelected !== selected) markTableRow();
+    if (drawnSelected !== selected || drawnPieces !== pieces) drawNode();
+    drawnStep = step;
+    drawnSelected = selected;
+    drawnPieces = pieces;
     rootEl.dataset.step = String(step);
     rootEl.dataset.node = String(data.ids[selected]);
     rootEl.dataset.nodes = String(shown.length + markers.length);
@@ -315,23 +380,49 @@ export default function (component) {
     setUrl({ step, node: data.ids[selected] });
   }
 
+  let tableRows = []; // node index per table row
+  function markTableRow() {
+    rowPool.forEach((item, r) => item.tr.classList.toggle("ae-selected", tableRows[r] === selected));
+  }
+
+  // The table keeps its rows: a step rewrites the cells whose text changed, hides the rows left over.
+  const finishedNodes = [];
+  nodes.forEach((n, i) => { if (n[STATUS] === FINISHED) finishedNodes.push(i); });
+  const hypotheses = new Map();
+  const hypothesisOf = (i) => {
+    if (!hypotheses.has(i)) hypotheses.set(i, hypothesis(i) || "(empty)");
+    return hypotheses.get(i);
+  };
+  const head = el("tr");
+  ["rank", "hypothesis", "log-prob", "normalised", "status", "node"].forEach((h) => head.append(el("th", "", h)));
+  table.append(head);
+  const rowPool = [];
   function drawTable(inBeam) {
     tableTitle.textContent = `The beam after step ${step}`;
-    const done = [];
-    nodes.forEach((n, i) => { if (n[STATUS] === FINISHED && n[STEP] <= step) done.push(i); });
+    const done = finishedNodes.filter((i) => nodes[i][STEP] <= step);
     const rows = [...inBeam, ...done].sort((a, b) => nodes[b][NORM] - nodes[a][NORM]);
-    table.replaceChildren();
-    const head = el("tr");
-    ["rank", "hypothesis", "log-prob", "normalised", "status", "node"].forEach((h) => head.append(el("th", "", h)));
-    table.append(head);
-    rows.forEach((i, r) => {
+    tableRows = rows;
+    while (rowPool.length < rows.length) {
+      const item = { tr: el("tr"), cells: [], node: -1 };
+      for (let k = 0; k < 6; k++) {
+        const td = el("td", k === 1 ? "ae-hyp" : "");
+        item.cells.push(td);
+        item.tr.append(td);
+      }
+      item.tr.addEventListener("click", () => select(item.node));
+      table.append(item.tr);
+      rowPool.push(item);
+    }
+    rowPool.forEach((item, r) => {
+      const i = rows[r];
+      item.tr.hidden = i === undefined;
+      if (i === undefined) return;
+      item.node = i;
       const n = nodes[i];
-      const tr = el("tr", i === selected ? "ae-selected" : "");
+      item.tr.classList.toggle("ae-selected", i === selected);
       const status = n[STATUS] === FINISHED ? `finished at step ${n[STEP]}` : "in the beam";
-      [String(r + 1), hypothesis(i) || "(empty)", n[SCORE].toFixed(3), n[NORM].toFixed(3), status,
-        String(data.ids[i])].forEach((v, k) => tr.append(el("td", k === 1 ? "ae-hyp" : "", v)));
-      tr.addEventListener("click", () => select(i));
-      table.append(tr);
+      [String(r + 1), hypothesisOf(i), n[SCORE].toFixed(3), n[NORM].toFixed(3), status, String(data.ids[i])]
+        .forEach((v, k) => { if (item.cells[k].textContent !== v) item.cells[k].textContent = v; });
     });
   }
 
@@ -370,12 +461,16 @@ export default function (component) {
     nodeBox.append(bars);
   }
 
+  // Writes only (no layout read, so no forced layout in the middle of a step): the canvas is at least
+  // as wide as the viewport through CSS (min-width: 100%).
   function applyZoom() {
-    layer.setAttribute("transform", `translate(${pan.x},${pan.y}) scale(${zoom})`);
+    setAttr(layer, "transform", `translate(${pan.x},${pan.y}) scale(${zoom})`);
     const w = Number(canvas.getAttribute("width")) || 0;
     const h = Number(canvas.getAttribute("height")) || 0;
-    canvas.style.width = `${Math.max(w * zoom + Math.max(pan.x, 0), viewport.clientWidth || 0)}px`;
-    canvas.style.height = `${Math.max(h * zoom + Math.max(pan.y, 0), 10)}px`;
+    const width = `${w * zoom + Math.max(pan.x, 0)}px`;
+    const height = `${Math.max(h * zoom + Math.max(pan.y, 0), 10)}px`;
+    if (canvas.style.width !== width) canvas.style.width = width;
+    if (canvas.style.height !== height) canvas.style.height = height;
   }
 
   function select(i) {
@@ -384,7 +479,7 @@ export default function (component) {
   }
   function go(s) {
     step = Math.min(Math.max(s, data.first_step), data.last_step);
-    draw();
+    draw(true);
   }
 
   slider.addEventListener("input", () => go(Number(slider.value)));
@@ -418,8 +513,7 @@ export default function (component) {
   draw();
   if (!same) {
     // Open on the chosen step's column, with the selected node in view.
-    const band = layer.querySelector("rect");
-    if (band) viewport.scrollLeft = Math.max(Number(band.getAttribute("x")) - viewport.clientWidth / 2, 0);
+    viewport.scrollLeft = Math.max(Number(band.getAttribute("x")) - viewport.clientWidth / 2, 0);
     viewport.scrollTop = Math.max(selectedY * zoom - viewport.clientHeight / 2, 0);
   }
   return undefined;

@@ -165,11 +165,23 @@ export default function (component) {
   root.append(columns);
 
   // --- drawing ---
-  let heatCells = []; // [row][col] cells, rebuilt when words/pieces change
-  let heatRows = [];
-  let drawnMode = null;
+  // Built once per words/pieces mode: the strip's cells, the heatmap (every row laid out from the start,
+  // hidden until revealed, so its size never changes) and a pool of candidate rows. A step then only
+  // rewrites the texts, colours and widths that differ and toggles the heatmap rows whose state changed:
+  // no node is created or dropped, so the browser's layout stays small (click to paint, issue 13).
+  let built = null; // the mode the DOM below was built for
+  let stripCells = []; // [{cell, weight}] per source column
+  let heatCells = []; // [row][col] cells
+  let heatRows = []; // the row heads
+  let revealed = 0; // heatmap rows shown (1..revealed)
+  let current = -1; // heatmap row outlined
+  let pool = []; // candidate rows, reused from step to step
+  let cols = [];
+  const listedOf = (step) => (big
+    ? step.candidates.filter((c, r) => r < CLASSROOM_CANDIDATES || c[0] === step.token_id)
+    : step.candidates);
 
-  function buildHeatmap(cols) {
+  function buildHeatmap() {
     heat.replaceChildren();
     heatCells = [];
     heatRows = [];
@@ -180,13 +192,13 @@ export default function (component) {
       head.dataset.ae = "xlabel";
       heat.append(head);
     });
-    data.steps.forEach((s, r) => {
-      const head = el("div", "ae-rowhead", pieceLabel(s.token, pieces));
+    data.steps.forEach((s) => {
+      const head = el("div", "ae-rowhead ae-hidden", pieceLabel(s.token, pieces));
       head.dataset.ae = "ylabel";
       heat.append(head);
       const weights = weightsOf(s, cols) || [];
       const row = cols.map((_, c) => {
-        const cell = el("div", "ae-hcell");
+        const cell = el("div", "ae-hcell ae-hidden");
         const w = weights[c] || 0;
         cell.style.background = blue(w);
         cell.title = `${s.token} → ${cols[c].label}: ${w.toFixed(3)}`;
@@ -196,78 +208,112 @@ export default function (component) {
       heatCells.push(row);
       heatRows.push(head);
     });
+    revealed = 0;
+    current = -1;
   }
 
-  function drawStrip(step, cols) {
+  function buildStrip() {
     strip.replaceChildren();
-    const weights = weightsOf(step, cols);
-    if (!weights) return;
-    cols.forEach((c, i) => {
+    stripCells = cols.map((c) => {
       const cell = el("div", "ae-cell");
       cell.dataset.ae = "source";
-      const w = weights[i];
-      cell.style.background = blue(w);
-      cell.style.color = w > 0.5 ? "white" : "#1a1a1a";
-      cell.append(el("span", "ae-piece", c.label), el("span", "ae-weight", w.toFixed(2)));
+      const weight = el("span", "ae-weight");
+      cell.append(el("span", "ae-piece", c.label), weight);
       strip.append(cell);
+      return { cell, weight, w: null };
+    });
+  }
+
+  function candidateRow() {
+    const item = { row: el("div", "ae-cand"), name: el("span", "ae-cname"), lines: [], tokenId: null, token: "" };
+    item.name.dataset.ae = "cand-label";
+    const bars = el("div", "ae-bars");
+    [["ae-model"]].concat(data.show_adjusted ? [["ae-adjusted"]] : []).forEach(([cls]) => {
+      const line = el("div", "ae-barline");
+      const bar = el("div", "ae-bar " + cls);
+      const value = el("span", "ae-value");
+      line.append(bar, value);
+      bars.append(line);
+      item.lines.push({ bar, value });
+    });
+    item.force = el("button", "ae-force", "what if?");
+    item.force.dataset.ae = "force";
+    item.force.addEventListener("click", () => {
+      stop();
+      setStepInUrl(t, item.tokenId);
+      setTriggerValue("force", { step: t, token_id: item.tokenId });
+    });
+    item.space = el("span", "ae-force-space");
+    item.row.append(item.name, bars, item.force, item.space);
+    cands.append(item.row);
+    return item;
+  }
+
+  function build() {
+    cols = sourceColumns(data, pieces);
+    if (data.has_attention) buildStrip();
+    if (data.has_attention && !big) buildHeatmap();
+    if (!pool.length) {
+      const most = Math.max(0, ...data.steps.map((s) => listedOf(s).length));
+      for (let k = 0; k < most; k++) pool.push(candidateRow());
+    }
+    built = pieces;
+  }
+
+  const setText = (node, text) => { if (node.textContent !== text) node.textContent = text; };
+
+  function drawStrip(step) {
+    const weights = weightsOf(step, cols);
+    if (!weights) return;
+    stripCells.forEach((c, i) => {
+      const w = weights[i];
+      if (c.w === w) return;
+      c.w = w;
+      c.cell.style.background = blue(w);
+      c.cell.style.color = w > 0.5 ? "white" : "#1a1a1a";
+      c.weight.textContent = w.toFixed(2);
     });
   }
 
   function drawCandidates(step) {
-    cands.replaceChildren();
-    const listed = big
-      ? step.candidates.filter((c, r) => r < CLASSROOM_CANDIDATES || c[0] === step.token_id)
-      : step.candidates;
-    listed.forEach(([tokenId, token, prob, adjusted]) => {
-      const row = el("div", "ae-cand" + (tokenId === step.token_id ? " ae-taken" : ""));
-      const name = el("span", "ae-cname", pieceLabel(token, pieces));
-      name.dataset.ae = "cand-label";
-      name.title = token;
-      const bars = el("div", "ae-bars");
-      const series = [["ae-model", prob]];
-      if (data.show_adjusted) series.push(["ae-adjusted", adjusted]);
-      series.forEach(([cls, p]) => {
-        const line = el("div", "ae-barline");
-        const bar = el("div", "ae-bar " + cls);
-        bar.style.width = `${Math.max((p || 0) * 100, 0.4)}%`;
-        line.append(bar, el("span", "ae-value", fmt(p)));
-        bars.append(line);
+    const listed = listedOf(step);
+    pool.forEach((item, k) => {
+      const cand = listed[k];
+      item.row.hidden = !cand;
+      if (!cand) return;
+      const [tokenId, token, prob, adjusted] = cand;
+      item.tokenId = tokenId;
+      item.row.classList.toggle("ae-taken", tokenId === step.token_id);
+      setText(item.name, pieceLabel(token, pieces));
+      item.name.title = token;
+      [prob, adjusted].slice(0, item.lines.length).forEach((p, j) => {
+        item.lines[j].bar.style.width = `${Math.max((p || 0) * 100, 0.4)}%`;
+        setText(item.lines[j].value, fmt(p));
       });
-      row.append(name, bars);
-      if (!big && (step.forcible || []).includes(tokenId)) {  // "what if?" is not for the projector view
-        const force = el("button", "ae-force", "what if?");
-        force.dataset.ae = "force";
-        force.title = `Take “${token}” at step ${t} instead and let the decoder go on`;
-        force.addEventListener("click", () => {
-          stop();
-          setStepInUrl(t, tokenId);
-          setTriggerValue("force", { step: t, token_id: tokenId });
-        });
-        row.append(force);
-      } else {
-        row.append(el("span", "ae-force-space"));
-      }
-      cands.append(row);
+      const forcible = !big && (step.forcible || []).includes(tokenId); // "what if?" is not for the projector
+      item.force.hidden = !forcible;
+      item.space.hidden = forcible;
+      if (forcible) item.force.title = `Take “${token}” at step ${t} instead and let the decoder go on`;
     });
   }
 
-  function draw() {
-    const step = data.steps[t - 1];
-    const cols = sourceColumns(data, pieces);
-    if (drawnMode !== pieces) {
-      if (data.has_attention && !big) buildHeatmap(cols);
-      drawnMode = pieces;
+  // Rows 1..t shown, row t outlined: only the rows whose state changes are touched.
+  function revealHeatmap() {
+    if (!heatRows.length) return;
+    const setRow = (r, cls, on) => {
+      heatRows[r].classList.toggle(cls, on);
+      heatCells[r].forEach((cell) => cell.classList.toggle(cls, on));
+    };
+    for (let r = Math.min(revealed, t); r < Math.max(revealed, t); r++) setRow(r, "ae-hidden", r >= t);
+    revealed = t;
+    if (current !== t - 1) {
+      if (current >= 0) setRow(current, "ae-current", false);
+      setRow(t - 1, "ae-current", true);
+      current = t - 1;
     }
-    root.dataset.step = String(t);
-    root.dataset.steps = String(n);
-    root.dataset.mode = pieces ? "pieces" : "words";
-    back.disabled = t <= 1;
-    next.disabled = t >= n;
-    slider.value = String(t);
-    box.checked = pieces;
-    label.textContent = `Step ${t} of ${n}`;
-    play.textContent = timer ? "⏸ Pause" : "▶ Play";
+  }
 
+  function drawSofar() {
     const tokens = data.steps.slice(0, t).map((s) => s.token);
     sofar.replaceChildren();
     if (pieces) {
@@ -276,29 +322,35 @@ export default function (component) {
       const before = joinPieces(tokens.slice(0, -1));
       const last = tokens[t - 1];
       const glue = last && last.startsWith(MARK) && before ? " " : "";
-      sofar.append(el("span", "", before + glue), el("mark", "", last === EOS ? EOS : last.split(MARK).join("")));
+      sofar.append(document.createTextNode(before + glue), el("mark", "", last === EOS ? EOS : last.split(MARK).join("")));
     }
+  }
 
-    stripCaption.textContent = `Attention over the source at step ${t} (darker = more weight)`;
-    drawStrip(step, cols);
-    chosenCaption.textContent = `Token chosen at step ${t} of ${n}`;
-    chosen.textContent = pieceLabel(step.token, pieces);
-    why.textContent = step.why || "";
+  function draw() {
+    const step = data.steps[t - 1];
+    if (built !== pieces) build();
+    root.dataset.step = String(t);
+    root.dataset.steps = String(n);
+    root.dataset.mode = pieces ? "pieces" : "words";
+    back.disabled = t <= 1;
+    next.disabled = t >= n;
+    slider.value = String(t);
+    box.checked = pieces;
+    setText(label, `Step ${t} of ${n}`);
+    setText(play, timer ? "⏸ Pause" : "▶ Play");
+    drawSofar();
+    setText(stripCaption, `Attention over the source at step ${t} (darker = more weight)`);
+    drawStrip(step);
+    setText(chosenCaption, `Token chosen at step ${t} of ${n}`);
+    setText(chosen, pieceLabel(step.token, pieces));
+    setText(why, step.why || "");
     drawCandidates(step);
-
-    heatCaption.textContent = `Attention heatmap, rows 1 to ${t} (step ${t} outlined)`;
-    heatCells.forEach((row, r) => {
-      const shown = r < t;
-      heatRows[r].classList.toggle("ae-hidden", !shown);
-      heatRows[r].classList.toggle("ae-current", r === t - 1);
-      row.forEach((cell) => {
-        cell.classList.toggle("ae-hidden", !shown);
-        cell.classList.toggle("ae-current", r === t - 1);
-      });
-    });
+    setText(heatCaption, `Attention heatmap, rows 1 to ${t} (step ${t} outlined)`);
+    revealHeatmap();
     // The server's "what if?" results belong to one step each: show only the current step's.
     document.querySelectorAll('[class*="st-key-step_whatif_"]').forEach((node) => {
-      node.style.display = node.classList.contains(`st-key-step_whatif_${t}`) ? "" : "none";
+      const display = node.classList.contains(`st-key-step_whatif_${t}`) ? "" : "none";
+      if (node.style.display !== display) node.style.display = display;
     });
     root.dataset.painted = String(t);
     memory.set(id, { trace: data.id, serverStep: data.step, step: t, pieces });
