@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import random
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,21 @@ from nmt_core.train import TrainConfig, train
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
 torch.set_num_threads(1)  # tiny models: threads only add overhead, and CI has 2 cores
+
+
+@pytest.fixture(autouse=True, scope="session")
+def scan_installed_components_once():
+    """Every AppTest scans the metadata of every installed package for st.components.v2 manifests (~300
+    packages here: 90% of a page test's time, measured with cProfile). The installed packages do not change
+    during a test session, so scan once per process and hand each AppTest the same answer. (The app's own
+    components are declared inline, not in package manifests.)"""
+    from streamlit.components.v2 import manifest_scanner
+
+    real = manifest_scanner.scan_component_manifests
+    found = real()
+    manifest_scanner.scan_component_manifests = lambda *args, **kwargs: list(found)
+    yield
+    manifest_scanner.scan_component_manifests = real
 
 
 def write_reverse_corpus(path: Path, pairs: int = 3000, seed: int = 0) -> Path:
@@ -44,13 +63,50 @@ def reverse_corpus(tmp_path_factory) -> Path:
     return write_reverse_corpus(tmp_path_factory.mktemp("corpus") / "reverse.tsv")
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def trained(tmp_path_factory, name: str, cfg: TrainConfig) -> Path:
+    """``cfg`` trained to a checkpoint folder ``name`` (a fresh copy for this session).
+
+    Training is deterministic, so the result is kept in a cache folder keyed by the training config, the
+    corpus and every source file of nmt_core: a later run (or another pytest-xdist worker) with the same
+    code copies it in a second instead of training again; any change to nmt_core trains afresh.
+    ATTENTION_EXPLORER_TEST_CACHE moves the cache; set it to "off" to always train.
+    """
+    out = tmp_path_factory.mktemp(name) / name
+    cache_root = os.environ.get("ATTENTION_EXPLORER_TEST_CACHE", str(Path.home() / ".cache" / "attention-explorer"))
+    if cache_root == "off":
+        assert train(TrainConfig(**{**vars(cfg), "out": str(out)}))["finished"]
+        return out
+    digest = hashlib.sha256(repr(sorted((k, v) for k, v in vars(cfg).items() if k not in ("data", "out", "work_dir")))
+                            .encode())
+    digest.update(Path(cfg.data).read_bytes())
+    digest.update(torch.__version__.encode())
+    for source in sorted((ROOT / "nmt_core").rglob("*.py")):
+        digest.update(source.relative_to(ROOT).as_posix().encode() + source.read_bytes())
+    cached = Path(cache_root) / f"{name}-{digest.hexdigest()[:16]}"
+    if not (cached / "config.json").exists():
+        scratch = cached.with_name(f"{cached.name}.{uuid.uuid4().hex}")
+        assert train(TrainConfig(**{**vars(cfg), "out": str(scratch), "work_dir": str(scratch) + ".work"}))["finished"]
+        shutil.rmtree(str(scratch) + ".work", ignore_errors=True)
+        try:
+            scratch.rename(cached)  # atomic: a worker that lost the race keeps the winner's copy
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(cached, out)
+    # The cached run read an identical corpus at another path: point the copy at this session's, so that
+    # what rebuilds the split from config.json (evaluate --split) finds it.
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    config["training"]["config"]["data"] = str(cfg.data)
+    (out / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint_dir(tmp_path_factory, reverse_corpus) -> Path:
     """A Luong model trained on the reverse task through the real training code."""
-    out = tmp_path_factory.mktemp("ckpt") / "tiny-luong"
-    result = train(tiny_config(reverse_corpus, out, epochs=4))
-    assert result["finished"]
-    return out
+    return trained(tmp_path_factory, "tiny-luong", tiny_config(reverse_corpus, Path("unused"), epochs=4))
 
 
 @pytest.fixture(scope="session")
@@ -79,9 +135,7 @@ TINY_TRANSFORMER = {"architecture": "transformer", "d_model": 32, "num_heads": 4
 def tiny_transformer_dir(tmp_path_factory, reverse_corpus) -> Path:
     """A tiny Transformer (2 + 2 layers, 4 heads) trained on the reverse task through the real training code,
     with probe traces (probes.json) for each of its epochs."""
-    out = tmp_path_factory.mktemp("transformer") / "tiny-transformer"
-    cfg = tiny_config(reverse_corpus, out, epochs=3, lr=3e-3, warmup_steps=30, average_last=1, probe_sentences=3,
-                      model=dict(TINY_TRANSFORMER))
+    cfg = tiny_config(reverse_corpus, Path("unused"), epochs=3, lr=3e-3, warmup_steps=30, average_last=1,
+                      probe_sentences=3, model=dict(TINY_TRANSFORMER))
     cfg.model.pop("attention", None), cfg.model.pop("embedding_dim", None)
-    assert train(cfg)["finished"]
-    return out
+    return trained(tmp_path_factory, "tiny-transformer", cfg)

@@ -7,6 +7,7 @@ import base64
 import json
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,10 +15,9 @@ import pytest
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import DecodeSettings
 from nmt_core.figures.traces import CONTEXT_ROW, label
-from nmt_core.train import train
 from nmt_core.views.attention import attention_view, entropy
 from tests.apphelpers import run_page, vega_charts
-from tests.conftest import WORDS, tiny_config
+from tests.conftest import WORDS, tiny_config, trained
 
 SENTENCE = "alpha beta gamma delta"
 
@@ -25,17 +25,14 @@ SENTENCE = "alpha beta gamma delta"
 @pytest.fixture(scope="session")
 def no_attention_dir(tmp_path_factory, reverse_corpus):
     """A tiny model without attention (the encoder's final state is all the decoder sees)."""
-    out = tmp_path_factory.mktemp("noattn") / "tiny-none"
-    assert train(tiny_config(reverse_corpus, out, epochs=2, model={"attention": "none"}))["finished"]
-    return out
+    return trained(tmp_path_factory, "tiny-none", tiny_config(reverse_corpus, Path("unused"), epochs=2,
+                                                               model={"attention": "none"}))
 
 
 @pytest.fixture(scope="session")
 def rough_dir(tmp_path_factory, reverse_corpus):
     """A Luong model trained for one epoch only: same tokenizers as tiny-luong, other translations."""
-    out = tmp_path_factory.mktemp("rough") / "tiny-rough"
-    assert train(tiny_config(reverse_corpus, out, epochs=1))["finished"]
-    return out
+    return trained(tmp_path_factory, "tiny-rough", tiny_config(reverse_corpus, Path("unused"), epochs=1))
 
 
 @pytest.fixture
