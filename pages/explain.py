@@ -24,6 +24,7 @@ from nmt_core.decoding import InputError
 from nmt_core.explain.attribution import GRADIENT_METHODS, rank_correlation, trace_attribution
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.explain.intervene import MODES, inside_attention, intervene
+from nmt_core.figures.traces import label
 from nmt_core.model import Seq2Seq, TransformerSeq2Seq
 from nmt_core.views.attention import word_groups, word_text
 from pages.lib.common import (
@@ -63,13 +64,18 @@ def intervention_cached(folder: str, sentence: str, settings: tuple, step: int, 
 
 
 def heatmap(matrix: np.ndarray, source: list[str], target: list[str], title: str, font_size: int) -> go.Figure:
-    """Integer axes with tick labels (text axes would merge repeated tokens like "the")."""
+    """Integer axes with tick labels (text axes would merge repeated tokens like "the"); labels HTML-escaped
+    (plotly reads tick text as HTML: "</s>" would vanish)."""
     figure = go.Figure(go.Heatmap(z=matrix, colorscale="Blues", showscale=False,
                                   hovertemplate="%{z:.3f}<extra></extra>"))
-    figure.update_layout(title=title, height=120 + 26 * len(target), margin=dict(l=10, r=10, t=60, b=10),
+    # the title at the very top, the source pieces (ticks on top) below it: they must not overlap
+    figure.update_layout(title=dict(text=title, y=1.0, yref="container", yanchor="top", pad=dict(t=8)),
+                         height=150 + 26 * len(target), margin=dict(l=10, r=10, t=40 + 3 * font_size, b=10),
                          font=dict(size=font_size))
-    figure.update_xaxes(tickmode="array", tickvals=list(range(len(source))), ticktext=source, side="top")
-    figure.update_yaxes(tickmode="array", tickvals=list(range(len(target))), ticktext=target, autorange="reversed")
+    figure.update_xaxes(tickmode="array", tickvals=list(range(len(source))), ticktext=[label(s) for s in source],
+                        side="top")
+    figure.update_yaxes(tickmode="array", tickvals=list(range(len(target))), ticktext=[label(t) for t in target],
+                        autorange="reversed")
     return figure
 
 

@@ -1,0 +1,92 @@
+"""The Explain page (/explain) in a real browser: Chromium driven by Playwright, on the tiny reverse-task model.
+
+It reuses tests/test_browser.py's module fixtures (one ``streamlit run`` server with the tiny checkpoint, one
+Chromium, the screenshots folder) by import. The page must draw both heatmaps (attention and attribution),
+show the intervention's new continuation beside the old one, follow a change of source word (and keep it in
+the URL), and show no exception or error. Screenshots: ``explain.png`` (1400x1000, the heatmaps),
+``explain-intervention.png`` (1400x1000, the intervention) and ``classroom-explain.png`` (1280x720), beside
+the other browser test's.
+"""
+
+import pytest
+
+from tests import test_browser
+from tests.test_browser import (
+    CLASSROOM_VIEWPORT,
+    NORMAL_VIEWPORT,
+    REVERSED,
+    TIMEOUT_MS,
+    main_text,
+    open_page,
+    plotly,
+    settle,
+    sync_api,
+    wait_url_param,
+)
+
+# The other browser test's module fixtures, made this module's (pytest finds fixtures by module attribute).
+server, browser, shots = test_browser.server, test_browser.browser, test_browser.shots
+
+pytestmark = test_browser.pytestmark  # slow, and skipped without chromium (or playwright: the import above)
+
+
+def after_text(page) -> str:
+    """The intervention's new translation: the last st.text of the main area (the "After" column)."""
+    return page.locator('[data-testid="stMain"] [data-testid="stText"]').last.inner_text().strip()
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the st.selectbox labelled ``label`` (its list can miss a click made during a rerun:
+    open it again until the option shows)."""
+    box = page.locator('[data-testid="stSelectbox"]', has_text=label)
+    box.scroll_into_view_if_needed()
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(5):
+        settle(page)
+        box.locator('[role="combobox"], input').first.click()
+        try:
+            wanted.wait_for(timeout=5_000)
+            break
+        except sync_api.TimeoutError:
+            page.keyboard.press("Escape")
+    wanted.click()
+
+
+@pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
+def test_explain_page_in_a_real_browser(browser, server, shots, classroom):
+    page = open_page(browser, server, "explain", classroom, step=1, word=0, mode="focus", method="saliency")
+    viewport = page.viewport_size
+    assert viewport == (CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
+    try:
+        page.get_by_role("heading", name="Explain", level=1).wait_for(timeout=TIMEOUT_MS)
+        # the whole page first (attribution and the intervention take the longest): a figure is hidden while
+        # a rerun redraws it, and a shared CI machine can take more than TIMEOUT_MS for all of it
+        page.get_by_role("heading", name="Intervention: does the output follow the attention?").wait_for(
+            timeout=3 * TIMEOUT_MS)
+        settle(page)
+        for key in ("explain_attention", "explain_attribution"):  # both heatmaps drawn
+            page.locator(plotly(key)).first.wait_for(state="visible", timeout=3 * TIMEOUT_MS)
+        for key in ("explain_attention", "explain_attribution"):  # pieces on the axes, </s> shown as text
+            for piece in ("gamma", "</s>"):
+                page.locator(f"{plotly(key)} text", has_text=piece).first.wait_for(timeout=TIMEOUT_MS)
+        page.get_by_role("heading", name="Inside attention at step 1").wait_for(timeout=TIMEOUT_MS)
+        main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)  # "Before": the model's own translation
+        settle(page)
+        # step 1's attention all on "alpha": the reversing model now starts with it
+        assert after_text(page).startswith("alpha"), after_text(page)
+        assert page.get_by_text("before,").count() >= 1  # P(old token) before and after
+        prefix = "classroom-" if classroom else ""
+        if not classroom:
+            choose(page, "Source word", "beta")
+            wait_url_param(page, "word", 1)
+            settle(page)
+            assert after_text(page).startswith("beta"), after_text(page)  # the output follows the attention
+            page.mouse.move(0, 0)
+            page.screenshot(path=str(shots / "explain-intervention.png"))  # scrolled to the intervention
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        page.locator(plotly("explain_attention")).first.scroll_into_view_if_needed()  # the two heatmaps in the picture
+        page.mouse.move(0, 0)  # no hover toolbar over a figure in the picture
+        page.screenshot(path=str(shots / f"{prefix}explain.png"))
+    finally:
+        page.context.close()
