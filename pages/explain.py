@@ -6,7 +6,8 @@ alignment error rate per method on its dev silver; the inside of attention at on
 model's formula filled in; an intervention (all attention on one source word, or one word taken
 away, at one step, then decode on) with the new continuation beside the old; coverage flags.
 
-State in the URL: ``?method=``, ``?step=`` (1-based), ``?word=``, ``?mode=`` and, for a Transformer,
+State in the URL: ``?attribution=`` (the attribution method; ``?method=`` is the sidebar's decoding),
+``?step=`` (1-based), ``?word=``, ``?mode=`` and, for a Transformer,
 ``?layer=`` (1-based decoder layer whose heads the inside view and the intervention work on; default
 the display layer, whose head-mean is the attention row).
 The attribution and the intervention are computed on demand and cached like traces (keyed by
@@ -46,7 +47,7 @@ from pages.lib.common import (
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
-METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "method", "step", "word", "mode", "layer"
+METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "attribution", "step", "word", "mode", "layer"
 
 
 @st.cache_resource(show_spinner="Computing attribution…", max_entries=128)

@@ -54,7 +54,7 @@ def choose(page, label: str, option: str) -> None:
 
 @pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
 def test_explain_page_in_a_real_browser(browser, server, shots, classroom):
-    page = open_page(browser, server, "explain", classroom, step=1, word=0, mode="focus", method="saliency")
+    page = open_page(browser, server, "explain", classroom, step=1, word=0, mode="focus", attribution="saliency")
     viewport = page.viewport_size
     assert viewport == (CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
     try:

@@ -6,7 +6,7 @@ from tests.apphelpers import run_page
 
 
 def test_explain_page_shows_attribution_inside_attention_and_intervention(models_root):
-    app = run_page("explain", text="alpha beta gamma delta", method="saliency", step="1",
+    app = run_page("explain", text="alpha beta gamma delta", attribution="saliency", step="1",
                    word="0", mode="focus")
     assert not app.exception
     titles = [s.value for s in app.subheader]
@@ -15,11 +15,19 @@ def test_explain_page_shows_attribution_inside_attention_and_intervention(models
     # the intervention moved step 1's attention to "alpha": the reversing model now starts with it
     assert app.text[-1].value.startswith("alpha")
     assert app.text[-2].value == "delta gamma beta alpha"
-    assert app.query_params["method"] in ("saliency", ["saliency"])
+    assert app.query_params["attribution"] in ("saliency", ["saliency"])
+
+
+def test_the_attribution_method_and_the_sidebars_decoding_method_are_separate_in_a_link(models_root):
+    app = run_page("explain", text="alpha beta gamma", method="greedy", attribution="integrated-gradients")
+    assert not app.exception
+    assert app.session_state["settings"].method == "greedy"
+    assert app.query_params["method"] in ("greedy", ["greedy"])
+    assert app.query_params["attribution"] in ("integrated-gradients", ["integrated-gradients"])
 
 
 def test_explain_page_other_method_and_bad_url(models_root):
-    app = run_page("explain", text="alpha beta", method="integrated-gradients", step="99",
+    app = run_page("explain", text="alpha beta", attribution="integrated-gradients", step="99",
                    word="-5", mode="nonsense")
     assert not app.exception
     app = run_page("explain", text="   ")
@@ -31,7 +39,7 @@ def test_explain_page_on_a_transformer_layer_heads_and_intervention(tmp_path, ti
 
     shutil.copytree(tiny_transformer_dir, tmp_path / "tiny-transformer")
     monkeypatch.setenv("ATTENTION_EXPLORER_CHECKPOINTS", str(tmp_path))
-    app = run_page("explain", text="alpha beta gamma delta", model="tiny-transformer", method="saliency", step="2",
+    app = run_page("explain", text="alpha beta gamma delta", model="tiny-transformer", attribution="saliency", step="2",
                    word="0", mode="focus")
     assert not app.exception
     titles = [s.value for s in app.subheader]
