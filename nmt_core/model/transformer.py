@@ -141,14 +141,23 @@ class FeedForward(nn.Sequential):
         super().__init__(nn.Linear(size, inner), nn.ReLU(), nn.Dropout(dropout), nn.Linear(inner, size))
 
 
+def attention_sublayer(cfg: TransformerConfig) -> tuple[nn.LayerNorm, MultiHeadAttention]:
+    """The pre-norm attention sublayer's modules: its LayerNorm and its multi-head attention."""
+    return nn.LayerNorm(cfg.d_model), MultiHeadAttention(cfg.d_model, cfg.num_heads, cfg.dropout)
+
+
+def feed_forward_sublayer(cfg: TransformerConfig) -> tuple[nn.LayerNorm, FeedForward, nn.Dropout]:
+    """The pre-norm feed-forward sublayer's modules, and the residual dropout the whole layer shares."""
+    return nn.LayerNorm(cfg.d_model), FeedForward(cfg.d_model, cfg.ff_size, cfg.dropout), nn.Dropout(cfg.dropout)
+
+
+# The layers assign their modules in a fixed order: it is the order of model.parameters(), which a resumed
+# run's optimizer state follows.
 class EncoderLayer(nn.Module):
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
-        self.norm_attention = nn.LayerNorm(cfg.d_model)
-        self.attention = MultiHeadAttention(cfg.d_model, cfg.num_heads, cfg.dropout)
-        self.norm_ff = nn.LayerNorm(cfg.d_model)
-        self.ff = FeedForward(cfg.d_model, cfg.ff_size, cfg.dropout)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.norm_attention, self.attention = attention_sublayer(cfg)
+        self.norm_ff, self.ff, self.dropout = feed_forward_sublayer(cfg)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, need_weights: bool = False):
         """x (B, S, D), mask (B, 1, 1, S) -> x (B, S, D), self-attention (B, h, S, S) or None."""
@@ -162,13 +171,9 @@ class EncoderLayer(nn.Module):
 class DecoderLayer(nn.Module):
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
-        self.norm_self = nn.LayerNorm(cfg.d_model)
-        self.self_attention = MultiHeadAttention(cfg.d_model, cfg.num_heads, cfg.dropout)
-        self.norm_cross = nn.LayerNorm(cfg.d_model)
-        self.cross_attention = MultiHeadAttention(cfg.d_model, cfg.num_heads, cfg.dropout)
-        self.norm_ff = nn.LayerNorm(cfg.d_model)
-        self.ff = FeedForward(cfg.d_model, cfg.ff_size, cfg.dropout)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.norm_self, self.self_attention = attention_sublayer(cfg)
+        self.norm_cross, self.cross_attention = attention_sublayer(cfg)
+        self.norm_ff, self.ff, self.dropout = feed_forward_sublayer(cfg)
 
     def forward(self, x, self_keys, self_values, self_mask, cross_keys, cross_values, cross_mask,
                 need_weights: bool = False, cross_override=None):
