@@ -16,8 +16,12 @@ Playwright in Debian's /usr/bin/chromium, and writes the median and p90 of every
 
 Times are taken in the page: the input event's time (a capturing listener) to the first animation
 frame in which the new view is in the DOM (``requestAnimationFrame`` polling), so Playwright's own
-round trips are not counted. ``--load N`` then opens N sessions that speak Streamlit's websocket
-protocol from Python (not N browsers: 2 cores cannot run 40 renderers). Each opens Step through
+round trips are not counted. ``step_next_ms`` and ``beam_step_ms`` (the browser alone answers them) poll in
+the page itself from the input event and stop once the frame that shows the new step has been laid out
+and painted (``measure_paint``), so their redraw's layout and paint count too.
+
+``--load N`` then opens N sessions that speak Streamlit's websocket protocol from Python (not N
+browsers: 2 cores cannot run 40 renderers). Each opens Step through
 with its own sentence, then changes the sentence, the beam width and steps (Next, where stepping
 still needs the server). It reports p50/p95 per interaction kind, errors and the server's peak RSS.
 The JSON records the machine's load average: on a shared machine, compare medians.
@@ -113,6 +117,37 @@ class Server:
         return f"{self.url}/{path}?{urllib.parse.urlencode(query)}"
 
 
+# In-page click to paint, for the measures the browser answers alone (Step through's Next, the beam tree's
+# step): the capturing listener notes the input event, then checks ``condition`` in every animation frame
+# from there; in the first frame where it holds, a MessageChannel message is posted, which runs once that
+# frame's style, layout and paint are done. So the time includes the redraw's layout and paint, and no
+# Playwright round trip (polling from Python starts only after the click returns, a frame or more late).
+ARM_PAINT_JS = """([type, condition]) => { window.__aeT0 = null; window.__aeT1 = null; window.__aeFrame = null;
+  const ready = new Function('return (' + condition + ')();');
+  document.addEventListener(type, () => {
+    window.__aeT0 = performance.now();
+    const poll = () => {
+      let ok = false;
+      try { ok = !!ready(); } catch (error) { ok = false; }
+      if (!ok) return requestAnimationFrame(poll);
+      window.__aeFrame = performance.now();
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => { window.__aeT1 = performance.now(); };
+      channel.port2.postMessage(0);
+    };
+    requestAnimationFrame(poll);
+  }, {capture: true, once: true}); }"""
+
+
+def measure_paint(page, event: str, action, condition: str) -> float:
+    """Milliseconds from ``event`` (fired by ``action``) to the end of the first frame painted with
+    ``condition`` (a JS function's source) true, timed in the page (see ARM_PAINT_JS)."""
+    page.evaluate(ARM_PAINT_JS, [event, condition])
+    action()
+    page.wait_for_function("() => window.__aeT1 !== null", timeout=TIMEOUT_MS)
+    return page.evaluate("() => window.__aeT1 - window.__aeT0")
+
+
 def measure(page, event: str, action, condition: str) -> float:
     """Milliseconds from ``event`` (fired by ``action``) to the first frame where ``condition`` holds."""
     page.evaluate(ARM_JS, event)
@@ -164,8 +199,8 @@ def bench_step(browser, server: Server, tries: int) -> list[float]:
             for t in range(1, n):
                 if len(times) >= tries:
                     break
-                times.append(measure(page, "click", lambda: page.locator(NEXT_SELECTOR).first.click(),
-                                     f"({STEP_SHOWN_JS})() === {t + 1}"))
+                times.append(measure_paint(page, "click", lambda: page.locator(NEXT_SELECTOR).first.click(),
+                                           f"() => ({STEP_SHOWN_JS})() === {t + 1}"))
                 settled(page) if not page.locator(".ae-step").count() else None
     finally:
         page.close()
@@ -188,8 +223,8 @@ def bench_beam_step(browser, server: Server, tries: int) -> list[float]:
                 page.keyboard.press(key)
                 settled(page)
                 continue
-            times.append(measure(page, "keydown", lambda k=key: page.keyboard.press(k),
-                                 f"({BEAM_STEP_JS})() === {goal}"))
+            times.append(measure_paint(page, "keydown", lambda k=key: page.keyboard.press(k),
+                                       f"() => ({BEAM_STEP_JS})() === {goal}"))
             if not page.locator(".ae-beam").count():
                 settled(page)
     finally:
