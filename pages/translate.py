@@ -11,15 +11,15 @@ from nmt_core.decoding import DecodeSettings
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
 from nmt_core.figures.traces import (
-    CLASSROOM_ROW_HEIGHT,
     ROW_HEIGHT,
     attention_heatmap,
+    fitted_rows,
     image_config,
     nbest_frame,
     probability_chart,
     probability_frame,
 )
-from nmt_core.views.attention import MERGE_RULE
+from nmt_core.views.attention import MERGE_RULE, attention_view
 from nmt_core.views.attention_heads import (
     HeadChoice,
     decoder_self_view,
@@ -58,6 +58,8 @@ HEADS_KEY = "translate_heads"  # a Transformer's layer/head choice for the heatm
 GRID_KEY = "translate_head_grid"  # the grid's click selection
 ENCODER_KEY, DECODER_KEY = "translate_encoder_heads", "translate_decoder_heads"
 IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
+# px below the translation line on a 1280x720 projector (Streamlit's header and the page's padding above it)
+CLASSROOM_HEATMAP_HEIGHT = 540
 
 
 def render():
@@ -66,7 +68,8 @@ def render():
     big = classroom()
     font_size = figure_font_size(big)
 
-    st.title("Translate")
+    if not big:  # on a projector the menu names the page: its height goes to the heatmap
+        st.title("Translate")
     if not name:
         st.info(NO_CHECKPOINT)
         return
@@ -75,25 +78,25 @@ def render():
     if trace is None:
         return
 
-    st.caption("Translation")
-    st.text(trace.translation or "(empty)")
-    for message in trace.warnings:
-        st.warning(escape_markdown(message))
-    if not trace.finished:
-        st.caption("Stopped at the length limit before the model emitted </s>.")
-    # Source words the attention hardly touched (perhaps dropped) or kept returning to (perhaps repeated),
-    # against thresholds measured on the model's dev set (nmt_core.explain.coverage; details on Explain).
-    checkpoint = load(name)
-    notice = coverage_notice(trace, checkpoint.config, checkpoint.src_tokenizer)
-    if notice:
-        st.info(escape_markdown(notice))
+    if big:  # translation and the words toggle side by side, the notices below the heatmap
+        translation, toggle = st.columns([3, 1], vertical_alignment="center")
+        translation.text(trace.translation or "(empty)")
+        with toggle:
+            merge = words_toggle(trace, big)
+    else:
+        st.caption("Translation")
+        st.text(trace.translation or "(empty)")
+        show_notices(name, trace)
+        merge = words_toggle(trace, big)
 
     # The heatmap comes first, in this slot above the rest: it is the view a person waits for, and it reaches
     # the browser before the charts below are built. The download format is chosen further down; its widget's
     # value is in session state already.
     heatmap_slot = st.container()
     with heatmap_slot:
-        draw_heatmap(name, sentence, settings, trace, big, font_size, st.session_state.get(FORMAT_KEY, "png"))
+        draw_heatmap(name, sentence, settings, trace, big, merge, font_size, st.session_state.get(FORMAT_KEY, "png"))
+    if big:
+        show_notices(name, trace)
 
     if not big:
         sure, candidates = st.columns([2, 3])
@@ -117,21 +120,46 @@ def render():
                     format_func=IMAGE_FORMATS.__getitem__, help="Then use the camera icon in the heatmap's toolbar")
 
 
-def draw_heatmap(name, sentence, settings, trace, big, font_size, image_format):
-    """The words/pieces toggle, a Transformer's head choice, the heatmap (cached per decode and view), the grid."""
+def show_notices(name: str, trace) -> None:
+    """How the model read the sentence, a cut at the length limit, and the coverage notice."""
+    for message in trace.warnings:
+        st.warning(escape_markdown(message))
+    if not trace.finished:
+        st.caption("Stopped at the length limit before the model emitted </s>.")
+    # Source words the attention hardly touched (perhaps dropped) or kept returning to (perhaps repeated),
+    # against thresholds measured on the model's dev set (nmt_core.explain.coverage; details on Explain).
+    checkpoint = load(name)
+    notice = coverage_notice(trace, checkpoint.config, checkpoint.src_tokenizer)
+    if notice:
+        st.info(escape_markdown(notice))
+
+
+def words_toggle(trace, big: bool) -> bool:
+    """The words/pieces toggle (words first on a projector), mirrored as ?words=; False without attention."""
     if trace.attention is None:
-        st.info("This model has no attention: the decoder sees only the encoder's final state, "
-                "so there is no heatmap.")
-        return
+        return False
     if WORDS_KEY not in st.session_state:
-        st.session_state[WORDS_KEY] = bool(url_int("words", int(big), 0, 1))  # words first on a projector
+        st.session_state[WORDS_KEY] = bool(url_int("words", int(big), 0, 1))
     merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
     set_url(words=int(merge))
     if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view
         st.caption(MERGE_RULE)
+    return merge
+
+
+def draw_heatmap(name, sentence, settings, trace, big, merge, font_size, image_format):
+    """A Transformer's head choice, the heatmap (cached per decode and view), the grid."""
+    if trace.attention is None:
+        st.info("This model has no attention: the decoder sees only the encoder's final state, "
+                "so there is no heatmap.")
+        return
     choice = head_picker(trace, config_of(name))
+    row_height = ROW_HEIGHT
+    if big:  # the whole heatmap on one projector screen (1280x720), below the translation
+        rows = len(attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge).target)
+        row_height, font_size = fitted_rows(rows, CLASSROOM_HEATMAP_HEIGHT, font_size)
     figure = heatmap_figure(trace_key(name, sentence, settings), choice.key if choice is not None else None,
-                            CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT, merge, font_size)
+                            row_height, merge, font_size)
     st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))
     if choice is not None:
         show_heads(name, sentence, settings, trace, choice, merge, font_size)

@@ -228,3 +228,12 @@ def test_an_empty_hypothesis_is_named_not_left_blank(translator):
     frame = nbest_frame(trace)
     assert frame["translation"].tolist()[1] == EMPTY_HYPOTHESIS
     assert frame["translation"].tolist()[0] == trace.beam.hypotheses[0].translation != ""
+
+
+def test_a_classroom_heatmap_fits_its_height_shrinking_rows_and_labels_together():
+    from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, FIGURE_CHROME, MIN_CLASSROOM_ROW_HEIGHT, fitted_rows
+
+    assert fitted_rows(4, 540, 22) == (CLASSROOM_ROW_HEIGHT, 22)  # a short sentence keeps the big rows
+    row_height, font_size = fitted_rows(17, 540, 22)  # a 15-word sentence: every row on the screen
+    assert FIGURE_CHROME + 17 * row_height <= 540 and font_size == min(22, row_height - 2)
+    assert fitted_rows(60, 540, 22) == (MIN_CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT - 2)  # never unreadable

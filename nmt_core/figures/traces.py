@@ -25,6 +25,19 @@ from ..views.attention import argmax_alignment, attention_view, entropy
 
 ROW_HEIGHT = 28  # px per heatmap row
 CLASSROOM_ROW_HEIGHT = 46  # px per row on a projector: cells big enough to read from the back
+# A heatmap's height is FIGURE_CHROME + rows x row height (title, axis labels, margins).
+FIGURE_CHROME = 120
+MIN_CLASSROOM_ROW_HEIGHT = 20  # px: below this the row labels (font = row height - 2) get too small to read
+
+
+def fitted_rows(rows: int, height: int, font_size: int) -> tuple[int, int]:
+    """(row height, font size) for a heatmap of ``rows`` rows to fit in ``height`` px on a projector.
+
+    Rows stay at CLASSROOM_ROW_HEIGHT when they fit, else shrink (not below MIN_CLASSROOM_ROW_HEIGHT) and the
+    labels with them, so that a 15-word sentence's heatmap is whole on a 1280x720 screen.
+    """
+    row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, (height - FIGURE_CHROME) // max(rows, 1)))
+    return row_height, min(font_size, row_height - 2)
 FRAME_COLUMNS = ["target_index", "target_token", "target_pieces", "source_index", "source_token", "source_pieces",
                  "weight"]
 PROBABILITY_COLUMNS = ["step", "token", "probability", "forced", "runner_up", "runner_up_probability"]
@@ -119,7 +132,7 @@ def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, fon
                    source: list[str] | None = None, top_margin: int | None = None) -> go.Figure:
     """A long frame (:data:`FRAME_COLUMNS`) as a heatmap: target rows down, source columns across.
 
-    Height is ``max(220, 120 + height_per_row * rows)``. ``top_margin`` (see
+    Height is ``max(220, FIGURE_CHROME + height_per_row * rows)``. ``top_margin`` (see
     :func:`aligned_top_margin`) pins the space above the first row and makes
     every row exactly ``height_per_row`` px, so figures side by side line up
     row for row even when their source labels differ. ``source``: the column
@@ -137,7 +150,7 @@ def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, fon
                "side": "top", "title": {"text": "source"}, "showgrid": False},
         yaxis={"tickmode": "array", "tickvals": list(range(len(target))), "ticktext": [label(t) for t in target],
                "autorange": "reversed", "title": {"text": y_title}, "showgrid": False},
-        height=max(220, 120 + height_per_row * len(target)),
+        height=max(220, FIGURE_CHROME + height_per_row * len(target)),
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         font={"size": font_size},
         plot_bgcolor="white",
