@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -86,14 +87,15 @@ def trained(tmp_path_factory, name: str, cfg: TrainConfig) -> Path:
     for source in sorted((ROOT / "nmt_core").rglob("*.py")):
         digest.update(source.relative_to(ROOT).as_posix().encode() + source.read_bytes())
     cached = Path(cache_root) / f"{name}-{digest.hexdigest()[:16]}"
-    if not (cached / "config.json").exists():
-        scratch = cached.with_name(f"{cached.name}.{uuid.uuid4().hex}")
-        assert train(TrainConfig(**{**vars(cfg), "out": str(scratch), "work_dir": str(scratch) + ".work"}))["finished"]
-        shutil.rmtree(str(scratch) + ".work", ignore_errors=True)
-        try:
-            scratch.rename(cached)  # atomic: a worker that lost the race keeps the winner's copy
-        except OSError:
-            shutil.rmtree(scratch, ignore_errors=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with open(cached.with_name(cached.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest-xdist worker training the same model: wait for it
+        if not (cached / "config.json").exists():
+            scratch = cached.with_name(f"{cached.name}.{uuid.uuid4().hex}")
+            config = TrainConfig(**{**vars(cfg), "out": str(scratch), "work_dir": str(scratch) + ".work"})
+            assert train(config)["finished"]
+            shutil.rmtree(str(scratch) + ".work", ignore_errors=True)
+            scratch.rename(cached)
     shutil.copytree(cached, out)
     # The cached run read an identical corpus at another path: point the copy at this session's, so that
     # what rebuilds the split from config.json (evaluate --split) finds it.

@@ -115,6 +115,7 @@ def test_every_subcommand_has_help(command):
     assert result.returncode == 0 and "usage:" in result.stdout
 
 
+@pytest.mark.slow
 def test_train_cli_end_to_end(tmp_path):
     from .conftest import write_reverse_corpus
 
@@ -132,6 +133,7 @@ def test_train_cli_end_to_end(tmp_path):
     assert bad.returncode == 2 and "no such data file" in bad.stderr
 
 
+@pytest.mark.slow
 def test_bench_reports_medians_and_the_hardware_floor(tiny_checkpoint_dir):
     result = cli("bench", "-c", tiny_checkpoint_dir, "--repeats", 2, "--json", "alpha beta gamma", "delta eta")
     assert result.returncode == 0, result.stderr

@@ -28,6 +28,7 @@ def loaded_after(code: str) -> set[str]:
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_the_core_never_imports_page_side_libraries():
     # Every module of the core packages, found on disk, so a module added later is checked too.
     code = ("import importlib, pkgutil\n"
@@ -48,6 +49,7 @@ def test_views_and_figures_are_the_only_page_side_packages():
     assert packages == {"model", "decoding", "explain", "views", "figures"}
 
 
+@pytest.mark.slow
 def test_translate_help_builds_without_torch():
     loaded = loaded_after("from nmt_core.__main__ import build_parser\nbuild_parser('translate')")
     assert "torch" not in loaded and "pandas" not in loaded

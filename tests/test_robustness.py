@@ -408,6 +408,7 @@ def cli(*args, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
                           text=text, env=env, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_odd_lines_each_get_one_output_line(tiny_checkpoint_dir):
     lines = ["alpha beta", "", "\u200b\u200c", LONG, *ODD_SENTENCES.values(), MARKUP, "gamma delta"]
     lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]  # one sentence per line
@@ -422,6 +423,7 @@ def test_cli_odd_lines_each_get_one_output_line(tiny_checkpoint_dir):
     assert "warning: line 4: The sentence is too long" in result.stderr  # ... and says so
 
 
+@pytest.mark.slow
 def test_cli_json_carries_the_notice(tiny_checkpoint_dir):
     result = cli("translate", "-c", tiny_checkpoint_dir, "--json", "--greedy", LONG)
     assert result.returncode == 0, result.stderr
@@ -429,6 +431,7 @@ def test_cli_json_carries_the_notice(tiny_checkpoint_dir):
     assert "too long" in row["warnings"][0] and len(row["source_tokens"]) <= MAX_SOURCE_PIECES + 1
 
 
+@pytest.mark.slow
 def test_cli_survives_bytes_that_are_not_utf8(tiny_checkpoint_dir):
     result = cli("translate", "-c", tiny_checkpoint_dir, "--greedy", stdin=b"alpha \xff\xfe beta\n\xc3\x28 gamma\n")
     assert result.returncode == 0, result.stderr
@@ -472,6 +475,7 @@ def test_cli_malformed_numbers_are_usage_errors(args, capsys):
     assert exited.value.code == 2 and "invalid" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_stops_quietly_when_the_reader_goes_away(tiny_checkpoint_dir):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen([sys.executable, "-m", "nmt_core", "translate", "-c", str(tiny_checkpoint_dir),

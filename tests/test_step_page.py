@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -212,11 +213,10 @@ def test_empty_sentence_is_a_message(models_root):
 @pytest.fixture(scope="module")
 def no_attention_dir(tmp_path_factory, reverse_corpus):
     """A model with attention "none" (one quick epoch: only its shape matters here)."""
-    from nmt_core.train import train
+    from tests.conftest import trained
 
-    out = tmp_path_factory.mktemp("ckpt") / "tiny-none"
-    assert train(tiny_config(reverse_corpus, out, epochs=1, model={"attention": "none"}))["finished"]
-    return out
+    return trained(tmp_path_factory, "tiny-none-1", tiny_config(reverse_corpus, Path("unused"), epochs=1,
+                                                                model={"attention": "none"}))
 
 
 def test_a_model_without_attention_says_so_and_shows_the_rest(models_root, no_attention_dir):

@@ -16,6 +16,7 @@ from nmt_core.train import train
 from .conftest import tiny_config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attention", ATTENTION_TYPES)
 def test_every_attention_type_learns_the_reverse_task(tmp_path, reverse_corpus, attention):
     model = {"attention": attention}
@@ -39,6 +40,7 @@ def test_every_attention_type_learns_the_reverse_task(tmp_path, reverse_corpus, 
         assert key in config["history"][-1]
 
 
+@pytest.mark.slow
 def test_resume_continues_exactly(tmp_path, reverse_corpus):
     """Two epochs straight == stop after one epoch + resume; and mid-epoch stops resume too."""
     straight = tiny_config(reverse_corpus, tmp_path / "straight", epochs=2, average_last=1)
@@ -56,6 +58,7 @@ def test_resume_continues_exactly(tmp_path, reverse_corpus):
             assert torch.equal(a[key], b[key]), key
 
 
+@pytest.mark.slow
 def test_time_budget_stops_and_resumes_mid_epoch(tmp_path, reverse_corpus):
     cfg = tiny_config(reverse_corpus, tmp_path / "budget", epochs=1, average_last=1, time_budget_minutes=1e-9)
     result = train(cfg)
@@ -71,6 +74,7 @@ def test_time_budget_stops_and_resumes_mid_epoch(tmp_path, reverse_corpus):
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model."))
 
 
+@pytest.mark.slow
 def test_a_bare_resume_keeps_the_runs_own_epoch_count(tmp_path, reverse_corpus):
     """Resuming without --epochs must not cut a 2-epoch run short at the default."""
     cfg = tiny_config(reverse_corpus, tmp_path / "bare", epochs=2, average_last=1, time_budget_minutes=1e-9)
@@ -106,6 +110,7 @@ def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, reverse_corpus):
     assert config["training"]["processes"] == 2
 
 
+@pytest.mark.slow
 def test_sigterm_stops_at_the_next_batch_saves_and_the_run_resumes(tmp_path, reverse_corpus):
     """A session ending (SIGTERM) loses nothing: the state is saved where training stopped."""
     cfg = tiny_config(reverse_corpus, tmp_path / "signalled", epochs=100, average_last=1)

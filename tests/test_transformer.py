@@ -122,6 +122,7 @@ def copy_checkpoint(tmp_path_factory) -> Path:
     return folder / "tiny-transformer"
 
 
+@pytest.mark.slow
 def test_a_tiny_transformer_learns_the_copy_task(copy_checkpoint):
     checkpoint = load_checkpoint(copy_checkpoint)
     history = checkpoint.config["history"]
