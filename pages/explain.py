@@ -96,8 +96,6 @@ def main() -> None:
     trace = decode_or_explain(name, sentence, settings)
     if trace is None:
         return
-    folder, key = str(checkpoint_root() / name), settings_values(settings)
-    font = 18 if classroom() else 13
     config = config_of(name) or {}
     try:
         translator = load(name).translator
@@ -111,27 +109,56 @@ def main() -> None:
     if not trace.steps:
         st.warning("Nothing was emitted.")
         return
-    source, target = trace.source_tokens, [s.token for s in trace.steps]
+    decode = (str(checkpoint_root() / name), sentence, settings_values(settings))  # the cached results' key
+    method = show_attribution(trace, decode, font_size=18 if classroom() else 13)
+    show_alignment_error_rates(config)
+    step = st.slider("Step", 1, len(trace.steps), url_int(STEP_PARAM, 1, 1, len(trace.steps)))
+    model = translator.model
+    if not (isinstance(model, TransformerSeq2Seq) or (isinstance(model, Seq2Seq) and trace.attention is not None)):
+        st.info("Inside attention and intervention need a model with attention.")
+        set_url(**{METHOD_PARAM: method, STEP_PARAM: step})
+        return
+    layer = pick_layer(model) if isinstance(model, TransformerSeq2Seq) else None
+    inside = inside_attention(translator, trace, step - 1, layer)
+    st.subheader(f"Inside attention at step {step} (emitting “{trace.steps[step - 1].token}”)")
+    if layer is None:
+        show_inside_rnn(inside, trace.source_tokens)
+    else:
+        show_inside_heads(inside, trace.source_tokens)
+    word, mode = show_intervention(trace, decode, step, layer)
+    params = {METHOD_PARAM: method, STEP_PARAM: step, WORD_PARAM: word, MODE_PARAM: mode}
+    if layer is not None:
+        params[LAYER_PARAM] = layer + 1
+    set_url(**params)
 
+
+def show_attribution(trace, decode: tuple, font_size: int) -> str:
+    """Attention and the chosen attribution side by side, with each row's rank correlation; the method."""
+    source, target = trace.source_tokens, [s.token for s in trace.steps]
     method = st.radio("Attribution method", GRADIENT_METHODS, horizontal=True,
                       index=GRADIENT_METHODS.index(choice(METHOD_PARAM, GRADIENT_METHODS, "saliency")))
-    attribution = attribution_cached(folder, sentence, key, method)
+    attribution = attribution_cached(*decode, method)
     has_attention = trace.steps[0].attention is not None
     columns = st.columns(2)
     if has_attention:
         attention = np.array([s.attention for s in trace.steps])
-        columns[0].plotly_chart(heatmap(attention, source, target, "Attention α(t, i)", font), key="explain_attention")
+        columns[0].plotly_chart(heatmap(attention, source, target, "Attention α(t, i)", font_size),
+                                key="explain_attention")
     else:
         columns[0].info("This model has no attention: only attribution can say what it read.")
     scores = np.abs(attribution.source)
     scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
-    columns[1].plotly_chart(heatmap(scores, source, target, f"{method} (|score|, rows normalised)", font),
+    columns[1].plotly_chart(heatmap(scores, source, target, f"{method} (|score|, rows normalised)", font_size),
                             key="explain_attribution")
     if has_attention:
         rho = [rank_correlation(a, b) for a, b in zip(attention, scores, strict=True)]
         st.dataframe(pd.DataFrame({"target": target, "Spearman ρ (attention vs attribution)":
                                    [None if r is None else round(r, 2) for r in rho]}), hide_index=True)
+    return method
 
+
+def show_alignment_error_rates(config: dict) -> None:
+    """Each method's AER against the eflomal silver of the model's dev split, as recorded in config.json."""
     aer = (config.get("metrics") or {}).get("dev_alignment_aer")
     if isinstance(aer, dict) and isinstance(aer.get("methods"), dict):
         st.subheader("Alignment error rate on the dev silver (lower is better)")
@@ -139,60 +166,46 @@ def main() -> None:
                      hide_index=True)
         st.caption(escape_markdown(f"Silver: {aer.get('silver', '?')}."))
 
-    step = url_int(STEP_PARAM, 1, 1, len(trace.steps))
-    step = st.slider("Step", 1, len(trace.steps), step)
-    t = step - 1
-    model = translator.model
-    if not (isinstance(model, TransformerSeq2Seq) or (isinstance(model, Seq2Seq) and has_attention)):
-        st.info("Inside attention and intervention need a model with attention.")
-        set_url(**{METHOD_PARAM: method, STEP_PARAM: step})
-        return
-    layer = None
-    if isinstance(model, TransformerSeq2Seq):
-        layers = model.cfg.decoder_layers
-        display = model.cfg.display_layer % layers
-        layer = url_int(LAYER_PARAM, display + 1, 1, layers) - 1
-        layer = st.selectbox("Decoder layer (its cross-attention, every head)", range(layers), index=layer,
-                             format_func=lambda i: f"layer {i + 1}" + (" (the attention row shown)" if i == display
-                                                                      else ""))
-    inside = inside_attention(translator, trace, t, layer)
-    st.subheader(f"Inside attention at step {step} (emitting “{trace.steps[t].token}”)")
-    if layer is None:
-        show_inside_rnn(inside, source)
-    else:
-        show_inside_heads(inside, source)
 
+def pick_layer(model: TransformerSeq2Seq) -> int:
+    """A Transformer's decoder layer (0-based) whose heads the inside view and the intervention use."""
+    layers = model.cfg.decoder_layers
+    display = model.cfg.display_layer % layers
+    return st.selectbox("Decoder layer (its cross-attention, every head)", range(layers),
+                        index=url_int(LAYER_PARAM, display + 1, 1, layers) - 1,
+                        format_func=lambda i: f"layer {i + 1}" + (" (the attention row shown)" if i == display
+                                                                 else ""))
+
+
+def show_intervention(trace, decode: tuple, step: int, layer: int | None) -> tuple[int, str]:
+    """Pick a source word and a change at ``step``; the continuation before and after. Returns (word, mode)."""
     st.subheader("Intervention: does the output follow the attention?")
     if layer is not None:
         st.caption(f"Every head of decoder layer {layer + 1} gets the new attention at step {step}; the other "
                    "layers attend as the model does. A lower layer may already have carried the word along, so "
                    "an unchanged output says this layer's attention was not needed, not that the word was unread.")
-    groups = word_groups(source)
-    words = [word_text(source, g) for g in groups]
-    word = url_int(WORD_PARAM, 0, 0, len(words) - 1)
+    source = trace.source_tokens
+    words = [word_text(source, g) for g in word_groups(source)]
     cols = st.columns(2)
-    word = cols[0].selectbox("Source word", range(len(words)), index=word, format_func=lambda i: words[i])
+    word = cols[0].selectbox("Source word", range(len(words)), index=url_int(WORD_PARAM, 0, 0, len(words) - 1),
+                             format_func=lambda i: words[i])
     mode = cols[1].radio("Change", MODES, horizontal=True, index=MODES.index(choice(MODE_PARAM, MODES, "focus")),
                          format_func=lambda m: "all attention on it" if m == "focus" else "take attention off it")
     try:
-        new = intervention_cached(folder, sentence, key, t, word, mode, layer)
+        new = intervention_cached(*decode, step - 1, word, mode, layer)
     except InputError as error:
         st.warning(escape_markdown(str(error)))
-        new = None
-    if new is not None:
-        record = new.settings["intervention"]
-        old_col, new_col = st.columns(2)
-        old_col.markdown("**Before**")
-        old_col.text(trace.translation)
-        new_col.markdown("**After**")
-        new_col.text(new.translation)
-        st.markdown(escape_markdown(
-            f"P(“{record['old_token']}”) at step {step}: {record['old_token_prob_before']:.1%} before, "
-            f"{record['old_token_prob_after']:.1%} after."))
-    params = {METHOD_PARAM: method, STEP_PARAM: step, WORD_PARAM: word, MODE_PARAM: mode}
-    if layer is not None:
-        params[LAYER_PARAM] = layer + 1
-    set_url(**params)
+        return word, mode
+    record = new.settings["intervention"]
+    old_col, new_col = st.columns(2)
+    old_col.markdown("**Before**")
+    old_col.text(trace.translation)
+    new_col.markdown("**After**")
+    new_col.text(new.translation)
+    st.markdown(escape_markdown(
+        f"P(“{record['old_token']}”) at step {step}: {record['old_token_prob_before']:.1%} before, "
+        f"{record['old_token_prob_after']:.1%} after."))
+    return word, mode
 
 
 def show_inside_rnn(inside: dict, source: list[str]) -> None:
