@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import html
 import math
+from typing import TYPE_CHECKING
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from ..decoding.trace import Trace
+
+if TYPE_CHECKING:
+    import altair as alt
 from ..views.attention import argmax_alignment, attention_view, entropy
 
 ROW_HEIGHT = 28  # px per heatmap row
@@ -240,6 +243,8 @@ def probability_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
     Altair draws labels as text, not markup. Each bar is labelled "step. token"
     so a repeated token ("the" twice) keeps two bars.
     """
+    import altair as alt  # here, not at the top: a fresh server's first heatmap does not wait ~0.7 s for it
+
     data = frame.assign(label=[f"{s}. {t}" for s, t in zip(frame["step"], frame["token"], strict=True)],
                         kind=["forced" if f else "chosen by the decoder" for f in frame["forced"]])
     legend = alt.Legend(orient="bottom", labelFontSize=font_size) if data["forced"].any() else None
