@@ -16,7 +16,6 @@ checkpoint, sentence, settings and the page's choices), shared read-only by ever
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -25,7 +24,7 @@ from nmt_core.decoding import InputError
 from nmt_core.explain.attribution import GRADIENT_METHODS, rank_correlation, trace_attribution
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.explain.intervene import MODES, inside_attention, intervene
-from nmt_core.figures.traces import label
+from nmt_core.figures.explain import score_heatmap
 from nmt_core.model import Seq2Seq, TransformerSeq2Seq
 from nmt_core.views.attention import word_groups, word_text
 from pages.lib.common import (
@@ -62,22 +61,6 @@ def intervention_cached(folder: str, sentence: str, settings: tuple, step: int, 
     trace = translate_cached(folder, sentence, settings)
     with torch.inference_mode():
         return intervene(load_cached(folder).translator, trace, step, word, mode, layer=layer)
-
-
-def heatmap(matrix: np.ndarray, source: list[str], target: list[str], title: str, font_size: int) -> go.Figure:
-    """Integer axes with tick labels (text axes would merge repeated tokens like "the"); labels HTML-escaped
-    (plotly reads tick text as HTML: "</s>" would vanish)."""
-    figure = go.Figure(go.Heatmap(z=matrix, colorscale="Blues", showscale=False,
-                                  hovertemplate="%{z:.3f}<extra></extra>"))
-    # the title at the very top, the source pieces (ticks on top) below it: they must not overlap
-    figure.update_layout(title=dict(text=title, y=1.0, yref="container", yanchor="top", pad=dict(t=8)),
-                         height=150 + 26 * len(target), margin=dict(l=10, r=10, t=40 + 3 * font_size, b=10),
-                         font=dict(size=font_size))
-    figure.update_xaxes(tickmode="array", tickvals=list(range(len(source))), ticktext=[label(s) for s in source],
-                        side="top")
-    figure.update_yaxes(tickmode="array", tickvals=list(range(len(target))), ticktext=[label(t) for t in target],
-                        autorange="reversed")
-    return figure
 
 
 def choice(name: str, options: tuple, default: str) -> str:
@@ -142,13 +125,13 @@ def show_attribution(trace, decode: tuple, font_size: int) -> str:
     columns = st.columns(2)
     if has_attention:
         attention = np.array([s.attention for s in trace.steps])
-        columns[0].plotly_chart(heatmap(attention, source, target, "Attention α(t, i)", font_size),
+        columns[0].plotly_chart(score_heatmap(attention, source, target, "Attention α(t, i)", font_size),
                                 key="explain_attention")
     else:
         columns[0].info("This model has no attention: only attribution can say what it read.")
     scores = np.abs(attribution.source)
     scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
-    columns[1].plotly_chart(heatmap(scores, source, target, f"{method} (|score|, rows normalised)", font_size),
+    columns[1].plotly_chart(score_heatmap(scores, source, target, f"{method} (|score|, rows normalised)", font_size),
                             key="explain_attribution")
     if has_attention:
         rho = [rank_correlation(a, b) for a, b in zip(attention, scores, strict=True)]
