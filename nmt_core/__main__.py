@@ -20,6 +20,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .decoding import DecodeSettings
 
+TRANSLATE_DESCRIPTION = (
+    "Translate TEXT, or each line of standard input (one output line per input line, in order). Default decoding "
+    "is the checkpoint's recommended beam search; --beam K sets the beam width, --temperature/--top-k/--top-p "
+    "switch to sampling.")
+BENCH_DESCRIPTION = (
+    "Median and 90th-percentile latency of greedy, beam-5 and one decoder step per sentence, and beam 5 as a "
+    "multiple of the hardware floor. The full benchmark (textbook ratio, batched evaluation, training, app "
+    "timings) is benchmarks/bench.py.")
 TRAIN_HELP = {
     "data": "anki zip (e.g. ../shared/data/tatoeba/spa-eng.zip) or TSV of source<TAB>target",
     "out": "final checkpoint folder to write (with --recipe: checkpoints/NAME)",
@@ -68,12 +76,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_translate(commands) -> None:
-    translate = commands.add_parser(
-        "translate", help="translate TEXT, or stdin line by line",
-        description="Translate TEXT, or each line of standard input (one output line per input line, in order). "
-        "Default decoding is the checkpoint's recommended beam search; --beam K sets the beam width, "
-        "--temperature/--top-k/--top-p switch to sampling.",
-    )
+    translate = commands.add_parser("translate", help="translate TEXT, or stdin line by line",
+                                    description=TRANSLATE_DESCRIPTION)
     translate.add_argument("-c", "--checkpoint", required=True,
                            help="checkpoint folder, e.g. checkpoints/spa-eng-luong")
     translate.add_argument("text", nargs="?", metavar="TEXT", help="sentence to translate (default: read stdin)")
@@ -113,12 +117,8 @@ def _add_evaluate(commands) -> None:
 
 
 def _add_bench(commands) -> None:
-    bench = commands.add_parser(
-        "bench", help="decoding speed of one checkpoint on this CPU",
-        description="Median and 90th-percentile latency of greedy, beam-5 and one decoder step per sentence, "
-        "and beam 5 as a multiple of the hardware floor. The full benchmark (textbook ratio, batched "
-        "evaluation, training, app timings) is benchmarks/bench.py.",
-    )
+    bench = commands.add_parser("bench", help="decoding speed of one checkpoint on this CPU",
+                                description=BENCH_DESCRIPTION)
     bench.add_argument("-c", "--checkpoint", required=True)
     bench.add_argument("sentences", nargs="*", metavar="SENTENCE", help="default: a few sample sentences")
     bench.add_argument("--repeats", type=int, default=20)
