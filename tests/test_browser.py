@@ -310,7 +310,9 @@ def test_page_in_a_real_browser(browser, server, shots, name, classroom):
     path, params, check = PAGES[name]
     page = open_page(browser, server, path, classroom, **params)
     try:
-        page.get_by_role("heading", level=1).first.wait_for(timeout=TIMEOUT_MS)
+        # The page's title, or (classroom Translate gives its title's height to the heatmap) its first text.
+        page.get_by_role("heading", level=1).or_(page.locator('[data-testid="stText"]')).first.wait_for(
+            timeout=TIMEOUT_MS)
         check(page, classroom)
         settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -319,7 +321,7 @@ def test_page_in_a_real_browser(browser, server, shots, name, classroom):
         assert urlparse(page.url).path == f"/{path}"  # still on the page asked for
         if classroom:
             texts = page.evaluate(FONT_SIZES_JS, MAIN_TEXT)
-            assert len(texts) >= 3, texts
+            assert len(texts) >= (2 if name == "translate" else 3), texts  # Translate: no title there
             small = [(text, size) for text, size in texts if size < CLASSROOM_MIN_FONT_PX]
             assert not small, f"text under {CLASSROOM_MIN_FONT_PX}px in classroom mode: {small}"
         page.mouse.move(0, 0)  # no hover toolbar over a figure in the picture
