@@ -29,7 +29,6 @@ from nmt_core.model import Seq2Seq, TransformerSeq2Seq
 from nmt_core.views.attention import word_groups, word_text
 from pages.lib.common import (
     NO_CHECKPOINT,
-    checkpoint_root,
     classroom,
     config_of,
     decode_or_explain,
@@ -38,9 +37,9 @@ from pages.lib.common import (
     load,
     load_cached,
     set_url,
-    settings_values,
     sidebar_choices,
-    translate_cached,
+    trace_key,
+    trace_of,
     url_int,
 )
 
@@ -50,17 +49,16 @@ METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "attribution", "
 
 
 @st.cache_resource(show_spinner="Computing attribution…", max_entries=128)
-def attribution_cached(folder: str, sentence: str, settings: tuple, method: str):
-    trace = translate_cached(folder, sentence, settings)
-    return trace_attribution(load_cached(folder).translator, trace, method)
+def attribution_cached(decode: tuple, method: str):
+    """Attribution of the decode ``decode`` (pages.lib.common.trace_key) names: the page's own trace, not a
+    second decode."""
+    return trace_attribution(load_cached(decode[0]).translator, trace_of(decode), method)
 
 
 @st.cache_resource(show_spinner="Decoding with the new attention…", max_entries=128)
-def intervention_cached(folder: str, sentence: str, settings: tuple, step: int, word: int, mode: str,
-                        layer: int | None = None):
-    trace = translate_cached(folder, sentence, settings)
+def intervention_cached(decode: tuple, step: int, word: int, mode: str, layer: int | None = None):
     with torch.inference_mode():
-        return intervene(load_cached(folder).translator, trace, step, word, mode, layer=layer)
+        return intervene(load_cached(decode[0]).translator, trace_of(decode), step, word, mode, layer=layer)
 
 
 def choice(name: str, options: tuple, default: str) -> str:
@@ -92,7 +90,7 @@ def main() -> None:
     if not trace.steps:
         st.warning("Nothing was emitted.")
         return
-    decode = (str(checkpoint_root() / name), sentence, settings_values(settings))  # the cached results' key
+    decode = trace_key(name, sentence, settings)  # names the page's trace: the cached results' key
     method = show_attribution(trace, decode, font_size=18 if classroom() else 13)
     show_alignment_error_rates(config)
     step = st.slider("Step", 1, len(trace.steps), url_int(STEP_PARAM, 1, 1, len(trace.steps)))
@@ -120,7 +118,7 @@ def show_attribution(trace, decode: tuple, font_size: int) -> str:
     source, target = trace.source_tokens, [s.token for s in trace.steps]
     method = st.radio("Attribution method", GRADIENT_METHODS, horizontal=True,
                       index=GRADIENT_METHODS.index(choice(METHOD_PARAM, GRADIENT_METHODS, "saliency")))
-    attribution = attribution_cached(*decode, method)
+    attribution = attribution_cached(decode, method)
     has_attention = trace.steps[0].attention is not None
     columns = st.columns(2)
     if has_attention:
@@ -175,7 +173,7 @@ def show_intervention(trace, decode: tuple, step: int, layer: int | None) -> tup
     mode = cols[1].radio("Change", MODES, horizontal=True, index=MODES.index(choice(MODE_PARAM, MODES, "focus")),
                          format_func=lambda m: "all attention on it" if m == "focus" else "take attention off it")
     try:
-        new = intervention_cached(*decode, step - 1, word, mode, layer)
+        new = intervention_cached(decode, step - 1, word, mode, layer)
     except InputError as error:
         st.warning(escape_markdown(str(error)))
         return word, mode
