@@ -15,9 +15,9 @@ import streamlit as st
 
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError, Trace
+from nmt_core.figures.compare import fitted_aligned_rows
 from nmt_core.figures.models import length_chart
 from nmt_core.figures.traces import (
-    CLASSROOM_ROW_HEIGHT,
     NO_ATTENTION_NOTE,
     ROW_HEIGHT,
     aligned_top_margin,
@@ -59,6 +59,8 @@ MAX_MODELS = 4
 MODELS_KEY, MODELS_KEPT = "compare_models", "compare_models_kept"  # widget key; copy that outlives page switches
 PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_words_kept"
 HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/head choice
+# px for the heatmaps on a 1280x720 projector: they start ~230 px down, below the picker row and the names
+CLASSROOM_HEATMAP_HEIGHT = 480
 
 
 @dataclass(frozen=True)
@@ -134,19 +136,27 @@ def score_line(trace) -> str:
 def show_columns(columns: list[Column], request: Request) -> None:
     """One column per model: name, translation and scores in one row of columns, heatmaps (or the
     fixed-context bar) in the next, so the figures start at the same height however the texts wrap.
-    A column reading another language than the sidebar's model is flagged. Sets each column's head choice."""
-    for place, column in zip(st.columns(len(columns)), columns, strict=True):
-        with place:
+    A column reading another language than the sidebar's model is flagged. Sets each column's head choice.
+
+    On a projector only the names sit above the heatmaps, and the translations, notices and head choices
+    below them: the heatmaps, sized to the screen, open above the fold whatever the translations' length."""
+    names = st.columns(len(columns))
+    figures = st.columns(len(columns))
+    details = st.columns(len(columns)) if request.big else names  # filled before the figures: they need the choice
+    for name_place, detail_place, column in zip(names, details, columns, strict=True):
+        with name_place:
+            show_name(column, request)
+        with detail_place:
             show_header(column, request)
-    # One top margin for every heatmap, from the longest source label of any model: rows line up across columns.
-    top = aligned_top_margin([attention_view(c.trace.source_tokens, [], [], request.merge).source
-                              for c in columns if c.trace is not None], request.font_size)
-    for place, column in zip(st.columns(len(columns)), columns, strict=True):
+    sources = [attention_view(c.trace.source_tokens, [], [], request.merge).source
+               for c in columns if c.trace is not None]
+    row_height, font_size, top = heatmap_size(columns, sources, request)
+    for place, column in zip(figures, columns, strict=True):
         if column.trace is None:
             continue
         with place:
             figure = column_figure(column.name, request.sentence, settings_values(request.settings), request.merge,
-                                   request.big, top, column.heads)
+                                   row_height, font_size, top, column.heads)
             kind = "attention" if column.has_attention else "context"
             st.plotly_chart(figure, width="stretch", config=image_config(f"{kind}-{column.name}"),
                             key=f"compare_{'heatmap' if column.has_attention else 'context'}_{column.name}")
@@ -154,10 +164,32 @@ def show_columns(columns: list[Column], request: Request) -> None:
                 st.caption(NO_ATTENTION_NOTE)
 
 
-def show_header(column: Column, request: Request) -> None:
-    """A column's name, attention type, language flag, then its translation and scores (or its problem)."""
+def heatmap_size(columns: list[Column], sources: list[list[str]], request: Request) -> tuple[int, int, int]:
+    """(row height, font size, top margin) shared by every column's heatmap, so rows line up across columns.
+
+    One top margin for every heatmap, from the longest source label of any model. On a projector the rows
+    shrink (and their labels with them) until the tallest heatmap fits the screen below the names."""
+    if not request.big:
+        return ROW_HEIGHT, request.font_size, aligned_top_margin(sources, request.font_size)
+    rows = max((len(attention_view(c.trace.source_tokens, c.trace.target_tokens, c.trace.attention,
+                                   request.merge).target) if c.has_attention else 1
+                for c in columns if c.trace is not None), default=1)
+    return fitted_aligned_rows(rows, sources, CLASSROOM_HEATMAP_HEIGHT, request.font_size)
+
+
+def show_name(column: Column, request: Request) -> None:
+    """A column's model name and attention type (one line on a projector)."""
+    kind = attention_type(column.config)
+    if request.big:
+        st.markdown(f"**{escape_markdown(column.name)}** · {escape_markdown(kind)}")
+        return
     st.subheader(escape_markdown(column.name))
-    st.caption(escape_markdown(f"attention: {attention_type(column.config)}"))
+    st.caption(escape_markdown(f"attention: {kind}"))
+
+
+def show_header(column: Column, request: Request) -> None:
+    """A column's language flag, then its translation and scores (or its problem), then a Transformer's
+    layer/head choice."""
     if (note := other_language_note(column.config, request.sentence_language)) is not None:
         st.warning(note)
     if column.problem is not None:
@@ -202,13 +234,13 @@ def url_heads() -> dict[str, str]:
 # eight. Figures depend only on the cached trace and the view options, so each is built once and shared;
 # st.plotly_chart only reads a figure (Figure.to_dict), never changes it.
 @st.cache_resource(max_entries=256, show_spinner=False)
-def column_figure(name: str, sentence: str, settings: tuple, merge: bool, big: bool, top: float, heads: str = ""):
+def column_figure(name: str, sentence: str, settings: tuple, merge: bool, row_height: int, font_size: int,
+                  top: float, heads: str = ""):
     """One column's attention heatmap (``heads``: a Transformer's layer/head choice, "" for the default
     row), or the fixed-context bar of a model without attention."""
     trace = translate(name, sentence, DecodeSettings(*settings))
     if heads and (shape := head_shape(trace)) is not None:
         trace = with_choice(trace, HeadChoice.parse(heads, *shape))
-    font_size, row_height = figure_font_size(big), CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT
     if trace.attention is None:
         return context_heatmap(context_frame(trace, merge), row_height, font_size, top)
     return attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size, show_scale=False,
@@ -329,13 +361,19 @@ def pick_models(names: list[str], big: bool) -> tuple[list[str], bool]:
     st.session_state[MODELS_KEY] = initial_selection(names) if MODELS_KEY not in st.session_state else \
         [n for n in st.session_state[MODELS_KEY] if n in names]
     selection = st.session_state[MODELS_KEY]
-    # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away.
-    controls = st.expander(escape_markdown("Models: " + ", ".join(selection)), expanded=len(selection) < 2) \
-        if big else st.container()
-    with controls:
+    # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away, with
+    # the words toggle beside it, one click from the pieces.
+    if big:
+        picker_place, toggle_place = st.columns([3, 2], vertical_alignment="center")
+        picker_place = picker_place.expander(escape_markdown("Models: " + ", ".join(selection)),
+                                             expanded=len(selection) < 2)
+    else:
+        picker_place = toggle_place = st.container()
+    with picker_place:
         chosen = st.multiselect("Checkpoints", names, key=MODELS_KEY, max_selections=MAX_MODELS,
                                 format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
                                 help="The sentence and decoding settings come from the sidebar")
+    with toggle_place:
         if WORDS_KEY not in st.session_state:
             st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", int(big), 0, 1)))
         merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
@@ -346,12 +384,13 @@ def pick_models(names: list[str], big: bool) -> tuple[list[str], bool]:
 
 
 def render():
-    st.title("Compare")
+    big = classroom()
+    if not big:  # on a projector the menu names the page: its height goes to the heatmaps
+        st.title("Compare")
     names = available_checkpoints()
     if not names:
         st.info(NO_CHECKPOINT)
         return
-    big = classroom()
     chosen, merge = pick_models(names, big)
     if len(chosen) < 2:
         st.info("Pick at least two checkpoints to compare them side by side.")
