@@ -6,10 +6,13 @@
   (the textbook's 0.01 / 1 / 100 demo), with the mass of all the other tokens as one more bar.
 * :func:`prefix_tree` / :func:`prefix_tree_frame` -- sampled translations merged into a prefix
   tree: a node per distinct prefix, counting how many samples went through it.
+* :func:`word_label` / :func:`trace_words` -- the same in words instead of SentencePiece pieces
+  (the words/pieces toggle, as the Step and Beam components draw it).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,10 +22,23 @@ import torch
 from ..decoding import DecodeSettings, Translator
 from ..decoding.trace import Trace
 from ..text import EOS_ID
+from .step_data import EOS_PIECE, WORD_MARKER, word_index
 from .tree_layout import tidy_layout
 
 DEMO_TEMPERATURES = (0.01, 1.0, 100.0)  # sharp, the model's own, nearly uniform
 OTHER_TOKENS = "(all other tokens)"
+
+
+def word_label(piece: str) -> str:
+    """A piece as it reads among words: "▁gamma" is "gamma", a piece inside a word is "+ma", punctuation
+    (and </s>, <s>, <unk>, and :data:`OTHER_TOKENS`) is itself. The browser components' ``pieceLabel``, in Python."""
+    if piece in (EOS_PIECE, OTHER_TOKENS) or (len(piece) > 2 and piece[0] == "<" and piece[-1] == ">"):
+        return piece
+    if piece.startswith(WORD_MARKER):
+        return piece[len(WORD_MARKER):] or WORD_MARKER
+    if piece and all(unicodedata.category(c)[0] in "PS" for c in piece):
+        return piece
+    return "+" + piece
 
 
 def sample_settings(settings: DecodeSettings, temperature: float, top_k: int, top_p: float,
@@ -89,18 +105,22 @@ class PrefixNode:
     ends: int = 0
 
 
-def prefix_tree(sequences: Iterable[Sequence[tuple[int, str]]]) -> list[PrefixNode]:
-    """Merge token sequences ``[(token_id, piece), ...]`` into a prefix tree, in first-seen order."""
+def prefix_tree(sequences: Iterable[Sequence[tuple[int | tuple[int, ...], str]]]) -> list[PrefixNode]:
+    """Merge token sequences ``[(token_id, piece), ...]`` into a prefix tree, in first-seen order.
+
+    A token may also be a word, ``((piece ids...), word)`` (:func:`trace_words`): its node's ``token_id`` is
+    its last piece's (EOS_ID for </s>)."""
     nodes = [PrefixNode(0, None, 0, -1, "<s>", 0)]
-    child: dict[tuple[int, int], int] = {}  # (parent id, token id) -> node id
+    child: dict[tuple[int, tuple[int, ...]], int] = {}  # (parent id, token ids) -> node id
     for sequence in sequences:
         current = nodes[0]
         current.count += 1
         for token_id, token in sequence:
-            key = (current.id, int(token_id))
+            ids = tuple(int(i) for i in token_id) if isinstance(token_id, tuple) else (int(token_id),)
+            key = (current.id, ids)
             if key not in child:
                 child[key] = len(nodes)
-                nodes.append(PrefixNode(len(nodes), current.id, current.depth + 1, int(token_id), token, 0))
+                nodes.append(PrefixNode(len(nodes), current.id, current.depth + 1, ids[-1], token, 0))
             current = nodes[child[key]]
             current.count += 1
         current.ends += 1
@@ -110,6 +130,19 @@ def prefix_tree(sequences: Iterable[Sequence[tuple[int, str]]]) -> list[PrefixNo
 def trace_tokens(trace: Trace) -> list[tuple[int, str]]:
     """Every emitted token of a decode, the closing </s> included: ``[(token_id, piece), ...]``."""
     return [(s.token_id, s.token) for s in trace.steps]
+
+
+def trace_words(trace: Trace) -> list[tuple[tuple[int, ...], str]]:
+    """Every emitted word of a decode, the closing </s> its own: ``[((piece ids...), word), ...]``.
+
+    A word starts at a ``▁`` piece (and at </s>); the pieces after it up to the next start are glued on.
+    Two samples share a word node only when they wrote it with the same pieces."""
+    pieces = trace_tokens(trace)
+    words: dict[int, list[tuple[int, str]]] = {}
+    for index, piece in zip(word_index([p for _, p in pieces]), pieces, strict=True):
+        words.setdefault(index, []).append(piece)
+    return [(tuple(i for i, _ in group), "".join(p for _, p in group).replace(WORD_MARKER, "") or WORD_MARKER)
+            for group in words.values()]
 
 
 PREFIX_COLUMNS = ["id", "parent", "depth", "token_id", "token", "count", "ends", "finished", "y"]
