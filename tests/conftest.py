@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import hashlib
 import json
@@ -67,12 +68,64 @@ def reverse_corpus(tmp_path_factory) -> Path:
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _module_file(dotted: str) -> Path | None:
+    path = ROOT.joinpath(*dotted.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports_of(file: Path) -> list[str]:
+    """Every module ``file`` imports, at the top or inside a function, as a dotted name (relative imports
+    resolved; for ``from m import n`` both m and m.n, since n may be a submodule)."""
+    parts = file.relative_to(ROOT).with_suffix("").parts
+    package = ".".join(parts[:-1])  # a module's package; for a package's __init__, the package itself
+    names = []
+    for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            module = ".".join(part for part in (base if node.level else "", node.module or "") if part)
+            names += [module] + [f"{module}.{alias.name}" for alias in node.names]
+    return names
+
+
+def training_sources() -> list[Path]:
+    """The source files of nmt_core.train and of every nmt_core module it can import, transitively.
+
+    Read from the import statements rather than from sys.modules so that imports inside functions count
+    (checkpoint imports card only when it saves). Keying the model cache on these alone means an edit to a
+    figure or a page, which cannot change what training writes, keeps the cached models."""
+    found: dict[str, Path] = {}
+    pending = ["nmt_core.train"]
+    while pending:
+        name = pending.pop()
+        if name != "nmt_core" and not name.startswith("nmt_core."):
+            continue
+        pieces = name.split(".")
+        for end in range(1, len(pieces) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
+            prefix = ".".join(pieces[:end])
+            file = _module_file(prefix)
+            if file is not None and prefix not in found:
+                found[prefix] = file
+                pending += _imports_of(file)
+    return sorted(found.values())
+
+
+TRAINING_SOURCES = training_sources()
+
+
 def trained(tmp_path_factory, name: str, cfg: TrainConfig) -> Path:
     """``cfg`` trained to a checkpoint folder ``name`` (a fresh copy for this session).
 
     Training is deterministic, so the result is kept in a cache folder keyed by the training config, the
-    corpus and every source file of nmt_core: a later run (or another pytest-xdist worker) with the same
-    code copies it in a second instead of training again; any change to nmt_core trains afresh.
+    corpus and the source of every nmt_core module training can run (TRAINING_SOURCES): a later run (or
+    another pytest-xdist worker) with the same code copies it in a second instead of training again; a change
+    to any of those modules trains afresh, while one to the figures, views, explain or the CLI does not.
     ATTENTION_EXPLORER_TEST_CACHE moves the cache; set it to "off" to always train.
     """
     out = tmp_path_factory.mktemp(name) / name
@@ -84,7 +137,7 @@ def trained(tmp_path_factory, name: str, cfg: TrainConfig) -> Path:
                             .encode())
     digest.update(Path(cfg.data).read_bytes())
     digest.update(torch.__version__.encode())
-    for source in sorted((ROOT / "nmt_core").rglob("*.py")):
+    for source in TRAINING_SOURCES:
         digest.update(source.relative_to(ROOT).as_posix().encode() + source.read_bytes())
     cached = Path(cache_root) / f"{name}-{digest.hexdigest()[:16]}"
     cached.parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,8 @@ import torch
 from nmt_core.checkpoint import load_checkpoint, read_probes
 from nmt_core.decoding import DecodeSettings
 from nmt_core.model import TransformerConfig, TransformerSeq2Seq, source_batch
-from nmt_core.train import train
 
-from .conftest import WORDS, tiny_config
+from .conftest import WORDS, tiny_config, trained
 
 TINY = {"architecture": "transformer", "d_model": 32, "num_heads": 4, "encoder_layers": 2, "decoder_layers": 2,
         "ff_size": 64, "dropout": 0.0}
@@ -111,15 +110,13 @@ def write_copy_corpus(path: Path, pairs: int = 2000, seed: int = 0) -> Path:
 
 @pytest.fixture(scope="module")
 def copy_checkpoint(tmp_path_factory) -> Path:
-    """A tiny Transformer trained on the copy task through the real training code."""
-    folder = tmp_path_factory.mktemp("transformer")
-    corpus = write_copy_corpus(folder / "copy.tsv")
-    cfg = tiny_config(corpus, folder / "tiny-transformer", epochs=4, lr=3e-3, warmup_steps=30, average_last=1,
+    """A tiny Transformer trained on the copy task through the real training code (cached across runs like
+    the other tiny models: training it took ~50 s of the fast loop, every run)."""
+    corpus = write_copy_corpus(tmp_path_factory.mktemp("copy-corpus") / "copy.tsv")
+    cfg = tiny_config(corpus, Path("unused"), epochs=4, lr=3e-3, warmup_steps=30, average_last=1,
                       probe_sentences=3, model=dict(TINY))
     cfg.model.pop("attention", None), cfg.model.pop("embedding_dim", None)
-    result = train(cfg)
-    assert result["finished"]
-    return folder / "tiny-transformer"
+    return trained(tmp_path_factory, "tiny-transformer-copy", cfg)
 
 
 @pytest.mark.slow
