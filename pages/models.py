@@ -1,7 +1,11 @@
 """Models: a card per checkpoint (architecture, data, training curves, scores, embedding projection).
 
 A checkpoint trained with probe sentences (probes.json) also gets "Attention as it formed": one probe
-sentence's heatmap epoch by epoch, on a slider, with dev BLEU and the attention's entropy beside it.
+sentence's heatmap epoch by epoch, on a slider, with dev BLEU and the attention's entropy beside it, in
+words or pieces (one toggle; words first on a projector; mirrored as ``?words=0|1``).
+
+On a projector (classroom mode) the page has no title and the card's headline opens its first tab, so a
+tab's figure, the probe heatmap sized to the screen, is whole on the first screen.
 
 Shows the sidebar's model, or every checkpoint as a list of expanders. A
 checkpoint that cannot be read or loaded shows its error in its own card and
@@ -13,8 +17,9 @@ import streamlit as st
 from nmt_core.checkpoint import PROBES, CheckpointError, read_config, read_probes
 from nmt_core.figures.models import history_chart, length_chart, projection_figure
 from nmt_core.figures.probes import probe_curve_figure, probe_heatmap
-from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, ROW_HEIGHT, image_config
+from nmt_core.figures.traces import ROW_HEIGHT, fitted_rows, image_config
 from nmt_core.views import models as model_info
+from nmt_core.views.attention import MERGE_RULE
 from nmt_core.views.probes import probe_curve, probe_epochs, probe_sources, probe_view
 from nmt_core.views.projection import SIDES, Projection, embedding_projection
 from pages.lib.common import (
@@ -29,6 +34,7 @@ from pages.lib.common import (
     load,
     load_cached,
     set_url,
+    url_int,
 )
 from pages.lib.style import figure_font_size
 
@@ -36,6 +42,9 @@ leave_legacy_mode()  # a fresh server's first visit to this page's link: see pag
 
 VIEWS = {"one": "The sidebar's model", "all": "All models"}
 PIECE_COUNTS = (100, 200, 300, 500, 1000)
+WORDS_KEY = "models_words"  # words or pieces in every card's probe heatmap; mirrored as ?words=0|1
+# px for the probe heatmap on a 1280x720 projector: it starts ~320 px down, below the card's name and its tabs
+CLASSROOM_HEATMAP_HEIGHT = 380
 
 
 @st.cache_data(show_spinner="Projecting the embeddings…", max_entries=64)
@@ -59,8 +68,33 @@ def probes_of(folder) -> list[dict]:
     return _probes_cached(str(folder), path.stat().st_mtime_ns) if path.is_file() else []
 
 
+def words_choice() -> bool:
+    """Words or pieces for the probe heatmaps: the link's ?words= (words first on a projector), then the
+    toggles' last choice."""
+    if WORDS_KEY not in st.session_state:
+        st.session_state[WORDS_KEY] = bool(url_int("words", int(classroom()), 0, 1))
+    return bool(st.session_state[WORDS_KEY])
+
+
+def keep_words(key: str) -> None:
+    """A card's words toggle changed: every card (and the URL) follows it."""
+    st.session_state[WORDS_KEY] = bool(st.session_state[key])
+
+
+def words_toggle(name: str) -> bool:
+    """This card's words/pieces toggle (one per card: widget keys are unique), showing the page's choice."""
+    key = f"models_words_{name}"
+    st.session_state[key] = words_choice()
+    words = st.toggle("Words instead of pieces", key=key, on_change=keep_words, args=(key,), help=MERGE_RULE)
+    set_url(words=int(words))
+    return words
+
+
 def formation(name: str, folder) -> None:
-    """Attention as it formed: a probe sentence's heatmap at the epoch on the slider, dev BLEU beside it."""
+    """Attention as it formed: a probe sentence's heatmap at the epoch on the slider, dev BLEU beside it.
+
+    On a projector the heatmap (sized to the screen) has the left column to itself, right below the tabs, and
+    the probe, the epoch, the toggle, the translation, the metrics and the curve stand right of it."""
     try:
         probes = probes_of(folder)
     except CheckpointError as error:
@@ -71,35 +105,46 @@ def formation(name: str, folder) -> None:
         return
     big = classroom()
     sources, epochs = probe_sources(probes), probe_epochs(probes)
-    index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
-                         key=f"models_probe_{name}",
-                         help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
-    if len(epochs) > 1:
-        epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
-                                 help="Slide to watch the attention sharpen as the model learns")
+    if big:
+        left, right = st.columns([3, 2])
+        controls = right
     else:
-        epoch = epochs[0]
-        st.caption(f"One epoch recorded (epoch {epoch}).")
-    view = probe_view(probes, epoch, index)
+        controls = st.container()
+    with controls:
+        index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
+                             key=f"models_probe_{name}",
+                             help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
+        if len(epochs) > 1:
+            epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
+                                     help="Slide to watch the attention sharpen as the model learns")
+        else:
+            epoch = epochs[0]
+            st.caption(f"One epoch recorded (epoch {epoch}).")
+        words = words_toggle(name)
+    if not big:
+        left, right = st.columns([3, 2])
+    view = probe_view(probes, epoch, index, merge_words=words)
     if view is None:  # this probe was not recorded at this epoch (a file written by another version)
         st.info("This probe sentence was not recorded at this epoch.")
         return
-    curve = probe_curve(probes, index)
+    curve = probe_curve(probes, index, merge_words=words)
     font = figure_font_size(big)
-    left, right = st.columns([3, 2])
-    with left:
+    with right if big else left:
         st.caption(f"What the model wrote after epoch {epoch}")
         st.text(view.translation or "(empty)")
+    with left:
         if view.attention is None:
             st.info("This model has no attention, so there is no heatmap: only the translation changes.")
         else:
-            st.plotly_chart(probe_heatmap(view, height_per_row=CLASSROOM_ROW_HEIGHT if big else ROW_HEIGHT,
-                                          font_size=font),
+            row_height, heatmap_font = ROW_HEIGHT, font
+            if big:  # the whole heatmap on one projector screen, labels shrinking with the rows
+                row_height, heatmap_font = fitted_rows(len(view.target_tokens), CLASSROOM_HEATMAP_HEIGHT, font)
+            st.plotly_chart(probe_heatmap(view, height_per_row=row_height, font_size=heatmap_font),
                             width="stretch", key=f"models_probe_heatmap_{name}",
                             config=image_config(f"probe-{name}-epoch-{epoch}"))
     with right:
         position = epochs.index(epoch)
-        before = probe_view(probes, epochs[position - 1], index) if position else None
+        before = probe_view(probes, epochs[position - 1], index, merge_words=words) if position else None
         metrics = st.columns(2)
         metrics[0].metric("Dev BLEU", f"{view.dev_bleu:.2f}" if view.dev_bleu is not None else "–",
                           delta=None if before is None or None in (before.dev_bleu, view.dev_bleu)
@@ -233,12 +278,17 @@ def card(name: str) -> None:
         st.error(f"The weights of this checkpoint cannot be loaded: {escape_markdown(str(error))}")
     files = model_info.file_frame(folder)
     parameters = model_info.parameter_count(checkpoint.model) if checkpoint is not None else None
-    headline(config, parameters, files)
-    st.caption(escape_markdown(model_info.credit(config)))
+    big = classroom()
+    if not big:
+        headline(config, parameters, files)
+        st.caption(escape_markdown(model_info.credit(config)))
     tabs = ["Architecture", "Training"] + (["Attention as it formed"] if (folder / PROBES).is_file() else []) + \
         (["Embeddings"] if checkpoint is not None else []) + ([] if classroom() else ["Files"])
     views = dict(zip(tabs, st.tabs(tabs), strict=True))
     with views["Architecture"]:
+        if big:  # on a projector the tabs come first, so that a tab's figure opens on the first screen
+            headline(config, parameters, files)
+            st.caption(escape_markdown(model_info.credit(config)))
         architecture(config, checkpoint)
     with views["Training"]:
         training(name, config)
@@ -257,7 +307,8 @@ def card(name: str) -> None:
 
 
 def render():
-    st.title("Models")
+    if not classroom():  # on a projector the menu names the page: its height goes to the card
+        st.title("Models")
     names = available_checkpoints()
     selected = st.session_state.get("checkpoint")
     if not names:

@@ -64,11 +64,12 @@ def probe_view(probes: list[dict], epoch: int, index: int, merge_words: bool = F
                      attention, bits)
 
 
-def probe_curve(probes: list[dict], index: int) -> pd.DataFrame:
-    """Per epoch: dev BLEU, the probe's mean attention entropy (bits) and its translation."""
+def probe_curve(probes: list[dict], index: int, merge_words: bool = False) -> pd.DataFrame:
+    """Per epoch: dev BLEU, the probe's mean attention entropy (bits; over words when ``merge_words``) and its
+    translation."""
     rows = []
     for epoch in probe_epochs(probes):
-        view = probe_view(probes, epoch, index)
+        view = probe_view(probes, epoch, index, merge_words)
         if view is not None:
             rows.append({"epoch": epoch, "dev_bleu": view.dev_bleu, "entropy": view.entropy,
                          "translation": view.translation})
