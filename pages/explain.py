@@ -6,6 +6,10 @@ alignment error rate per method on its dev silver; the inside of attention at on
 model's formula filled in; an intervention (all attention on one source word, or one word taken
 away, at one step, then decode on) with the new continuation beside the old; coverage flags.
 
+Words or pieces on both heatmaps (and the rank correlations): one toggle, words first on a projector,
+``?words=0|1``. In classroom mode there is no title, the translation and the toggle share a line, the
+coverage notice goes below the heatmaps, and the heatmaps' rows are fitted to a 1280x720 screen.
+
 State in the URL: ``?attribution=`` (the attribution method; ``?method=`` is the sidebar's decoding),
 ``?step=`` (1-based), ``?word=``, ``?mode=`` and, for a Transformer,
 ``?layer=`` (1-based decoder layer whose heads the inside view and the intervention work on; default
@@ -24,9 +28,9 @@ from nmt_core.decoding import InputError
 from nmt_core.explain.attribution import GRADIENT_METHODS, rank_correlation, trace_attribution
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.explain.intervene import MODES, inside_attention, intervene
-from nmt_core.figures.explain import score_heatmap
+from nmt_core.figures.explain import ROW_HEIGHT, fitted_score_rows, score_heatmap, score_top_margin
 from nmt_core.model import Seq2Seq, TransformerSeq2Seq
-from nmt_core.views.attention import word_groups, word_text
+from nmt_core.views.attention import MERGE_RULE, attention_view, word_groups, word_text
 from pages.lib.common import (
     NO_CHECKPOINT,
     classroom,
@@ -46,6 +50,9 @@ from pages.lib.common import (
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
 METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "attribution", "step", "word", "mode", "layer"
+WORDS_KEY = "explain_words"  # words or pieces on the heatmaps; mirrored as ?words=0|1
+# px for the heatmaps on a 1280x720 projector, below the translation line and the method's radio buttons
+CLASSROOM_HEATMAP_HEIGHT = 480  # they start ~225 px down
 
 
 @st.cache_resource(show_spinner="Computing attribution…", max_entries=128)
@@ -71,9 +78,11 @@ def main() -> None:
     if name is None or settings is None:
         st.info(NO_CHECKPOINT)
         return
-    st.title("Explain")
-    st.caption("Does the output follow the attention? Attention beside gradient attribution, alignment error "
-               "rates, the arithmetic inside one attention step, and an intervention.")
+    big = classroom()
+    if not big:  # on a projector the menu names the page: its height goes to the heatmaps
+        st.title("Explain")
+        st.caption("Does the output follow the attention? Attention beside gradient attribution, alignment error "
+                   "rates, the arithmetic inside one attention step, and an intervention.")
     trace = decode_or_explain(name, sentence, settings)
     if trace is None:
         return
@@ -83,15 +92,21 @@ def main() -> None:
     except CheckpointError as error:
         st.error(escape_markdown(str(error)))
         return
-    st.markdown(f"**Translation:** {escape_markdown(trace.translation)}")
+    translation_place, toggle_place = st.columns([3, 2], vertical_alignment="center") if big else \
+        (st.container(), st.container())
+    translation_place.markdown(f"**Translation:** {escape_markdown(trace.translation)}")
     notice = coverage_notice(trace, config, translator.src_tokenizer)
-    if notice:
+    if notice and not big:
         st.info(escape_markdown(notice))
     if not trace.steps:
         st.warning("Nothing was emitted.")
         return
+    with toggle_place:
+        words = words_toggle(big)
     decode = trace_key(name, sentence, settings)  # names the page's trace: the cached results' key
-    method = show_attribution(trace, decode, font_size=18 if classroom() else 13)
+    method = show_attribution(trace, decode, font_size=18 if big else 13, words=words, big=big)
+    if notice and big:  # below the heatmaps, which keep the first screen
+        st.info(escape_markdown(notice))
     show_alignment_error_rates(config)
     step = st.slider("Step", 1, len(trace.steps), url_int(STEP_PARAM, 1, 1, len(trace.steps)))
     model = translator.model
@@ -113,26 +128,46 @@ def main() -> None:
     set_url(**params)
 
 
-def show_attribution(trace, decode: tuple, font_size: int) -> str:
-    """Attention and the chosen attribution side by side, with each row's rank correlation; the method."""
-    source, target = trace.source_tokens, [s.token for s in trace.steps]
+def words_toggle(big: bool) -> bool:
+    """Words or pieces on the heatmaps (words first on a projector), mirrored as ``?words=``."""
+    if WORDS_KEY not in st.session_state:
+        st.session_state[WORDS_KEY] = bool(url_int("words", int(big), 0, 1))
+    words = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
+    set_url(words=int(words))
+    return words
+
+
+def show_attribution(trace, decode: tuple, font_size: int, words: bool = False, big: bool = False) -> str:
+    """Attention and the chosen attribution side by side, with each row's rank correlation; the method.
+
+    ``words``: both merged into words as every heatmap is (sum over a word's source pieces, mean over its
+    target pieces). ``big``: rows fitted to a projector's screen."""
+    pieces_source, pieces_target = trace.source_tokens, [s.token for s in trace.steps]
     method = st.radio("Attribution method", GRADIENT_METHODS, horizontal=True,
-                      index=GRADIENT_METHODS.index(choice(METHOD_PARAM, GRADIENT_METHODS, "saliency")))
+                      index=GRADIENT_METHODS.index(choice(METHOD_PARAM, GRADIENT_METHODS, "saliency")),
+                      label_visibility="collapsed" if big else "visible")  # the heatmap's title names it
     attribution = attribution_cached(decode, method)
     has_attention = trace.steps[0].attention is not None
-    columns = st.columns(2)
-    if has_attention:
-        attention = np.array([s.attention for s in trace.steps])
-        columns[0].plotly_chart(score_heatmap(attention, source, target, "Attention α(t, i)", font_size),
-                                key="explain_attention")
-    else:
-        columns[0].info("This model has no attention: only attribution can say what it read.")
     scores = np.abs(attribution.source)
     scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
-    columns[1].plotly_chart(score_heatmap(scores, source, target, f"{method} (|score|, rows normalised)", font_size),
-                            key="explain_attribution")
+    scored = attention_view(pieces_source, pieces_target, scores, words)
+    source, target = scored.source, scored.target
+    # source labels upright under the title, in room made for the longest (they crossed the title before)
+    row_height, top = ROW_HEIGHT, score_top_margin(source, font_size)
+    if big:  # both heatmaps whole on one projector screen
+        row_height, font_size, top = fitted_score_rows(len(target), source, CLASSROOM_HEATMAP_HEIGHT, font_size)
+    columns = st.columns(2)
     if has_attention:
-        rho = [rank_correlation(a, b) for a, b in zip(attention, scores, strict=True)]
+        attention = attention_view(pieces_source, pieces_target, np.array([s.attention for s in trace.steps]),
+                                   words).matrix
+        figure = score_heatmap(attention, source, target, "Attention α(t, i)", font_size, row_height, top)
+        columns[0].plotly_chart(figure, key="explain_attention")
+    else:
+        columns[0].info("This model has no attention: only attribution can say what it read.")
+    columns[1].plotly_chart(score_heatmap(scored.matrix, source, target, f"{method} (|score|, rows normalised)",
+                                          font_size, row_height, top), key="explain_attribution")
+    if has_attention:
+        rho = [rank_correlation(a, b) for a, b in zip(attention, scored.matrix, strict=True)]
         st.dataframe(pd.DataFrame({"target": target, "Spearman ρ (attention vs attribution)":
                                    [None if r is None else round(r, 2) for r in rho]}), hide_index=True)
     return method
