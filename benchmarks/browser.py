@@ -326,8 +326,11 @@ class WsSession:
 
     def __init__(self, url: str):
         self.uri = url.replace("http://", "ws://") + "/_stcore/stream"
-        self.widgets: dict[str, tuple[str, str]] = {}  # label -> (id, kind), first seen wins (the sidebar's)
-        self.states: dict[str, object] = {}  # widget id -> value sent with every rerun
+        # label -> (id, kind) as the last run rendered it; first seen in a run wins (the sidebar's). A widget's
+        # id can change from run to run (Streamlit derives it from its parameters, and a link's value is one),
+        # and the server ignores a state sent under a stale id: so states are kept by label.
+        self.widgets: dict[str, tuple[str, str]] = {}
+        self.states: dict[str, object] = {}  # widget label -> value sent with every rerun
         self.query = ""
         self.exceptions = 0
         self.bytes_received = 0
@@ -349,10 +352,11 @@ class WsSession:
         client = message.rerun_script
         client.query_string = self.query
         client.page_name = page
-        for wid, value in list(self.states.items()) + ([(trigger, True)] if trigger else []):
+        states = [(self.widgets[label][0], value) for label, value in self.states.items() if label in self.widgets]
+        for wid, value in states + ([(self.widgets[trigger][0], True)] if trigger else []):
             state = client.widget_states.widgets.add()
             state.id = wid
-            if value is True and wid == trigger:
+            if value is True and trigger and wid == self.widgets[trigger][0]:
                 state.trigger_value = True
             elif isinstance(value, str):
                 state.string_value = value
@@ -360,6 +364,7 @@ class WsSession:
                 state.double_array_value.data.append(float(value))
         started = time.perf_counter()
         await self.ws.send(message.SerializeToString())
+        seen: dict[str, tuple[str, str]] = {}
         while True:
             raw = await self.ws.recv()
             self.bytes_received += len(raw)
@@ -373,12 +378,13 @@ class WsSession:
                     self.exceptions += 1
                 inner = getattr(element, which, None)
                 label, wid = getattr(inner, "label", None), getattr(inner, "id", None)
-                if label and wid and label not in self.widgets:
-                    self.widgets[label] = (wid, which)
+                if label and wid and label not in seen:
+                    seen[label] = (wid, which)
             elif kind == "page_info_changed":
                 self.query = forward.page_info_changed.query_string
             elif kind == "script_finished":
                 if forward.script_finished in (0, 3):  # FINISHED_SUCCESSFULLY or FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+                    self.widgets.update(seen)
                     return time.perf_counter() - started
                 if forward.script_finished == 1:  # FINISHED_WITH_COMPILE_ERROR
                     raise RuntimeError("compile error")
@@ -398,18 +404,15 @@ async def load_session(url: str, index: int, rounds: int, results: dict, errors:
                 results["empty_first_page"] += 1
                 await session.rerun("step")
             for r in range(rounds):
-                wid, _ = session.widgets["Sentence"]
-                session.states[wid] = SENTENCES[(index + r + 1) % len(SENTENCES)] + f" ({index})"
+                session.states["Sentence"] = SENTENCES[(index + r + 1) % len(SENTENCES)] + f" ({index})"
                 results["sentence"].append(await session.rerun("step"))
-                wid, _ = session.widgets["Beam width"]
-                session.states[wid] = 4 + (index + r) % 4
+                session.states["Beam width"] = 4 + (index + r) % 4
                 results["width"].append(await session.rerun("step"))
-                nxt = session.widgets.get("Next ▶")
                 for _ in range(3):  # stepping: a server run only where the page still needs one
-                    if nxt is None:
+                    if "Next ▶" not in session.widgets:
                         results["step_client_side"] += 1
                     else:
-                        results["step"].append(await session.rerun("step", trigger=nxt[0]))
+                        results["step"].append(await session.rerun("step", trigger="Next ▶"))
             if session.exceptions:
                 errors.append(f"session {index}: {session.exceptions} exception(s) on the page")
             results["bytes"] += session.bytes_received
