@@ -178,16 +178,8 @@ def heatmap_figure(key: tuple, choice: str | None, row_height: int, merge: bool,
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def probability_spec(key: tuple, font_size: int) -> dict:
-    """The probability chart as Streamlit's Vega-Lite spec (data as Arrow), built once per decode.
-
-    ``st.altair_chart`` converts and validates the Altair chart against the Vega-Lite schema on every run
-    (~25 ms); this does it once. Streamlit copies the spec before changing it, so it can be shared."""
-    chart = probability_chart(probability_frame(trace_of(key)), font_size=font_size)
-    try:
-        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-    except ImportError:  # a Streamlit without it: the plain spec, data inline
-        return chart.to_dict()
-    return _convert_altair_to_vega_lite_spec(chart)
+    """The probability chart's Vega-Lite spec, built once per decode and shared (Streamlit copies it to send)."""
+    return probability_chart(probability_frame(trace_of(key)), font_size=font_size)
 
 
 def choice_label(key: str, layers: int, heads: int) -> str:

@@ -1,5 +1,6 @@
 """Figures from hand-made traces: heatmaps (pieces and words), probabilities, entropy, difference, alignment."""
 
+import json
 import math
 
 import numpy as np
@@ -62,6 +63,22 @@ def test_heatmap_keeps_repeated_pieces_apart_on_integer_axes():
     assert x == [label(t) for t in SOURCE] and y == TARGET  # "▁the" twice, "▁el" twice: separate columns and rows
     assert list(figure.data[0].x) == list(range(5)) and list(figure.data[0].y) == list(range(4))
     assert figure.layout.height == 120 + 28 * 4
+
+
+def test_heatmaps_built_without_plotly_validation_are_exactly_what_validation_makes():
+    """heatmap_figure skips plotly's per-property validation (unvalidated_figure): each variant it writes must be
+    one that validating again leaves unchanged, so a misspelt property fails here instead of in a browser."""
+    import plotly.graph_objects as go
+
+    trace = make_trace(SOURCE, TARGET, ATTENTION)
+    other = make_trace(SOURCE, TARGET, np.random.default_rng(2).dirichlet(np.ones(len(SOURCE)), size=4).tolist())
+    figures = [attention_heatmap(trace), attention_heatmap(trace, merge_words=True, font_size=22, height_per_row=46),
+               attention_heatmap(trace, top_margin=aligned_top_margin([SOURCE]), show_scale=False),
+               context_heatmap(context_frame(make_trace(SOURCE, TARGET, None))),
+               difference_heatmap(difference_frame(trace, other, 4))]
+    for figure in figures:
+        written = figure.to_dict()
+        assert go.Figure(written).to_dict() == written
 
 
 def test_heatmap_hover_names_target_source_and_weight():
@@ -145,8 +162,12 @@ def test_probability_frame_has_every_chosen_token_with_its_runner_up():
     assert frame["runner_up"].tolist()[:4] == ["▁other"] * 4
     np.testing.assert_allclose(frame["runner_up_probability"][:4], [0.05, 0.2, 0.35, 0.1])
     assert frame["runner_up"].iloc[4] == "" and math.isnan(frame["runner_up_probability"].iloc[4])
-    spec = probability_chart(frame).to_dict()
+    spec = probability_chart(frame)
     assert spec["encoding"]["y"]["sort"] == ["1. ▁el", "2. ▁ga", "3. to", "4. ▁el", "5. </s>"]  # repeats kept
+    assert spec["data"]["values"][4]["runner_up_probability"] is None  # JSON has no NaN
+    import altair as alt  # the spec is written by hand: it must be valid Vega-Lite (from_dict validates it)
+
+    assert alt.Chart.from_dict(json.loads(json.dumps(spec))).to_dict()["encoding"] == spec["encoding"]
 
 
 def test_entropy_frame_in_bits_per_model_without_attention_left_out():

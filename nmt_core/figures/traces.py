@@ -12,18 +12,17 @@ figures placed side by side (the Compare page) line up row for row.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
+import plotly.io
 
 from ..decoding.trace import Trace
-
-if TYPE_CHECKING:
-    import altair as alt
 from ..views.attention import argmax_alignment, attention_view, entropy
 
 ROW_HEIGHT = 28  # px per heatmap row
@@ -142,36 +141,70 @@ def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, fon
     labels when the frame has no rows yet (nothing decoded).
     """
     source, target, matrix = _axes(frame, source)
-    hover = _hover(frame, len(target), len(source), value_name)
-    figure = go.Figure(go.Heatmap(
-        z=matrix, x=list(range(len(source))), y=list(range(len(target))), colorscale=colorscale, zmin=zmin,
-        zmax=zmax, zmid=zmid, text=hover, hoverinfo="text", xgap=1, ygap=1, showscale=show_scale,
-        colorbar={"title": {"text": value_name}, "thickness": 12},
-    ))
-    figure.update_layout(
-        xaxis={"tickmode": "array", "tickvals": list(range(len(source))), "ticktext": [label(s) for s in source],
-               "side": "top", "title": {"text": "source"}, "showgrid": False},
-        yaxis={"tickmode": "array", "tickvals": list(range(len(target))), "ticktext": [label(t) for t in target],
-               "autorange": "reversed", "title": {"text": y_title}, "showgrid": False},
-        height=max(220, FIGURE_CHROME + height_per_row * len(target)),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        font={"size": font_size},
-        plot_bgcolor="white",
-    )
-    set_font_size(figure, font_size)
+    sized = {"size": font_size}
+    x_labels = [label(s) for s in source] if top_margin is None else [label(_shorten(s)) for s in source]
+    y_labels = [label(t) for t in target] if top_margin is None else [label(_shorten(t)) for t in target]
+    heatmap = {"type": "heatmap", "z": matrix, "x": list(range(len(source))),
+               "y": list(range(len(target))), "colorscale": named_colorscale(colorscale), "zmin": zmin, "zmax": zmax,
+               "text": _hover(frame, len(target), len(source), value_name), "hoverinfo": "text",
+               "xgap": 1, "ygap": 1, "showscale": show_scale,
+               "colorbar": {"title": {"text": value_name, "font": sized}, "thickness": 12, "tickfont": sized}}
+    if zmid is not None:
+        heatmap["zmid"] = zmid
+    axis = {"tickmode": "array", "showgrid": False, "tickfont": sized}
+    layout = {
+        "xaxis": {**axis, "tickvals": list(range(len(source))), "ticktext": x_labels, "side": "top",
+                  "title": {"text": "source", "font": sized}},
+        "yaxis": {**axis, "tickvals": list(range(len(target))), "ticktext": y_labels, "autorange": "reversed",
+                  "title": {"text": y_title, "font": sized}},
+        "height": max(220, FIGURE_CHROME + height_per_row * len(target)),
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "font": sized, "legend": {"font": sized}, "plot_bgcolor": "white",
+    }
     if top_margin is not None:
         # Labels upright (long ones shortened; hover keeps them whole) and no automatic margin:
         # the plot area starts at the same height in every figure.
         # The left margin is set from the row labels too: narrow columns need every pixel for cells.
-        rows = [label(_shorten(t)) for t in target]
         left = int(0.62 * font_size * max((len(_shorten(t)) for t in target), default=1) + 14)
-        figure.update_layout(height=top_margin + 10 + height_per_row * max(len(target), 1),
-                             margin={"t": top_margin, "l": left, "r": 4},
-                             xaxis={"tickangle": -90, "automargin": False,
-                                    "ticktext": [label(_shorten(s)) for s in source]},
-                             yaxis={"automargin": False, "ticktext": rows,
-                                    "title": {"text": y_title, "standoff": 4}})
-    return figure
+        layout["height"] = top_margin + 10 + height_per_row * max(len(target), 1)
+        layout["margin"] = {"t": top_margin, "l": left, "r": 4, "b": 10}
+        layout["xaxis"].update(tickangle=-90, automargin=False)
+        layout["yaxis"].update(automargin=False)
+        layout["yaxis"]["title"]["standoff"] = 4
+    return unvalidated_figure({"data": [heatmap], "layout": layout})
+
+
+def named_colorscale(colorscale):
+    """plotly.py's colorscale of that name, as a list (plotly.js has other scales under some of the same names)."""
+    return [list(stop) for stop in _colorscale(colorscale)] if isinstance(colorscale, str) else colorscale
+
+
+@functools.lru_cache(maxsize=16)
+def _colorscale(name: str) -> tuple:
+    return tuple(tuple(stop) for stop in plotly.colors.get_colorscale(name))  # ~0.5 ms a lookup: kept
+
+
+@functools.lru_cache(maxsize=4)
+def _template(name: str) -> dict:
+    """The default template's JSON (Streamlit's own, once Streamlit is imported), made once: a figure would
+    otherwise deep-copy its ~1,400 values on every build (~10 ms)."""
+    return plotly.io.templates[name].to_plotly_json()
+
+
+def unvalidated_figure(spec: dict) -> go.Figure:
+    """A plotly Figure of a spec written by hand, without plotly's property validation.
+
+    Validation walks every property through plotly's validators: ~35 ms of a ~40 ms heatmap, paid on every
+    new decode. The specs here are fixed in code, and tests/test_plots.py checks each against the validated
+    ``go.Figure(spec)``, so the check is made once, in the tests, instead of on every request.
+    """
+    default = plotly.io.templates.default
+    if isinstance(default, str) and "template" not in spec.get("layout", {}):
+        spec = {**spec, "layout": {**spec.get("layout", {}), "template": _template(default)}}
+    try:
+        return go.Figure(spec, _validate=False)
+    except TypeError:  # a plotly without the private flag: validate after all
+        return go.Figure(spec)
 
 
 ALIGNED_LABEL_CHARACTERS = 16  # source labels longer than this are shortened in side-by-side heatmaps
@@ -236,29 +269,42 @@ def probability_frame(trace: Trace) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PROBABILITY_COLUMNS)
 
 
-def probability_chart(frame: pd.DataFrame, font_size: int = 13) -> alt.Chart:
+def probability_chart(frame: pd.DataFrame, font_size: int = 13) -> dict:
     """Horizontal bars, one per emitted token in reading order (as the heatmap's rows): the probability
     the model gave it. Forced tokens are orange (the legend appears only when there are some).
 
-    Altair draws labels as text, not markup. Each bar is labelled "step. token"
+    A Vega-Lite spec (``st.vega_lite_chart``) with its data inline, written as a dict rather than through
+    Altair: Altair validates the chart against the Vega-Lite schema on every build (~25 ms of a new
+    sentence). Vega-Lite draws labels as text, not markup. Each bar is labelled "step. token"
     so a repeated token ("the" twice) keeps two bars.
     """
-    import altair as alt  # here, not at the top: a fresh server's first heatmap does not wait ~0.7 s for it
-
-    data = frame.assign(label=[f"{s}. {t}" for s, t in zip(frame["step"], frame["token"], strict=True)],
-                        kind=["forced" if f else "chosen by the decoder" for f in frame["forced"]])
-    legend = alt.Legend(orient="bottom", labelFontSize=font_size) if data["forced"].any() else None
-    return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("label:N", sort=list(data["label"]), title=None,
-                axis=alt.Axis(labelFontSize=font_size, labelLimit=240, labelOverlap=False)),
-        x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), title="probability",
-                axis=alt.Axis(labelFontSize=font_size, titleFontSize=font_size, tickCount=5)),
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=["chosen by the decoder", "forced"],
-                                                              range=["#1f77b4", "#ff7f0e"]), legend=legend),
-        tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("token:N"), alt.Tooltip("probability:Q", format=".3f"),
-                 alt.Tooltip("runner_up:N", title="runner-up"),
-                 alt.Tooltip("runner_up_probability:Q", title="runner-up probability", format=".3f")],
-    ).properties(height=max(len(data), 1) * (font_size + 12) + 50)
+    labels = [f"{s}. {t}" for s, t in zip(frame["step"], frame["token"], strict=True)]
+    rows = [{"step": int(row.step), "token": row.token, "probability": float(row.probability),
+             "forced": bool(row.forced), "runner_up": row.runner_up,
+             # JSON has no NaN: a step without a runner-up has none
+             "runner_up_probability": None if math.isnan(row.runner_up_probability) else
+             float(row.runner_up_probability),
+             "label": text, "kind": "forced" if row.forced else "chosen by the decoder"}
+            for row, text in zip(frame.itertuples(index=False), labels, strict=True)]
+    legend = {"orient": "bottom", "labelFontSize": font_size} if frame["forced"].any() else None
+    return {
+        "data": {"values": rows},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "label", "type": "nominal", "sort": labels, "title": None,
+                  "axis": {"labelFontSize": font_size, "labelLimit": 240, "labelOverlap": False}},
+            "x": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "probability",
+                  "axis": {"labelFontSize": font_size, "titleFontSize": font_size, "tickCount": 5}},
+            "color": {"field": "kind", "type": "nominal", "title": None, "legend": legend,
+                      "scale": {"domain": ["chosen by the decoder", "forced"], "range": ["#1f77b4", "#ff7f0e"]}},
+            "tooltip": [{"field": "step", "type": "quantitative"}, {"field": "token", "type": "nominal"},
+                        {"field": "probability", "type": "quantitative", "format": ".3f"},
+                        {"field": "runner_up", "type": "nominal", "title": "runner-up"},
+                        {"field": "runner_up_probability", "type": "quantitative", "title": "runner-up probability",
+                         "format": ".3f"}],
+        },
+        "height": max(len(rows), 1) * (font_size + 12) + 50,
+    }
 
 
 # --- Compare: entropy, difference, word alignment --------------------------------------------------------
