@@ -12,7 +12,7 @@ and pan run in the browser, which also keeps ``?step=`` (1-based, as on Step thr
 
 import streamlit as st
 
-from nmt_core.figures import asset, component_js
+from nmt_core.figures import asset, component_data, component_js, payload_json
 from nmt_core.views.beam import beam_settings
 from nmt_core.views.beam_data import beam_payload
 from pages.lib.common import (
@@ -48,6 +48,12 @@ def payload(key: tuple) -> dict:
     """The search as the component's data, built once per search and shared, not copied: a width-16 tree
     has thousands of nodes, and st.cache_data would unpickle a copy on every run. Read it, never change it."""
     return beam_payload(trace_of(key))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def payload_bytes(key: tuple) -> bytes:
+    """:func:`payload` as the JSON the browser receives, serialized once per search."""
+    return payload_json(payload(key))
 
 
 def copy_to_sidebar(page_key: str, sidebar_key: str):
@@ -110,9 +116,9 @@ def render():
         set_url(step=step, node=node)
     step, node = st.session_state["beam_page_start"]
     index = {node_id: i for i, node_id in enumerate(data["ids"])}
-    beam_component()(key=COMPONENT_KEY, data={
-        **data, "step": step, "node": index.get(node, data["best"]), "classroom": big,
-        "font_size": figure_font_size(big), "height": 270 if big else 560})
+    beam_component()(key=COMPONENT_KEY, data=component_data(
+        payload_bytes(trace_key(name, sentence, search)), step=step, node=index.get(node, data["best"]),
+        classroom=big, font_size=figure_font_size(big), height=270 if big else 560))
     if not big:
         st.caption(f"{len(trace.beam.nodes):,} nodes expanded, kept and pruned. Steps count from 1 on every page "
                    f"(the start is step 0); this search ran steps {first} to {last}.")

@@ -17,7 +17,7 @@ in the browser, is not sent again (Streamlit's message cache sends a reference).
 import streamlit as st
 
 from nmt_core.decoding import InputError, Trace
-from nmt_core.figures import asset, component_js
+from nmt_core.figures import asset, component_data, component_js, payload_json
 from nmt_core.views.step import (
     compare_endings,
     ending_frame,
@@ -60,10 +60,10 @@ def step_component():
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def payload(key: tuple) -> dict:
-    """The trace as the component's data, built once per decode and shared, not copied (st.cache_data would
-    unpickle a copy on every run). Read it, never change it."""
-    return step_payload(trace_of(key))
+def payload_bytes(key: tuple) -> bytes:
+    """The trace as the component's data (JSON bytes), built and serialized once per decode and shared by
+    every session and run."""
+    return payload_json(step_payload(trace_of(key)))
 
 
 def clear_force() -> None:
@@ -120,9 +120,9 @@ def step_view(trace: Trace, name: str, sentence: str, settings) -> None:
     forced = url_int(FORCE_PARAM, -1, -1, 2**31 - 1)
     set_url(**{STEP_PARAM: t})  # a missing or out-of-range ?step= reads as the step shown
     big = classroom()
-    data = {**payload(trace_key(name, sentence, settings)), "step": t, "classroom": big,
-            "font_size": figure_font_size(big),
-            "force": {"step": t, "token_id": forced} if forced >= 0 else None}
+    data = component_data(payload_bytes(trace_key(name, sentence, settings)), step=t, classroom=big,
+                          font_size=figure_font_size(big),
+                          force={"step": t, "token_id": forced} if forced >= 0 else None)
     step_component()(key=COMPONENT_KEY, data=data, on_force_change=on_force)
     if forced >= 0:
         what_if(trace, t, forced, name, sentence, settings)

@@ -26,9 +26,11 @@ def plotly_array(value):
 
 
 def component(app):
-    """The tree component's element and its data (every node of the search)."""
+    """The tree component's element and its data, every node of the search: sent as JSON bytes
+    ``{"view": ..., "payload": ...}``, merged here as the component's shared.js merges them."""
     (element,) = [e for e in app.main if e.type == "bidi_component"]
-    return element.proto, json.loads(element.proto.json)
+    message = json.loads(element.proto.bytes)
+    return element.proto, {**message["payload"], **message["view"]}
 
 
 def expected_trace(translator, app, width=None):

@@ -52,9 +52,11 @@ def url(app, name: str):
 
 
 def component(app):
-    """The Step component's element and its data (the trace as JSON)."""
+    """The Step component's element and its data, the trace: sent as JSON bytes
+    ``{"view": ..., "payload": ...}``, merged here as the component's shared.js merges them."""
     (element,) = [e for e in app.main if e.type == "bidi_component"]
-    return element.proto, json.loads(element.proto.json)
+    message = json.loads(element.proto.bytes)
+    return element.proto, {**message["payload"], **message["view"]}
 
 
 def texts(app) -> list[str]:

@@ -38,7 +38,8 @@ function setUrl(params) {
 }
 
 export default function (component) {
-  const { data, parentElement, key } = component;
+  const { parentElement, key } = component;
+  const data = componentData(component.data);
   if (!data || !Array.isArray(data.nodes)) return undefined;
   const nodes = data.nodes;
   const N = nodes.length;

@@ -4,6 +4,20 @@ const MARK = "\u2581"; // SentencePiece's word-start marker
 const EOS = "</s>";
 const PUNCTUATION = /^[\p{P}\p{S}]+$/u; // "." or "," glued to a word reads as itself, not "+."
 
+// The data a page sends: JSON bytes {"view": {...}, "payload": {...}} (nmt_core.figures.component_data), the
+// decode's payload serialized once on the server and this run's view settings laid over it; a plain object
+// passes through. Parsed once per distinct message: Streamlit hands the same bytes to every re-render.
+let lastBytes = null;
+let lastData = null;
+function componentData(data) {
+  if (!(data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data))) return data;
+  if (data === lastBytes) return lastData;
+  const message = JSON.parse(new TextDecoder().decode(data));
+  lastBytes = data;
+  lastData = message && message.payload ? { ...message.payload, ...message.view } : null;
+  return lastData;
+}
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;

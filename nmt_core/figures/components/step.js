@@ -64,7 +64,8 @@ function setStepInUrl(t, force) {
 }
 
 export default function (component) {
-  const { data, parentElement, setTriggerValue, key } = component;
+  const { parentElement, setTriggerValue, key } = component;
+  const data = componentData(component.data);
   if (!data || !Array.isArray(data.steps)) return undefined;
   const n = data.steps.length;
   const id = key || "step";
