@@ -290,3 +290,48 @@ def test_a_transformer_columns_head_choice_drives_its_heatmap_entropy_and_alignm
                         column_heads="tiny-transformer:all")
     np.testing.assert_allclose(array(charts(reopened)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
                                per_head.mean(axis=(0, 1)), atol=1e-6)
+
+
+# --- issue 13: classroom mode at 1280x720 ---------------------------------------------------------------
+
+
+def test_classroom_compare_has_no_title_and_the_words_toggle_beside_the_folded_picker(compare_root):
+    app = run_page("compare", SENTENCE, classroom="1")
+    assert not app.exception
+    assert not app.title  # the menu names the page; its height goes to the heatmaps
+    assert app.toggle(key="compare_words").value is True  # words first on a projector
+    (picker,) = [e for e in app.expander if e.label.replace("\\", "").startswith("Models: tiny-")]
+    assert not picker.toggle  # one click from the pieces, not inside the folded picker
+    assert app.query_params["words"] in ("1", ["1"])
+    # names (one line each) above the heatmaps; the translations below them
+    names = [m.value.replace("\\", "") for m in app.markdown if " · " in m.value]
+    assert "**tiny-luong** · luong-general" in names and "**tiny-none** · none" in names
+    app.toggle(key="compare_words").set_value(False).run()  # pieces, one toggle away; the link follows
+    assert app.query_params["words"] in ("0", ["0"])
+    trace = decode(compare_root, "tiny-luong", SENTENCE, app.session_state["settings"])
+    assert charts(app)["compare_heatmap_tiny-luong"]["layout"]["xaxis"]["ticktext"] == \
+        [label(t) for t in trace.source_tokens]
+
+
+def test_a_classroom_link_with_words_0_opens_pieces(compare_root):
+    app = run_page("compare", SENTENCE, classroom="1", words="0")
+    assert not app.exception
+    assert app.toggle(key="compare_words").value is False
+    app = run_page("compare", SENTENCE, words="1")  # and a normal-mode link with words=1, words
+    assert app.toggle(key="compare_words").value is True
+
+
+def test_classroom_heatmap_rows_fit_the_projector():
+    """A 15-word sentence's heatmaps (16 rows: its words and </s>) fit the height left under the names on a
+    1280x720 screen; rows shrink, and their labels with them, only as far as needed."""
+    from nmt_core.figures.compare import fitted_aligned_rows
+    from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT
+    from pages.compare import CLASSROOM_HEATMAP_HEIGHT
+
+    labels = [["alpha", "epsilon", "lambda", "</s>"]]
+    for rows in (3, 7, 16, 22):
+        row_height, font, top = fitted_aligned_rows(rows, labels, CLASSROOM_HEATMAP_HEIGHT, 22)
+        assert MIN_CLASSROOM_ROW_HEIGHT <= row_height <= CLASSROOM_ROW_HEIGHT and font <= min(22, row_height - 2)
+        if rows <= 16:
+            assert top + 10 + rows * row_height <= CLASSROOM_HEATMAP_HEIGHT, rows
+    assert fitted_aligned_rows(3, labels, CLASSROOM_HEATMAP_HEIGHT, 22)[:2] == (CLASSROOM_ROW_HEIGHT, 22)

@@ -55,3 +55,39 @@ def test_explain_page_on_a_transformer_layer_heads_and_intervention(tmp_path, ti
     app.selectbox[0].set_value(0).run()  # the first layer: the record and the URL follow
     assert not app.exception
     assert app.query_params["layer"] in ("1", ["1"])
+
+
+# --- issue 13: classroom mode at 1280x720, words by default there ---------------------------------------
+
+
+def heatmap_ticks(app, key: str) -> list[str]:
+    import json
+
+    spec = json.loads(next(c for c in app.get("plotly_chart") if c.proto.id.endswith(key)).proto.spec)
+    return spec["layout"]["xaxis"]["ticktext"]
+
+
+def test_words_toggle_merges_both_heatmaps_and_goes_into_the_link(models_root):
+    app = run_page("explain", text="alphabeta gamma", attribution="saliency")  # an unseen word: several pieces
+    assert not app.exception and app.title
+    assert app.toggle(key="explain_words").value is False  # pieces first in normal mode
+    pieces = heatmap_ticks(app, "explain_attention")
+    assert heatmap_ticks(app, "explain_attribution") == pieces
+    app.toggle(key="explain_words").set_value(True).run()
+    assert not app.exception and app.query_params["words"] in ("1", ["1"])
+    words = heatmap_ticks(app, "explain_attention")
+    assert words == ["alphabeta", "gamma", "&lt;/s&gt;"] and len(words) < len(pieces)
+    assert heatmap_ticks(app, "explain_attribution") == words
+    rho = app.dataframe[0].value  # one rank correlation per row shown, the rows in words too
+    assert not any("\u2581" in t for t in rho["target"])
+
+
+def test_classroom_explain_opens_on_words_without_a_title(models_root):
+    app = run_page("explain", text="alpha beta gamma", classroom="1")
+    assert not app.exception
+    assert not app.title
+    assert app.toggle(key="explain_words").value is True
+    assert app.query_params["words"] in ("1", ["1"])
+    assert not any("\u2581" in t for t in heatmap_ticks(app, "explain_attention"))
+    app = run_page("explain", text="alpha beta gamma", classroom="1", words="0")  # a link to pieces
+    assert app.toggle(key="explain_words").value is False

@@ -171,3 +171,38 @@ def test_probe_traces_missing_or_broken(models_root):
     assert any("probe traces cannot be read" in e.value and "probes.json" in e.value.replace("\\", "")
                for e in app.error)
     assert len(charts(app, "vega_lite_chart")) == 4  # the rest of the card is whole
+
+
+# --- issue 13: classroom mode at 1280x720, words by default there ---------------------------------------
+
+
+def test_probe_heatmap_words_toggle_and_its_link(models_root):
+    probes = read_probes(models_root / "tiny-luong")
+    recorded = probes[0]["traces"][0]
+    app = run_page("models")
+    assert not app.exception and app.title
+    toggle = app.toggle(key="models_words_tiny-luong")
+    assert toggle.value is False  # pieces first in normal mode
+    ticks = plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"]
+    assert ticks == [label(t) for t in recorded["source_tokens"]]
+    toggle.set_value(True).run()
+    assert not app.exception and app.query_params["words"] in ("1", ["1"])
+    words = [t.removeprefix("\u2581") for t in recorded["source_tokens"]]  # one piece per word in the tiny model
+    assert plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"] == [label(w) for w in words]
+    linked = run_page("models", words="1")  # the link reopens words
+    assert linked.toggle(key="models_words_tiny-luong").value is True
+
+
+def test_classroom_models_opens_on_words_with_the_headline_in_the_first_tab(models_root):
+    app = run_page("models", classroom="1")
+    assert not app.exception
+    assert not app.title  # the menu names the page; its height goes to the tabs
+    assert app.toggle(key="models_words_tiny-luong").value is True
+    assert app.query_params["words"] in ("1", ["1"])
+    assert [m.label for m in app.tabs[0].metric] == ["Test BLEU", "Test chrF", "Parameters", "Size on disk"]
+    heatmap = plotly(app, "models_probe_heatmap_tiny-luong")
+    assert not any("\u2581" in t for t in heatmap["layout"]["xaxis"]["ticktext"])
+    assert heatmap["layout"]["height"] <= 380  # pages.models.CLASSROOM_HEATMAP_HEIGHT: whole under the tabs
+    app.toggle(key="models_words_tiny-luong").set_value(False).run()  # pieces one toggle away
+    assert not app.exception and app.query_params["words"] in ("0", ["0"])
+    assert any("\u2581" in t for t in plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"])

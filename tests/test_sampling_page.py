@@ -101,3 +101,62 @@ def test_empty_sentence_is_a_message(models_root):
     app = page(text=" ")
     assert not app.exception
     assert "empty" in app.warning[0].value
+
+
+# --- issue 13: words by default on a projector, pieces one toggle away ------------------------------------
+
+
+def temperature_labels(app) -> list[str]:
+    (chart,) = app.get("vega_lite_chart")
+    return json.loads(chart.proto.spec)["spec"]["encoding"]["y"]["sort"]
+
+
+def tree_labels(app, key: str) -> list[str]:
+    spec = json.loads(next(c for c in app.get("plotly_chart") if c.proto.id.endswith(key)).proto.spec)
+    return [t for t in next(t for t in spec["data"] if t.get("name") == "nodes")["text"] if t]
+
+
+def marked(text: str) -> bool:
+    """A piece with SentencePiece's word marker (the bare marker, a piece of its own, reads as itself)."""
+    return "\u2581" in text and text != "\u2581"
+
+
+def test_words_toggle_pieces_in_normal_mode_words_in_classroom(models_root):
+    app = page()
+    assert not app.exception and app.title  # normal mode: the title, and pieces first
+    assert app.toggle(key="sampling_page_words").value is False
+    assert app.query_params["words"] in ("0", ["0"])
+    assert any(marked(t) for t in temperature_labels(app))
+    assert any(marked(t) for t in tree_labels(app, "sampling_page_samples"))
+    app = page(classroom="1")
+    assert not app.exception and not app.title  # the menu names the page on a projector
+    assert app.toggle(key="sampling_page_words").value is True
+    assert app.query_params["words"] in ("1", ["1"])
+    for labels in (temperature_labels(app), tree_labels(app, "sampling_page_samples"),
+                   tree_labels(app, "sampling_page_beam")):
+        assert labels and not any(marked(t) for t in labels), [t for t in labels if marked(t)]
+    app.toggle(key="sampling_page_words").set_value(False).run()  # pieces one toggle away, in the link too
+    assert not app.exception and app.query_params["words"] in ("0", ["0"])
+    assert any(marked(t) for t in temperature_labels(app))
+
+
+def test_a_link_with_words_reopens_words(models_root):
+    app = page(words="1")
+    assert app.toggle(key="sampling_page_words").value is True
+    assert not any(marked(t) for t in temperature_labels(app))
+    app = page(classroom="1", words="0")
+    assert app.toggle(key="sampling_page_words").value is False
+
+
+def test_word_labels_and_the_word_tree():
+    from nmt_core.text import EOS_ID
+    from nmt_core.views.sampling import prefix_tree, word_label
+
+    assert [word_label(p) for p in ("\u2581gamma", "ma", ".", "</s>", "<unk>", "(all other tokens)")] == \
+        ["gamma", "+ma", ".", "</s>", "<unk>", "(all other tokens)"]
+    # two samples that wrote "gamma" with the same pieces share its node; one cut otherwise does not
+    words = [[((5, 6), "gamma"), ((EOS_ID,), "</s>")], [((5, 6), "gamma"), ((7,), "delta")],
+             [((5, 8, 9), "gamma")]]
+    nodes = prefix_tree(words)
+    assert [(n.token, n.count) for n in nodes] == [("<s>", 3), ("gamma", 2), ("</s>", 1), ("delta", 1), ("gamma", 1)]
+    assert nodes[2].token_id == EOS_ID
