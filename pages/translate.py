@@ -38,7 +38,7 @@ from pages.lib.common import (
     decode_or_explain,
     escape_markdown,
     leave_legacy_mode,
-    load,
+    load_cached,
     set_url,
     settings_values,
     sidebar_choices,
@@ -86,7 +86,7 @@ def render():
     else:
         st.caption("Translation")
         st.text(trace.translation or "(empty)")
-        show_notices(name, trace)
+        show_notices(trace_key(name, sentence, settings), trace)
         merge = words_toggle(trace, big)
 
     # The heatmap comes first, in this slot above the rest: it is the view a person waits for, and it reaches
@@ -96,7 +96,7 @@ def render():
     with heatmap_slot:
         draw_heatmap(name, sentence, settings, trace, big, merge, font_size, st.session_state.get(FORMAT_KEY, "png"))
     if big:
-        show_notices(name, trace)
+        show_notices(trace_key(name, sentence, settings), trace)
 
     if not big:
         sure, candidates = st.columns([2, 3])
@@ -120,18 +120,24 @@ def render():
                     format_func=IMAGE_FORMATS.__getitem__, help="Then use the camera icon in the heatmap's toolbar")
 
 
-def show_notices(name: str, trace) -> None:
-    """How the model read the sentence, a cut at the length limit, and the coverage notice."""
+def show_notices(key: tuple, trace) -> None:
+    """How the model read the sentence, a cut at the length limit, and the coverage notice (``key``: the trace's)."""
     for message in trace.warnings:
         st.warning(escape_markdown(message))
     if not trace.finished:
         st.caption("Stopped at the length limit before the model emitted </s>.")
-    # Source words the attention hardly touched (perhaps dropped) or kept returning to (perhaps repeated),
-    # against thresholds measured on the model's dev set (nmt_core.explain.coverage; details on Explain).
-    checkpoint = load(name)
-    notice = coverage_notice(trace, checkpoint.config, checkpoint.src_tokenizer)
+    notice = coverage_line(key)
     if notice:
         st.info(escape_markdown(notice))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def coverage_line(key: tuple) -> str | None:
+    """Source words the attention hardly touched (perhaps dropped) or kept returning to (perhaps repeated),
+    against thresholds measured on the model's dev set (nmt_core.explain.coverage; details on Explain).
+    Once per decode: its word grouping runs the tokenizer over the sentence."""
+    checkpoint = load_cached(key[0])
+    return coverage_notice(trace_of(key), checkpoint.config, checkpoint.src_tokenizer)
 
 
 def words_toggle(trace, big: bool) -> bool:

@@ -42,11 +42,13 @@ from nmt_core.decoding import AttentionMaps, DecodeSettings, InputError, attenti
 from nmt_core.decoding.trace import Trace
 from nmt_core.views.compare import attention_type
 
+# Resolved once: the sidebar asks for the root once per model on every run, and resolve() is a system call each.
+DEFAULT_CHECKPOINT_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
+
 
 def checkpoint_root() -> Path:
     """checkpoints/ beside app.py; ATTENTION_EXPLORER_CHECKPOINTS points elsewhere (tests, own models)."""
-    default = Path(__file__).resolve().parents[2] / "checkpoints"
-    return Path(os.environ.get("ATTENTION_EXPLORER_CHECKPOINTS", default))
+    return Path(os.environ.get("ATTENTION_EXPLORER_CHECKPOINTS", DEFAULT_CHECKPOINT_ROOT))
 
 
 def _files_unchanged(checkpoint: Checkpoint) -> bool:
