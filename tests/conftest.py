@@ -4,23 +4,59 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import random
 import shutil
+import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import torch
 
-from nmt_core.checkpoint import load_checkpoint
-from nmt_core.train import TrainConfig, train
+# torch and nmt_core are imported inside the functions below, not here: pytest-xdist's controller process
+# imports this file too, and importing torch there (~3 s of CPU) delayed the start of both workers.
+if TYPE_CHECKING:
+    from nmt_core.train import TrainConfig
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
 
-torch.set_num_threads(1)  # tiny models: threads only add overhead, and CI has 2 cores
+
+def cache_folder() -> Path | None:
+    """Where trained tiny models and compiled bytecode are kept between runs; None when
+    ATTENTION_EXPLORER_TEST_CACHE is "off"."""
+    root = os.environ.get("ATTENTION_EXPLORER_TEST_CACHE", str(Path.home() / ".cache" / "attention-explorer"))
+    return None if root == "off" else Path(root)
+
+
+def _keep_bytecode_in_the_cache() -> None:
+    """Let this test process keep compiled bytecode, in a cache folder outside the source tree.
+
+    Where PYTHONDONTWRITEBYTECODE is set (as on the 2-core dev machine), pytest cannot keep the modules it
+    rewrites for assertion introspection, so every process (the controller and each xdist worker) rewrote
+    ~150 files on each run: all of hypothesis (pytest rewrites a plugin's whole distribution) and every test
+    module, ~5 s of CPU per process. Writing them under a pycache prefix in the cache folder keeps the
+    source tree and site-packages free of .pyc files, which is what that setting is usually for.
+    ATTENTION_EXPLORER_TEST_CACHE=off leaves the interpreter's setting alone."""
+    if cache_folder() is None or not sys.dont_write_bytecode:
+        return
+    sys.pycache_prefix = str(cache_folder() / "pycache")
+    sys.dont_write_bytecode = False
+
+
+_keep_bytecode_in_the_cache()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Tiny models: threads only add overhead, and CI has 2 cores (a fixture, so that only the processes
+    that run tests import torch)."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -50,6 +86,8 @@ def write_reverse_corpus(path: Path, pairs: int = 3000, seed: int = 0) -> Path:
 
 
 def tiny_config(data: Path, out: Path, **overrides) -> TrainConfig:
+    from nmt_core.train import TrainConfig
+
     model = {"embedding_dim": 32, "hidden_size": 64, "output_size": 32, "attention_size": 32, "dropout": 0.1,
              "attention": "luong-general"}
     model.update(overrides.pop("model", {}))
@@ -94,6 +132,7 @@ def _imports_of(file: Path) -> list[str]:
     return names
 
 
+@functools.cache
 def training_sources() -> list[Path]:
     """The source files of nmt_core.train and of every nmt_core module it can import, transitively.
 
@@ -116,30 +155,31 @@ def training_sources() -> list[Path]:
     return sorted(found.values())
 
 
-TRAINING_SOURCES = training_sources()
-
-
 def trained(tmp_path_factory, name: str, cfg: TrainConfig) -> Path:
     """``cfg`` trained to a checkpoint folder ``name`` (a fresh copy for this session).
 
     Training is deterministic, so the result is kept in a cache folder keyed by the training config, the
-    corpus and the source of every nmt_core module training can run (TRAINING_SOURCES): a later run (or
+    corpus and the source of every nmt_core module training can run (training_sources()): a later run (or
     another pytest-xdist worker) with the same code copies it in a second instead of training again; a change
     to any of those modules trains afresh, while one to the figures, views, explain or the CLI does not.
     ATTENTION_EXPLORER_TEST_CACHE moves the cache; set it to "off" to always train.
     """
+    import torch
+
+    from nmt_core.train import TrainConfig, train
+
     out = tmp_path_factory.mktemp(name) / name
-    cache_root = os.environ.get("ATTENTION_EXPLORER_TEST_CACHE", str(Path.home() / ".cache" / "attention-explorer"))
-    if cache_root == "off":
+    cache_root = cache_folder()
+    if cache_root is None:
         assert train(TrainConfig(**{**vars(cfg), "out": str(out)}))["finished"]
         return out
     digest = hashlib.sha256(repr(sorted((k, v) for k, v in vars(cfg).items() if k not in ("data", "out", "work_dir")))
                             .encode())
     digest.update(Path(cfg.data).read_bytes())
     digest.update(torch.__version__.encode())
-    for source in TRAINING_SOURCES:
+    for source in training_sources():
         digest.update(source.relative_to(ROOT).as_posix().encode() + source.read_bytes())
-    cached = Path(cache_root) / f"{name}-{digest.hexdigest()[:16]}"
+    cached = cache_root / f"{name}-{digest.hexdigest()[:16]}"
     cached.parent.mkdir(parents=True, exist_ok=True)
     with open(cached.with_name(cached.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest-xdist worker training the same model: wait for it
@@ -166,6 +206,8 @@ def tiny_checkpoint_dir(tmp_path_factory, reverse_corpus) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_checkpoint_dir):
+    from nmt_core.checkpoint import load_checkpoint
+
     return load_checkpoint(tiny_checkpoint_dir)
 
 
