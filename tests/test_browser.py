@@ -11,6 +11,7 @@ The folder's path is printed.
 Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see .ci/run).
 """
 
+import json
 import os
 import shutil
 import socket
@@ -249,7 +250,11 @@ def check_sampling(page, classroom: bool) -> None:
 
 def check_compare(page, classroom: bool) -> None:
     for name in (MODEL, SECOND_MODEL):
-        page.get_by_role("heading", name=name, exact=True).wait_for(timeout=TIMEOUT_MS)
+        if classroom:  # each column named on one line ("tiny-luong · luong-general"), above its heatmap
+            page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] strong').get_by_text(
+                name, exact=True).wait_for(timeout=TIMEOUT_MS)
+        else:
+            page.get_by_role("heading", name=name, exact=True).wait_for(timeout=TIMEOUT_MS)
         wait_visible(page, plotly(f"compare_heatmap_{name}"))
         wait_visible(page, plotly(f"compare_alignment_{name}"))
     expect_count(page.locator('[data-testid="stMain"] [data-testid="stText"]', has_text=REVERSED), 2)
@@ -310,8 +315,9 @@ def test_page_in_a_real_browser(browser, server, shots, name, classroom):
     path, params, check = PAGES[name]
     page = open_page(browser, server, path, classroom, **params)
     try:
-        # The page's title, or (classroom Translate gives its title's height to the heatmap) its first text.
-        page.get_by_role("heading", level=1).or_(page.locator('[data-testid="stText"]')).first.wait_for(
+        # The page's title, or (in classroom mode the pages give their title's height to the figure) its first
+        # heading or text.
+        page.locator('[data-testid="stMain"] :is(h1, h2, h3, [data-testid="stText"])').first.wait_for(
             timeout=TIMEOUT_MS)
         check(page, classroom)
         settle(page)
@@ -358,6 +364,7 @@ TWENTY_WORDS = LONG_SENTENCE + " delta epsilon zeta eta theta"
 BOXES_JS = """selector => [...document.querySelectorAll(selector)].filter(e => e.getClientRects().length).map(e => {
   const r = e.getBoundingClientRect();
   return {text: e.textContent, x: r.left, y: r.top, right: r.right, bottom: r.bottom,
+          size: parseFloat(getComputedStyle(e).fontSize),
           // SVG text has no scroll box (Chrome reports a line box taller than its client box): it is
           // checked against the drawing's bounds instead (see the beam tree's test).
           clipped: !(e instanceof SVGElement)
@@ -381,6 +388,23 @@ def overlaps(items: list[dict], slack: float = 0.5) -> list[tuple[str, str]]:
             if min(a["bottom"], b["bottom"]) - max(a["y"], b["y"]) > slack:
                 found.append((a["text"], b["text"]))
     return found
+
+
+def within_glyphs(box: dict, outer: dict) -> bool:
+    """:func:`within` for SVG text: vertically its letters only (0.8 of its font size about its box's centre),
+    since Chrome reports a line box taller than the letters (see :func:`crowded`)."""
+    middle, half = (box["y"] + box["bottom"]) / 2, 0.4 * box["size"]
+    return within({**box, "y": middle - half, "bottom": middle + half}, outer)
+
+
+def crowded(columns: list[dict], share: float = 0.9) -> list[tuple[str, str]]:
+    """Neighbouring upright (rotated -90) labels closer than ``share`` of their font size, centre to centre.
+
+    Chrome gives rotated SVG text a box a line tall across (~1.3 x the font), wider than the glyphs: two
+    such boxes may touch while their letters stand well apart, so upright labels are spaced by their centres."""
+    ordered = sorted(columns, key=lambda b: b["x"] + b["right"])
+    return [(a["text"], b["text"]) for a, b in zip(ordered, ordered[1:], strict=False)
+            if (b["x"] + b["right"] - a["x"] - a["right"]) / 2 < share * max(a["size"], b["size"])]
 
 
 def inside(box: dict, width: int, height: int) -> bool:
@@ -506,20 +530,130 @@ def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(browse
         page.context.close()
 
 
+# Widget labels and markdown lines that a narrow column would cut with an ellipsis ("Words instea…"):
+# Streamlit sets text-overflow on the label's markdown container.
+CUT_TEXT = ('[data-testid="stMain"] [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"], '
+            '[data-testid="stMain"] [data-testid="stText"]')
+FIT_PARAMS = {"compare": {"models": f"{MODEL},{SECOND_MODEL}"}, "models": {}, "explain": {"attribution": "saliency"},
+              "sampling": {}}
+
+
+def plotly_ticks(page, key: str, axis: str) -> list[dict]:
+    """The drawn tick labels of one axis ("x" or "y") of the plotly figure with widget key ``key``."""
+    return boxes(page, f".st-key-{key} .{axis}tick text")
+
+
+def translation_rows(page, eos: bool) -> int:
+    """Rows of a words heatmap of the tiny model's translation (shown as text, or as "Translation: ..."):
+    its words, and </s> when the heatmap has a row for it (``eos``)."""
+    shown = page.locator('[data-testid="stMain"] :is([data-testid="stText"], [data-testid="stMarkdownContainer"] p)',
+                         has_text="gamma beta alpha").first
+    return len(shown.inner_text().removeprefix("Translation:").split()) + int(eos)
+
+
+def fit_plotly_heatmaps(page, keys: list[str], classroom: bool, eos: bool) -> tuple[list[dict], list[dict]]:
+    """The figures (boxes) of plotly heatmaps side by side and their tick labels, checked: every row and
+    (in classroom mode, in words) every source word and </s> labelled, no label on another, each inside
+    its figure."""
+    for key in keys:
+        wait_visible(page, f".st-key-{key} .ytick text")
+    settle(page)
+    page.wait_for_timeout(500)
+    figures, labels = [], []
+    for key in keys:
+        (figure,) = boxes(page, f".st-key-{key}")
+        rows, columns = plotly_ticks(page, key, "y"), plotly_ticks(page, key, "x")
+        assert rows and not overlaps(rows), (key, overlaps(rows)[:5])  # rows labelled, none on another
+        assert not crowded(columns), (key, crowded(columns)[:5])
+        if classroom:  # words on a projector: the 15 words and </s>, one label each; a row per target word
+            assert len(columns) == 16, (key, [b["text"] for b in columns])
+            assert len(rows) == translation_rows(page, eos), (key, [b["text"] for b in rows])
+            assert not any("\u2581" in b["text"] for b in rows + columns), key
+        outside = [b["text"] for b in rows + columns if not within_glyphs(b, figure)]
+        assert not outside, (key, outside)
+        figures.append(figure)
+        labels += rows + columns
+    return figures, labels
+
+
+def measure_compare(page, classroom: bool, **_) -> list[dict]:
+    keys = [f"compare_heatmap_{name}" for name in (MODEL, SECOND_MODEL)]
+    figures, _ = fit_plotly_heatmaps(page, keys, classroom, eos=False)  # a row per emitted token but </s>
+    first_rows = [plotly_ticks(page, key, "y")[0]["y"] for key in keys]
+    assert max(first_rows) - min(first_rows) < 1, first_rows  # side by side, row for row
+    return figures
+
+
+def measure_explain(page, classroom: bool, **_) -> list[dict]:
+    # a row per decoding step, the one that emitted </s> included
+    figures, _ = fit_plotly_heatmaps(page, ["explain_attention", "explain_attribution"], classroom, eos=True)
+    return figures
+
+
+def measure_models(page, classroom: bool, probe: dict, **_) -> list[dict]:
+    """The probe heatmap (epoch 1, first probe), once its tab is open (a click, no scrolling)."""
+    page.get_by_role("tab", name="Attention as it formed").click()
+    key = f"models_probe_heatmap_{MODEL}"
+    wait_visible(page, plotly(key))
+    wait_visible(page, f".st-key-{key} .ytick text")
+    settle(page)
+    page.wait_for_timeout(500)
+    (figure,) = boxes(page, f".st-key-{key}")
+    rows, columns = plotly_ticks(page, key, "y"), plotly_ticks(page, key, "x")
+    assert len(rows) == len(probe["target_tokens"]) and len(columns) == len(probe["source_tokens"]), (rows, columns)
+    assert not overlaps(rows) and not crowded(columns), (overlaps(rows), crowded(columns))
+    assert all(within_glyphs(b, figure) for b in rows + columns)
+    assert classroom == (not any("\u2581" in b["text"] for b in columns))  # words on a projector, else pieces
+    return [figure]
+
+
+def measure_sampling(page, classroom: bool, **_) -> list[dict]:
+    """The temperature panels (altair, drawn as SVG): every token label there, whole, inside the chart."""
+    chart = '[data-testid="stMain"] [data-testid="stVegaLiteChart"]'
+    wait_visible(page, f"{chart} svg text")
+    settle(page)
+    page.wait_for_timeout(500)
+    (figure,) = boxes(page, chart)[:1]
+    texts = boxes(page, f"{chart} svg text")
+    tokens = [b for b in texts if b["text"][:1].isdigit() and ". " in b["text"] or b["text"] == "(all other tokens)"]
+    assert len(tokens) == 9, [b["text"] for b in texts]  # the eight likeliest tokens and all the others
+    assert not overlaps(tokens), overlaps(tokens)
+    assert not any(b["text"].endswith("…") for b in texts), texts  # Vega cuts a long label with an ellipsis
+    assert all(within_glyphs(b, figure) for b in texts), [b["text"] for b in texts if not within_glyphs(b, figure)]
+    assert classroom == (not any("\u2581" in b["text"] for b in tokens))  # words on a projector, else pieces
+    return [figure]
+
+
+MEASURE = {"compare": measure_compare, "explain": measure_explain, "models": measure_models,
+           "sampling": measure_sampling}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("viewport", [NORMAL_VIEWPORT, CLASSROOM_VIEWPORT], ids=["1400x1000", "1280x720"])
-@pytest.mark.parametrize("path", ["translate", "step", "beam"])
-def test_classroom_main_figure_fits_and_no_label_is_clipped(browser, server, shots, path, viewport):
+@pytest.mark.parametrize("path", ["translate", "step", "beam", "compare", "sampling", "models", "explain"])
+def test_classroom_main_figure_fits_and_no_label_is_clipped(browser, server, shots, tiny_checkpoint_dir, path,
+                                                            viewport):
+    """Each page's main figure for a 15-word sentence: whole on a 1280x720 projector without scrolling
+    (classroom mode), every tick label drawn (none dropped), none on another, none cut; words by default
+    there. Compare: both heatmaps, row for row; Sampling: the temperature panels; Models: the probe heatmap
+    (its tab opened); Explain: attention and attribution side by side."""
     classroom = viewport == CLASSROOM_VIEWPORT
-    page, _ = open_counting(browser, server, path, viewport, text=LONG_SENTENCE, classroom=int(classroom), step=4)
+    page, _ = open_counting(browser, server, path, viewport, text=LONG_SENTENCE, classroom=int(classroom), step=4,
+                            **FIT_PARAMS.get(path, {}))
     try:
-        if path == "translate":
+        figures = None
+        if path in MEASURE:
+            probes = json.loads((tiny_checkpoint_dir / "probes.json").read_text(encoding="utf-8"))
+            figures = MEASURE[path](page, classroom, probe=probes["epochs"][0]["traces"][0])
+            labels = []  # SVG text, checked above (Chrome misreports its height for the clipping check)
+        elif path == "translate":
             wait_visible(page, '[data-testid="stPlotlyChart"] .ytick text')
         else:
             component = ".ae-step" if path == "step" else ".ae-beam"
             wait_visible(page, f"{component} {'.ae-cell' if path == 'step' else '.ae-node'}")
-        settle(page)
-        page.wait_for_timeout(500)
+        if figures is None:
+            settle(page)
+            page.wait_for_timeout(500)
         if path == "translate":
             main = '[data-testid="stPlotlyChart"]'
             labels = boxes(page, f"{main} .xtick text, {main} .ytick text")
@@ -533,19 +667,24 @@ def test_classroom_main_figure_fits_and_no_label_is_clipped(browser, server, sho
             labels = boxes(page, ".ae-step .ae-piece, .ae-step .ae-cname, .ae-step .ae-colhead, .ae-step .ae-rowhead")
             assert len(boxes(page, ".ae-step .ae-piece")) == 16  # every source word and </s>: none dropped
             assert not overlaps(boxes(page, ".ae-step .ae-colhead"))
-        else:
+        elif path == "beam":
             main = ".ae-beam .ae-viewport"
             labels = boxes(page, ".ae-beam .ae-tlabel")
             assert not overlaps(labels)
             (tree,) = boxes(page, ".ae-beam .ae-tree")  # every label inside the drawing (pan to reach it)
             outside = [b["text"] for b in labels if not within(b, tree)]
             assert not outside, outside
+        if figures is None:
+            (figure, *_) = boxes(page, main)
+            figures = [figure]
+        if path in MEASURE:  # no widget label or text line of the page cut short ("Words instea…")
+            labels = boxes(page, CUT_TEXT)
         page.mouse.move(0, 0)
         size = f"{viewport['width']}x{viewport['height']}"
         page.screenshot(path=str(shots / f"{'classroom-' if classroom else ''}{path}-15-words-{size}.png"))
-        (figure, *_) = boxes(page, main)
         if classroom:  # the main figure on one projector screen, without scrolling
-            assert inside(figure, viewport["width"], viewport["height"]), figure
+            for figure in figures:
+                assert inside(figure, viewport["width"], viewport["height"]), figure
         clipped = [b["text"] for b in labels if b["clipped"]]
         assert not clipped, clipped
         if path == "step":
