@@ -335,3 +335,17 @@ def test_classroom_heatmap_rows_fit_the_projector():
         if rows <= 16:
             assert top + 10 + rows * row_height <= CLASSROOM_HEATMAP_HEIGHT, rows
     assert fitted_aligned_rows(3, labels, CLASSROOM_HEATMAP_HEIGHT, 22)[:2] == (CLASSROOM_ROW_HEIGHT, 22)
+
+
+def test_classroom_keeps_a_transformer_columns_head_choice_below_its_heatmap(history_root):
+    """On a projector the head picker moves under the heatmap; it still drives the heatmap, and a link's
+    ?column_heads= still opens the head it names."""
+    app = run_page("compare", SENTENCE, classroom="1", models="tiny-luong,tiny-transformer",
+                   column_heads="tiny-transformer:L1H4")
+    assert not app.exception
+    trace = decode(history_root, "tiny-transformer", SENTENCE, app.session_state["settings"])
+    per_head = np.asarray(trace.layer_attention).transpose(1, 2, 0, 3)  # (L, h, T, S)
+    words = attention_view(trace.source_tokens, trace.target_tokens, per_head[0, 3], merge_words=True)
+    assert app.selectbox(key="compare_heads_tiny-transformer").value == "L1H4"
+    np.testing.assert_allclose(array(charts(app)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
+                               words.matrix, atol=1e-6)  # words by default on a projector
