@@ -8,6 +8,7 @@ A Transformer's column has a layer and head choice (one head, a layer's mean, or
 heatmap, entropy, difference and word alignment all follow; in the URL as ``?column_heads=name:L2H3,...``.
 """
 
+import math
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -15,7 +16,7 @@ import streamlit as st
 
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError, Trace
-from nmt_core.figures.compare import fitted_aligned_rows
+from nmt_core.figures.compare import fitted_aligned_rows, upright_label_font, upright_top_margin
 from nmt_core.figures.models import length_chart
 from nmt_core.figures.traces import (
     NO_ATTENTION_NOTE,
@@ -60,7 +61,11 @@ MODELS_KEY, MODELS_KEPT = "compare_models", "compare_models_kept"  # widget key;
 PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_words_kept"
 HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/head choice
 # px for the heatmaps on a 1280x720 projector: they start ~230 px down, below the picker row and the names
+# (each on one line; classroom_room takes off what their wrapping adds)
 CLASSROOM_HEATMAP_HEIGHT = 480
+CLASSROOM_WIDTH, COLUMN_GAP = 1060, 22  # px: the main column at 1280 px (the sidebar folded), between columns
+TEXT_LINE, CHAR_PX = 44, 14.5  # px: a line of classroom text (27.5 px type), and a character of it, about
+CLASSROOM_MODELS = 2  # side by side on a projector by default: a third or fourth is one pick away
 
 
 @dataclass(frozen=True)
@@ -100,15 +105,17 @@ class Column:
         return self.trace is not None and self.trace.attention is not None
 
 
-def initial_selection(names: list[str]) -> list[str]:
-    """This session's last choice, else the link's ``?models=``, else the default mix of attention types."""
+def initial_selection(names: list[str], big: bool = False) -> list[str]:
+    """This session's last choice, else the link's ``?models=``, else the default mix of attention types
+    (two models on a projector, where four columns would be too narrow to read)."""
     kept = [n for n in st.session_state.get(MODELS_KEPT, []) if n in names]
     if kept:
         return kept
     wanted = [n for n in str(st.query_params.get("models", "")).split(",") if n in names]
     if wanted:
         return list(dict.fromkeys(wanted))[:MAX_MODELS]
-    return default_selection(st.session_state.get("checkpoint"), {n: config_of(n) for n in names}, MAX_MODELS)
+    return default_selection(st.session_state.get("checkpoint"), {n: config_of(n) for n in names},
+                             CLASSROOM_MODELS if big else MAX_MODELS)
 
 
 def decode_all(chosen: list[str], request: Request) -> list[Column]:
@@ -150,13 +157,13 @@ def show_columns(columns: list[Column], request: Request) -> None:
             show_header(column, request)
     sources = [attention_view(c.trace.source_tokens, [], [], request.merge).source
                for c in columns if c.trace is not None]
-    row_height, font_size, top = heatmap_size(columns, sources, request)
+    row_height, font_size, top, label_font = heatmap_size(columns, sources, request)
     for place, column in zip(figures, columns, strict=True):
         if column.trace is None:
             continue
         with place:
             figure = column_figure(column.name, request.sentence, settings_values(request.settings), request.merge,
-                                   row_height, font_size, top, column.heads)
+                                   row_height, font_size, top, column.heads, label_font)
             kind = "attention" if column.has_attention else "context"
             st.plotly_chart(figure, width="stretch", config=image_config(f"{kind}-{column.name}"),
                             key=f"compare_{'heatmap' if column.has_attention else 'context'}_{column.name}")
@@ -164,17 +171,35 @@ def show_columns(columns: list[Column], request: Request) -> None:
                 st.caption(NO_ATTENTION_NOTE)
 
 
-def heatmap_size(columns: list[Column], sources: list[list[str]], request: Request) -> tuple[int, int, int]:
-    """(row height, font size, top margin) shared by every column's heatmap, so rows line up across columns.
+def heatmap_size(columns: list[Column], sources: list[list[str]],
+                 request: Request) -> tuple[int, int, int, int | None]:
+    """(row height, font size, top margin, source label font) shared by every column's heatmap, so rows line
+    up across columns. The label font is None but on a projector, where the "source" title goes too.
 
     One top margin for every heatmap, from the longest source label of any model. On a projector the rows
-    shrink (and their labels with them) until the tallest heatmap fits the screen below the names."""
+    shrink (and their labels with them) until the tallest heatmap fits the screen below the names, and the
+    upright source labels shrink until they stand apart in columns as narrow as the models are many."""
     if not request.big:
-        return ROW_HEIGHT, request.font_size, aligned_top_margin(sources, request.font_size)
-    rows = max((len(attention_view(c.trace.source_tokens, c.trace.target_tokens, c.trace.attention,
-                                   request.merge).target) if c.has_attention else 1
-                for c in columns if c.trace is not None), default=1)
-    return fitted_aligned_rows(rows, sources, CLASSROOM_HEATMAP_HEIGHT, request.font_size)
+        return ROW_HEIGHT, request.font_size, aligned_top_margin(sources, request.font_size), None
+    views = [attention_view(c.trace.source_tokens, c.trace.target_tokens, c.trace.attention, request.merge)
+             for c in columns if c.has_attention]
+    rows = max([len(v.target) for v in views] + [1])
+    room = classroom_room([c.name for c in columns], [c.config for c in columns])
+    row_height, font, top = fitted_aligned_rows(rows, sources, room, request.font_size)
+    width = (CLASSROOM_WIDTH - COLUMN_GAP * (len(columns) - 1)) / len(columns)
+    label_font = min(upright_label_font(width, len(source), [t for v in views for t in v.target] or ["context"], font)
+                     for source in sources) if sources else font
+    return row_height, font, upright_top_margin(sources, label_font), label_font
+
+
+def classroom_room(names: list[str], configs: list[dict | None]) -> int:
+    """px left for the heatmaps on a 1280x720 projector, less a line for each line the picker's label or a
+    column's name wraps onto (estimated from their length: classroom type is ~CHAR_PX px a character)."""
+    picker = math.ceil(len("Models: " + ", ".join(names)) * CHAR_PX / (CLASSROOM_WIDTH * 3 / 5 - 70))
+    width = (CLASSROOM_WIDTH - COLUMN_GAP * (len(names) - 1)) / max(len(names), 1)
+    name = max((math.ceil(len(f"{n} · {attention_type(c)}") * CHAR_PX / width) for n, c in zip(names, configs,
+                                                                                             strict=True)), default=1)
+    return CLASSROOM_HEATMAP_HEIGHT - TEXT_LINE * (max(picker, 1) - 1 + max(name, 1) - 1)
 
 
 def show_name(column: Column, request: Request) -> None:
@@ -235,16 +260,22 @@ def url_heads() -> dict[str, str]:
 # st.plotly_chart only reads a figure (Figure.to_dict), never changes it.
 @st.cache_resource(max_entries=256, show_spinner=False)
 def column_figure(name: str, sentence: str, settings: tuple, merge: bool, row_height: int, font_size: int,
-                  top: float, heads: str = ""):
+                  top: float, heads: str = "", label_font: int | None = None):
     """One column's attention heatmap (``heads``: a Transformer's layer/head choice, "" for the default
-    row), or the fixed-context bar of a model without attention."""
+    row), or the fixed-context bar of a model without attention. ``label_font``: the source labels' size,
+    when smaller than the rest (narrow columns on a projector)."""
     trace = translate(name, sentence, DecodeSettings(*settings))
     if heads and (shape := head_shape(trace)) is not None:
         trace = with_choice(trace, HeadChoice.parse(heads, *shape))
     if trace.attention is None:
-        return context_heatmap(context_frame(trace, merge), row_height, font_size, top)
-    return attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size, show_scale=False,
-                             top_margin=top, y_title="")  # narrow columns: no axis titles
+        figure = context_heatmap(context_frame(trace, merge), row_height, font_size, top)
+    else:
+        figure = attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size, show_scale=False,
+                                   top_margin=top, y_title="")  # narrow columns: no axis titles
+    if label_font is not None:  # assigned, not update_xaxes: the figure's axes share one font object
+        figure.layout.xaxis.tickfont = {"size": label_font}
+        figure.layout.xaxis.title = {"text": ""}
+    return figure
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -358,7 +389,7 @@ def show_lengths(configs: dict[str, dict | None], font_size: int) -> None:
 
 def pick_models(names: list[str], big: bool) -> tuple[list[str], bool]:
     """The checkpoints to compare and words-or-pieces, from the page's picker (kept across pages, in the URL)."""
-    st.session_state[MODELS_KEY] = initial_selection(names) if MODELS_KEY not in st.session_state else \
+    st.session_state[MODELS_KEY] = initial_selection(names, big) if MODELS_KEY not in st.session_state else \
         [n for n in st.session_state[MODELS_KEY] if n in names]
     selection = st.session_state[MODELS_KEY]
     # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away, with

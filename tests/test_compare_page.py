@@ -188,7 +188,7 @@ def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
     assert "compare_entropy" not in figures and "compare_difference" not in figures
     assert "compare_alignment_tiny-luong" in figures
     assert figures["compare_heatmap_tiny-luong"]["layout"]["font"]["size"] == 22
-    assert len(app.text) == 3
+    assert len(app.text) == 2  # two models by default on a projector
 
 
 def test_a_broken_checkpoint_is_an_error_in_its_own_column(compare_root):
@@ -349,3 +349,23 @@ def test_classroom_keeps_a_transformer_columns_head_choice_below_its_heatmap(his
     assert app.selectbox(key="compare_heads_tiny-transformer").value == "L1H4"
     np.testing.assert_allclose(array(charts(app)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
                                words.matrix, atol=1e-6)  # words by default on a projector
+
+
+def test_narrow_columns_shrink_the_upright_labels_until_they_stand_apart():
+    """Three or four models side by side on a projector: each source label gets its share of the column's
+    width (LABEL_SPACING font sizes, centre to centre) or a smaller font; two columns keep the full size."""
+    from nmt_core.figures.compare import LABEL_SPACING, SMALLEST_LABEL, upright_label_font
+
+    rows = ["yesterday", "market"]
+    assert upright_label_font(519, 16, ["lambda", "</s>"], 22) == 22  # two columns at 1280 px: room enough
+    font = upright_label_font(338, 16, rows, 22)  # three columns
+    assert font < 22 and (338 - (0.62 * 22 * len("yesterday") + 14) - 4) / 16 >= LABEL_SPACING * font
+    assert upright_label_font(249, 16, rows, 22) == SMALLEST_LABEL  # four: as small as it goes (not enough)
+
+
+def test_classroom_opens_on_two_models_and_a_link_keeps_its_own(compare_root):
+    app = run_page("compare", SENTENCE, classroom="1")
+    assert len(app.session_state["compare_models"]) == 2  # four columns would be too narrow to read
+    app = run_page("compare", SENTENCE, classroom="1", models="tiny-luong,tiny-luong-copy,tiny-none")
+    assert app.session_state["compare_models"] == ["tiny-luong", "tiny-luong-copy", "tiny-none"]
+    assert len(run_page("compare", SENTENCE).session_state["compare_models"]) == 3  # normal mode: all it has
