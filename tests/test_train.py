@@ -13,7 +13,21 @@ from safetensors.torch import load_file
 from nmt_core.model.attention import ATTENTION_TYPES
 from nmt_core.train import train
 
-from .conftest import tiny_config
+from .conftest import tiny_config, write_reverse_corpus
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory):
+    """600 reverse-task pairs: enough for a split with dev and test sentences. The tests of resuming compare
+    weights and counters, not what the model learned, so they train on this with the end-of-run
+    evaluation cut to a few sentences (quick_config); the tests of learning keep the full corpus."""
+    return write_reverse_corpus(tmp_path_factory.mktemp("small") / "small.tsv", pairs=600)
+
+
+def quick_config(data, out, **overrides):
+    """tiny_config with a small evaluation: 20 dev sentences for BLEU, one length penalty tried on 10."""
+    return tiny_config(data, out, dev_bleu_sentences=20, tune_sentences=10, length_penalties="1.0",
+                       probe_sentences=0, **overrides)
 
 
 @pytest.mark.slow
@@ -41,12 +55,12 @@ def test_every_attention_type_learns_the_reverse_task(tmp_path, reverse_corpus, 
 
 
 @pytest.mark.slow
-def test_resume_continues_exactly(tmp_path, reverse_corpus):
+def test_resume_continues_exactly(tmp_path, small_corpus):
     """Two epochs straight == stop after one epoch + resume; and mid-epoch stops resume too."""
-    straight = tiny_config(reverse_corpus, tmp_path / "straight", epochs=2, average_last=1)
+    straight = quick_config(small_corpus, tmp_path / "straight", epochs=2, average_last=1)
     train(straight)
 
-    staged = tiny_config(reverse_corpus, tmp_path / "staged", epochs=1, average_last=1)
+    staged = quick_config(small_corpus, tmp_path / "staged", epochs=1, average_last=1)
     train(staged)
     staged.epochs = 2
     train(staged)  # same command, more epochs: resumes from the saved state
@@ -59,15 +73,15 @@ def test_resume_continues_exactly(tmp_path, reverse_corpus):
 
 
 @pytest.mark.slow
-def test_time_budget_stops_and_resumes_mid_epoch(tmp_path, reverse_corpus):
-    cfg = tiny_config(reverse_corpus, tmp_path / "budget", epochs=1, average_last=1, time_budget_minutes=1e-9)
+def test_time_budget_stops_and_resumes_mid_epoch(tmp_path, small_corpus):
+    cfg = quick_config(small_corpus, tmp_path / "budget", epochs=1, average_last=1, time_budget_minutes=1e-9)
     result = train(cfg)
     assert not result["finished"] and result["batch"] == 1 and result["epoch"] == 0
     assert not (tmp_path / "budget" / "config.json").exists()
     cfg.time_budget_minutes = 0
     result = train(cfg)
     assert result["finished"]
-    straight = tiny_config(reverse_corpus, tmp_path / "straight", epochs=1, average_last=1)
+    straight = quick_config(small_corpus, tmp_path / "straight", epochs=1, average_last=1)
     train(straight)
     a = load_file(str(tmp_path / "budget.work" / "state.safetensors"))
     b = load_file(str(tmp_path / "straight.work" / "state.safetensors"))
@@ -75,11 +89,11 @@ def test_time_budget_stops_and_resumes_mid_epoch(tmp_path, reverse_corpus):
 
 
 @pytest.mark.slow
-def test_a_bare_resume_keeps_the_runs_own_epoch_count(tmp_path, reverse_corpus):
+def test_a_bare_resume_keeps_the_runs_own_epoch_count(tmp_path, small_corpus):
     """Resuming without --epochs must not cut a 2-epoch run short at the default."""
-    cfg = tiny_config(reverse_corpus, tmp_path / "bare", epochs=2, average_last=1, time_budget_minutes=1e-9)
+    cfg = quick_config(small_corpus, tmp_path / "bare", epochs=2, average_last=1, time_budget_minutes=1e-9)
     assert not train(cfg)["finished"]
-    resume = tiny_config(reverse_corpus, tmp_path / "bare", epochs=None, average_last=1)
+    resume = quick_config(small_corpus, tmp_path / "bare", epochs=None, average_last=1)
     result = train(resume)
     assert result["finished"] and result["epoch"] == 2
 
@@ -111,9 +125,9 @@ def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, reverse_corpus):
 
 
 @pytest.mark.slow
-def test_sigterm_stops_at_the_next_batch_saves_and_the_run_resumes(tmp_path, reverse_corpus):
+def test_sigterm_stops_at_the_next_batch_saves_and_the_run_resumes(tmp_path, small_corpus):
     """A session ending (SIGTERM) loses nothing: the state is saved where training stopped."""
-    cfg = tiny_config(reverse_corpus, tmp_path / "signalled", epochs=100, average_last=1)
+    cfg = quick_config(small_corpus, tmp_path / "signalled", epochs=100, average_last=1)
     default = signal.getsignal(signal.SIGTERM)
 
     def terminate_once_listening():
