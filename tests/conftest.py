@@ -99,6 +99,28 @@ def compile_each_page_script_once():
     ScriptCache.get_bytecode = real
 
 
+@pytest.fixture(autouse=True, scope="session")
+def wait_for_app_runs_without_polling():
+    """AppTest waits for each script run by polling every millisecond (Streamlit's require_widgets_deltas),
+    so the waiting thread kept taking the GIL from the script thread it waits for (~5% of a page test's CPU
+    in a py-spy profile). The run ends with its thread, so joining the thread returns at the same moment
+    without polling; a run still going at the timeout is stopped and reported by Streamlit's own code."""
+    from streamlit.testing.v1 import local_script_runner
+
+    real = local_script_runner.require_widgets_deltas
+
+    def require_widgets_deltas(runner, timeout: float = 3) -> None:
+        thread = getattr(runner, "_script_thread", None)
+        if thread is not None:
+            thread.join(timeout)
+        if not runner.script_stopped():
+            real(runner, 0 if thread is not None else timeout)  # stops the run and raises the timeout error
+
+    local_script_runner.require_widgets_deltas = require_widgets_deltas
+    yield
+    local_script_runner.require_widgets_deltas = real
+
+
 def write_reverse_corpus(path: Path, pairs: int = 3000, seed: int = 0) -> Path:
     """``w1 w2 ... wn<TAB>wn ... w2 w1``: a task only attention solves easily."""
     rng = random.Random(seed)
