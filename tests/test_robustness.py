@@ -358,7 +358,7 @@ def payload_runs_when_unpickled(payload: bytes, marker: Path) -> bool:
     return marker.exists()
 
 
-def test_a_malicious_pickle_is_never_executed(models_root, tmp_path):
+def test_a_malicious_pickle_is_never_executed(models_root, tmp_path, capsys):
     probe = tmp_path / "probe"
     assert payload_runs_when_unpickled(pickle.dumps(WritesMarker(probe)), probe)
 
@@ -384,17 +384,29 @@ def test_a_malicious_pickle_is_never_executed(models_root, tmp_path):
                 loader(models_root / name)
             except CheckpointError:
                 pass
-    # ... the command line (in this process, and once as a real child process) ...
+    # ... the command line (in this process; test_the_cli_process_refuses_a_pickle runs a real one) ...
     for name, (file, _) in hostile.items():
         for target in (models_root / name, models_root / name / file):
             assert cli_main(["translate", "-c", str(target), "alpha beta"]) == 2
-    result = cli("translate", "-c", models_root / "as-model-pt" / "model.pt", "alpha beta")
-    assert result.returncode == 2 and "pickle files are refused" in result.stderr, result.stderr
+    capsys.readouterr()
+    assert cli_main(["translate", "-c", str(models_root / "as-model-pt" / "model.pt"), "alpha beta"]) == 2
+    assert "pickle files are refused" in capsys.readouterr().err
     # ... and the app, picking each one.
     app = run_page(None, "alpha beta", method="greedy")
     for name in [p.name for p in list_checkpoints(models_root)]:
         app.sidebar.selectbox[0].set_value(name).run()
         assert not app.exception
+    assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_the_cli_process_refuses_a_pickle(models_root, tmp_path):
+    """The same refusal from a real ``python -m nmt_core`` child process (an interpreter start-up: slow)."""
+    marker = tmp_path / "pwned"
+    folder = break_copy(models_root, "as-model-pt", "none")
+    (folder / "model.pt").write_bytes(pickle.dumps(WritesMarker(marker)))
+    result = cli("translate", "-c", folder / "model.pt", "alpha beta")
+    assert result.returncode == 2 and "pickle files are refused" in result.stderr, result.stderr
     assert not marker.exists()
 
 
