@@ -79,6 +79,9 @@ def test_heatmaps_built_without_plotly_validation_are_exactly_what_validation_ma
     for figure in figures:
         written = figure.to_dict()
         assert go.Figure(written).to_dict() == written
+    figure = figures[0]  # the spec's dicts are the figure's own: one axis's font is not the other's
+    figure.update_xaxes(tickfont={"size": 30})
+    assert figure.layout.yaxis.tickfont.size == 13 and figures[1].layout.xaxis.tickfont.size == 22
 
 
 def test_heatmap_hover_names_target_source_and_weight():

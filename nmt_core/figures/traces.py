@@ -141,25 +141,27 @@ def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, fon
     labels when the frame has no rows yet (nothing decoded).
     """
     source, target, matrix = _axes(frame, source)
-    sized = {"size": font_size}
+
+    def sized() -> dict:  # a dict of its own for every font: an unvalidated figure keeps the spec's dicts
+        return {"size": font_size}
+
     x_labels = [label(s) for s in source] if top_margin is None else [label(_shorten(s)) for s in source]
     y_labels = [label(t) for t in target] if top_margin is None else [label(_shorten(t)) for t in target]
     heatmap = {"type": "heatmap", "z": matrix, "x": list(range(len(source))),
                "y": list(range(len(target))), "colorscale": named_colorscale(colorscale), "zmin": zmin, "zmax": zmax,
                "text": _hover(frame, len(target), len(source), value_name), "hoverinfo": "text",
                "xgap": 1, "ygap": 1, "showscale": show_scale,
-               "colorbar": {"title": {"text": value_name, "font": sized}, "thickness": 12, "tickfont": sized}}
+               "colorbar": {"title": {"text": value_name, "font": sized()}, "thickness": 12, "tickfont": sized()}}
     if zmid is not None:
         heatmap["zmid"] = zmid
-    axis = {"tickmode": "array", "showgrid": False, "tickfont": sized}
     layout = {
-        "xaxis": {**axis, "tickvals": list(range(len(source))), "ticktext": x_labels, "side": "top",
-                  "title": {"text": "source", "font": sized}},
-        "yaxis": {**axis, "tickvals": list(range(len(target))), "ticktext": y_labels, "autorange": "reversed",
-                  "title": {"text": y_title, "font": sized}},
+        "xaxis": {"tickmode": "array", "showgrid": False, "tickfont": sized(), "tickvals": list(range(len(source))),
+                  "ticktext": x_labels, "side": "top", "title": {"text": "source", "font": sized()}},
+        "yaxis": {"tickmode": "array", "showgrid": False, "tickfont": sized(), "tickvals": list(range(len(target))),
+                  "ticktext": y_labels, "autorange": "reversed", "title": {"text": y_title, "font": sized()}},
         "height": max(220, FIGURE_CHROME + height_per_row * len(target)),
         "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-        "font": sized, "legend": {"font": sized}, "plot_bgcolor": "white",
+        "font": sized(), "legend": {"font": sized()}, "plot_bgcolor": "white",
     }
     if top_margin is not None:
         # Labels upright (long ones shortened; hover keeps them whole) and no automatic margin:
