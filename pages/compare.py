@@ -8,7 +8,6 @@ A Transformer's column has a layer and head choice (one head, a layer's mean, or
 heatmap, entropy, difference and word alignment all follow; in the URL as ``?column_heads=name:L2H3,...``.
 """
 
-import math
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -52,7 +51,7 @@ from pages.lib.common import (
     translate,
     url_int,
 )
-from pages.lib.style import figure_font_size
+from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines, figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
@@ -64,7 +63,6 @@ HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/he
 # (each on one line; classroom_room takes off what their wrapping adds)
 CLASSROOM_HEATMAP_HEIGHT = 480
 CLASSROOM_WIDTH, COLUMN_GAP = 1060, 22  # px: the main column at 1280 px (the sidebar folded), between columns
-TEXT_LINE, CHAR_PX = 44, 14.5  # px: a line of classroom text (27.5 px type), and a character of it, about
 CLASSROOM_MODELS = 2  # side by side on a projector by default: a third or fourth is one pick away
 
 
@@ -194,12 +192,12 @@ def heatmap_size(columns: list[Column], sources: list[list[str]],
 
 def classroom_room(names: list[str], configs: list[dict | None]) -> int:
     """px left for the heatmaps on a 1280x720 projector, less a line for each line the picker's label or a
-    column's name wraps onto (estimated from their length: classroom type is ~CHAR_PX px a character)."""
-    picker = math.ceil(len("Models: " + ", ".join(names)) * CHAR_PX / (CLASSROOM_WIDTH * 3 / 5 - 70))
+    column's name wraps onto (estimated from their length)."""
+    picker = classroom_extra_lines("Models: " + ", ".join(names), CLASSROOM_WIDTH * 3 / 5 - 70)
     width = (CLASSROOM_WIDTH - COLUMN_GAP * (len(names) - 1)) / max(len(names), 1)
-    name = max((math.ceil(len(f"{n} · {attention_type(c)}") * CHAR_PX / width) for n, c in zip(names, configs,
-                                                                                             strict=True)), default=1)
-    return CLASSROOM_HEATMAP_HEIGHT - TEXT_LINE * (max(picker, 1) - 1 + max(name, 1) - 1)
+    name = max((classroom_extra_lines(f"{n} · {attention_type(c)}", width) for n, c in zip(names, configs,
+                                                                                         strict=True)), default=0)
+    return CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * (picker + name)
 
 
 def show_name(column: Column, request: Request) -> None:

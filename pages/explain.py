@@ -18,7 +18,6 @@ The attribution and the intervention are computed on demand and cached like trac
 checkpoint, sentence, settings and the page's choices), shared read-only by every session.
 """
 
-import math
 
 import numpy as np
 import pandas as pd
@@ -48,6 +47,7 @@ from pages.lib.common import (
     trace_of,
     url_int,
 )
+from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
@@ -55,8 +55,7 @@ METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "attribution", "
 WORDS_KEY = "explain_words"  # words or pieces on the heatmaps; mirrored as ?words=0|1
 # px for the heatmaps on a 1280x720 projector, below the translation line and the method's radio buttons
 CLASSROOM_HEATMAP_HEIGHT = 480  # they start ~225 px down, under a one-line translation
-# px: a line of classroom text (27.5 px type), a character of it (about), the translation's column
-TEXT_LINE, CHAR_PX, TRANSLATION_WIDTH = 44, 14.5, 636
+TRANSLATION_WIDTH = 636  # px: the translation's column on a projector
 
 
 @st.cache_resource(show_spinner="Computing attribution…", max_entries=128)
@@ -160,8 +159,8 @@ def show_attribution(trace, decode: tuple, font_size: int, words: bool = False, 
     row_height, top = ROW_HEIGHT, score_top_margin(source, font_size)
     if big:  # both heatmaps whole on one projector screen
         # less a line for each line more the translation above wraps onto (estimated from its length)
-        lines = math.ceil(len(f"Translation: {trace.translation}") * CHAR_PX / TRANSLATION_WIDTH)
-        room = CLASSROOM_HEATMAP_HEIGHT - TEXT_LINE * (max(lines, 1) - 1)
+        room = CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * classroom_extra_lines(
+            f"Translation: {trace.translation}", TRANSLATION_WIDTH)
         row_height, font_size, top = fitted_score_rows(len(target), source, room, font_size)
     columns = st.columns(2)
     if has_attention:

@@ -48,7 +48,7 @@ from pages.lib.common import (
     translate,
     url_int,
 )
-from pages.lib.style import figure_font_size
+from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines, figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
@@ -58,8 +58,9 @@ HEADS_KEY = "translate_heads"  # a Transformer's layer/head choice for the heatm
 GRID_KEY = "translate_head_grid"  # the grid's click selection
 ENCODER_KEY, DECODER_KEY = "translate_encoder_heads", "translate_decoder_heads"
 IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
-# px below the translation line on a 1280x720 projector (Streamlit's header and the page's padding above it)
+# px below a one-line translation on a 1280x720 projector (Streamlit's header and the page's padding above it)
 CLASSROOM_HEATMAP_HEIGHT = 540
+TRANSLATION_WIDTH = 610  # px: the translation's column on a projector (3 of 5 parts of ~1060 px, less the gap)
 
 
 def render():
@@ -79,7 +80,8 @@ def render():
         return
 
     if big:  # translation and the words toggle side by side, the notices below the heatmap
-        translation, toggle = st.columns([3, 1], vertical_alignment="center")
+        # the toggle's column wide enough for its label in classroom type ([3, 1] cut it to "Words instea…")
+        translation, toggle = st.columns([3, 2], vertical_alignment="center")
         translation.text(trace.translation or "(empty)")
         with toggle:
             merge = words_toggle(trace, big)
@@ -163,7 +165,9 @@ def draw_heatmap(name, sentence, settings, trace, big, merge, font_size, image_f
     row_height = ROW_HEIGHT
     if big:  # the whole heatmap on one projector screen (1280x720), below the translation
         rows = len(attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge).target)
-        row_height, font_size = fitted_rows(rows, CLASSROOM_HEATMAP_HEIGHT, font_size)
+        room = CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * classroom_extra_lines(trace.translation,
+                                                                                      TRANSLATION_WIDTH)
+        row_height, font_size = fitted_rows(rows, room, font_size)
     figure = heatmap_figure(trace_key(name, sentence, settings), choice.key if choice is not None else None,
                             row_height, merge, font_size)
     st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))

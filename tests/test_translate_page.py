@@ -175,3 +175,11 @@ def test_a_rerun_that_changes_nothing_rebuilds_nothing(models_root, monkeypatch)
     assert len(app.get("vega_lite_chart")) == 1
     app.sidebar.text_area[0].set_value("mu delta alpha beta").run()  # a new decode: built afresh
     assert sorted(built) == ["attention_heatmap", "probability_chart"]
+
+
+def test_classroom_room_shrinks_by_a_line_for_each_line_a_long_text_wraps_onto():
+    from pages.lib.style import classroom_extra_lines
+
+    assert classroom_extra_lines("are you still at home?", 610) == 0  # one line: no room taken
+    assert classroom_extra_lines("x" * 100, 610) == 2  # ~1,450 px of classroom type: three lines
+    assert classroom_extra_lines("", 610) == 0

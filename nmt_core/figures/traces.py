@@ -40,6 +40,8 @@ def fitted_rows(rows: int, height: int, font_size: int) -> tuple[int, int]:
     """
     row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, (height - FIGURE_CHROME) // max(rows, 1)))
     return row_height, min(font_size, row_height - 2)
+
+
 FRAME_COLUMNS = ["target_index", "target_token", "target_pieces", "source_index", "source_token", "source_pieces",
                  "weight"]
 PROBABILITY_COLUMNS = ["step", "token", "probability", "forced", "runner_up", "runner_up_probability"]

@@ -4,10 +4,14 @@ Only fixed CSS goes through ``unsafe_allow_html`` here; user text never does.
 Plotly and Altair figures read :data:`CLASSROOM_FONT_SIZE` themselves.
 """
 
+import math
+
 import streamlit as st
 
 CLASSROOM_FONT_SIZE = 22  # px, for figure text in classroom mode
 NORMAL_FONT_SIZE = 13
+# px: a line of classroom text (27.5 px type) and, about, a character of it: for room left below a text
+CLASSROOM_TEXT_LINE, CLASSROOM_CHARACTER = 44, 14.5
 
 CLASSROOM_CSS = """
 <style>
@@ -29,3 +33,9 @@ def apply_classroom_style() -> None:
 
 def figure_font_size(classroom: bool) -> int:
     return CLASSROOM_FONT_SIZE if classroom else NORMAL_FONT_SIZE
+
+
+def classroom_extra_lines(text: str, width: float) -> int:
+    """Lines beyond the first that classroom text of this length wraps onto in a column ``width`` px wide
+    (estimated from its length: the browser wraps it, after the server has sized the figure below)."""
+    return max(math.ceil(len(text) * CLASSROOM_CHARACTER / max(width, 1.0)), 1) - 1
