@@ -18,6 +18,15 @@ def run_page(page: str | None = None, text: str | None = None, **params) -> AppT
     The app runs once on the default page first: AppTest can only switch to a page
     that st.navigation has registered.
     """
+    app = open_link(page, **params)
+    if text is not None:
+        app.sidebar.text_area[0].set_value(text).run()
+    return app
+
+
+def open_link(page: str | None = None, **params) -> AppTest:
+    """Follow a link to ``page`` whose URL ``params`` may hold the sentence (``text=``): the first run decodes
+    it, where run_page's typed sentence costs a run (and a decode of the default sentence) more."""
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for key, value in params.items():
         app.query_params[key] = value
@@ -26,8 +35,6 @@ def run_page(page: str | None = None, text: str | None = None, **params) -> AppT
     # open its second registration, the hidden /translate, as a different page with fresh widgets.)
     if page not in (None, "translate"):
         app.switch_page(f"pages/{page}.py").run()
-    if text is not None:
-        app.sidebar.text_area[0].set_value(text).run()
     return app
 
 

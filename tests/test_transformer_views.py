@@ -33,7 +33,7 @@ from nmt_core.views.attention_heads import (
     head_shape,
     with_choice,
 )
-from tests.apphelpers import run_page
+from tests.apphelpers import open_link
 from tests.test_translate_page import array
 
 SENTENCE = "alpha beta gamma delta"
@@ -273,7 +273,7 @@ def main_heatmap(app) -> dict:
 
 
 def test_translate_page_chooses_a_layer_and_head_for_a_transformer(transformer_root, transformer):
-    app = run_page("translate", SENTENCE, model="tiny-transformer")
+    app = open_link("translate", text=SENTENCE, model="tiny-transformer")
     assert not app.exception and not app.error
     trace = transformer.translator.translate(SENTENCE, app.session_state["settings"])
     picker = app.selectbox(key="translate_heads")
@@ -286,15 +286,15 @@ def test_translate_page_chooses_a_layer_and_head_for_a_transformer(transformer_r
         expected = HeadChoice.parse(key, LAYERS, HEADS).select(per_head(trace))
         np.testing.assert_allclose(array(main_heatmap(app)["data"][0]["z"]), expected, atol=1e-6)
         assert app.query_params["heads"] in (key, [key])
-    reopened = run_page("translate", SENTENCE, model="tiny-transformer", heads="L1H2")
+    reopened = open_link("translate", text=SENTENCE, model="tiny-transformer", heads="L1H2")
     assert reopened.selectbox(key="translate_heads").value == "L1H2"
     np.testing.assert_allclose(array(main_heatmap(reopened)["data"][0]["z"]), per_head(trace)[0, 1], atol=1e-6)
-    assert run_page("translate", SENTENCE, model="tiny-transformer", heads="L9H9").selectbox(
+    assert open_link("translate", text=SENTENCE, model="tiny-transformer", heads="L9H9").selectbox(
         key="translate_heads").value == "L2"  # a head the model lacks: its default
 
 
 def test_translate_page_shows_the_head_grid_and_both_self_attentions(transformer_root, transformer):
-    app = run_page("translate", SENTENCE, model="tiny-transformer")
+    app = open_link("translate", text=SENTENCE, model="tiny-transformer")
     trace = transformer.translator.translate(SENTENCE, app.session_state["settings"])
     figures = charts(app)
     grid = figures["translate_head_grid"]
@@ -312,7 +312,7 @@ def test_translate_page_shows_the_head_grid_and_both_self_attentions(transformer
 
 
 def test_translate_page_of_an_rnn_has_no_head_controls(transformer_root):
-    app = run_page("translate", SENTENCE, model="tiny-luong")
+    app = open_link("translate", text=SENTENCE, model="tiny-luong")
     assert not app.exception
     assert "translate_heads" not in [s.key for s in app.selectbox]
     assert len(app.get("plotly_chart")) == 1  # the heatmap only: no grid, no self-attention
