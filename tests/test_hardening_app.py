@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings
 from pages.lib import common
-from tests.apphelpers import run_page
+from tests.apphelpers import open_link
 
 PAGES = ["translate", "step", "beam", "sampling", "compare", "models", "evaluate"]
 SENTENCE = "alpha beta gamma"
@@ -72,7 +72,7 @@ def error_texts(app) -> list[str]:
 
 def test_every_page_and_good_model_keeps_working_beside_broken_checkpoints(zoo):
     # Compare opens on two good and two broken models; Models shows every card.
-    app = run_page(None, SENTENCE, model="tiny-luong", method="greedy", show="all",
+    app = open_link(None, text=SENTENCE, model="tiny-luong", method="greedy", show="all",
                    models="tiny-luong,tiny-copy,low-inf,nan-weights")
     assert not app.exception
     by_name = {label.split(" · ")[0]: label for label in app.sidebar.selectbox[0].options}
@@ -99,7 +99,7 @@ def test_every_page_and_good_model_keeps_working_beside_broken_checkpoints(zoo):
 
 @pytest.mark.parametrize("name", ["low-inf", "nan-weights", "bad-language"])
 def test_every_page_shows_an_error_not_a_traceback_for_a_broken_pick(zoo, name):
-    app = run_page(None, SENTENCE, model=name, method="greedy")
+    app = open_link(None, text=SENTENCE, model=name, method="greedy")
     for page in PAGES:
         app.switch_page(f"pages/{page}.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
@@ -145,11 +145,11 @@ def test_a_checkpoint_changed_on_disk_is_not_served_from_the_cache(models_root, 
 def test_the_app_stops_translating_with_a_checkpoint_truncated_under_it(models_root, fresh_caches):
     """The caches are the process's: a session opened after the weights were truncated must not be served the
     model (or the trace) an earlier session left in memory."""
-    app = run_page(None, SENTENCE, model="tiny-luong", method="greedy")
+    app = open_link(None, text=SENTENCE, model="tiny-luong", method="greedy")
     assert app.text[0].value == "gamma beta alpha"
     weights = models_root / "tiny-luong" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
-    app = run_page(None, SENTENCE, model="tiny-luong", method="greedy")
+    app = open_link(None, text=SENTENCE, model="tiny-luong", method="greedy")
     assert not app.exception
     label = next(o for o in app.sidebar.selectbox[0].options if o.startswith("tiny-luong"))
     assert "unavailable: model.safetensors" in label
@@ -161,7 +161,7 @@ def test_the_app_stops_translating_with_a_checkpoint_truncated_under_it(models_r
 
 
 def test_the_evaluate_page_says_one_upload_limit(models_root):
-    app = run_page("evaluate", SENTENCE, model="tiny-luong")
+    app = open_link("evaluate", text=SENTENCE, model="tiny-luong")
     app.radio(key="evaluate_input").set_value("Upload a TSV file").run()
     uploader = app.get("file_uploader")[0].proto
     assert "2 MB (2,000,000 bytes)" in uploader.label and uploader.max_upload_size_mb == 2
