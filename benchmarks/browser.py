@@ -331,6 +331,9 @@ class WsSession:
         # and the server ignores a state sent under a stale id: so states are kept by label.
         self.widgets: dict[str, tuple[str, str]] = {}
         self.states: dict[str, object] = {}  # widget label -> value sent with every rerun
+        # Hashes of the large messages received (Streamlit's message cache): a browser reports them with every
+        # rerun, and the server sends a reference instead of a message the browser already holds.
+        self.cached: set[str] = set()
         self.query = ""
         self.exceptions = 0
         self.bytes_received = 0
@@ -352,6 +355,7 @@ class WsSession:
         client = message.rerun_script
         client.query_string = self.query
         client.page_name = page
+        client.cached_message_hashes.extend(sorted(self.cached))
         states = [(self.widgets[label][0], value) for label, value in self.states.items() if label in self.widgets]
         for wid, value in states + ([(self.widgets[trigger][0], True)] if trigger else []):
             state = client.widget_states.widgets.add()
@@ -371,6 +375,8 @@ class WsSession:
             forward = ForwardMsg()
             forward.ParseFromString(raw)
             kind = forward.WhichOneof("type")
+            if forward.metadata.cacheable and forward.hash:
+                self.cached.add(forward.hash)
             if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 element = forward.delta.new_element
                 which = element.WhichOneof("type")
