@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+# The browser tests' server, Chromium and screenshots folder: shared, session-scoped fixtures.
+pytest_plugins = ["tests.browserfixtures"]
+
 # torch and nmt_core are imported inside the functions below, not here: pytest-xdist's controller process
 # imports this file too, and importing torch there (~3 s of CPU) delayed the start of both workers.
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Real-browser smoke test: `streamlit run app.py` driven by Playwright in Debian's Chromium.
 
-One server (module-scoped) serves the tiny test checkpoint under two names, so Compare has two
-models. Every page is opened twice, at 1400x1000 and in classroom mode (``?classroom=1``) at
+One server (session-scoped, tests/browserfixtures.py) serves the tiny test checkpoint under two names, so
+Compare has two models. Every page is opened twice, at 1400x1000 and in classroom mode (``?classroom=1``) at
 1280x720; each waits for its own content (translation text, plotly figures, charts, tree), must show
 no Streamlit exception box, no error alert and no "Page not found" dialog, and is saved as a
 screenshot: ``<page>.png`` and ``classroom-<page>.png`` in the folder named by
@@ -12,31 +12,28 @@ Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see 
 """
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+from tests.browserfixtures import (  # noqa: F401 - the fixtures' constants, used by both browser-test modules
+    CHROMIUM,
+    CLASSROOM_VIEWPORT,
+    MODEL,
+    NORMAL_VIEWPORT,
+    REVERSED,
+    SECOND_MODEL,
+    SENTENCE,
+    TIMEOUT_MS,
+)
+
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (apt-get install)")]
 
-MODEL, SECOND_MODEL = "tiny-luong", "tiny-luong-b"  # the same tiny checkpoint under two names
-SENTENCE, REVERSED = "alpha beta gamma", "gamma beta alpha"  # the tiny model learnt to reverse words
-NORMAL_VIEWPORT = {"width": 1400, "height": 1000}
-CLASSROOM_VIEWPORT = {"width": 1280, "height": 720}
 CLASSROOM_MIN_FONT_PX = 20
-TIMEOUT_MS = 30_000
 VEGA = '[data-testid="stMain"] [data-testid="stVegaLiteChart"] :is(canvas, svg)'  # a drawn altair chart
 # Text a page shows in its main area: in classroom mode all of it must be projector-sized.
 MAIN_TEXT = ", ".join(f'[data-testid="stMain"] {kind}' for kind in (
@@ -48,77 +45,6 @@ MAIN_TEXT = ", ".join(f'[data-testid="stMain"] {kind}' for kind in (
 FONT_SIZES_JS = """selector => [...document.querySelectorAll(selector)]
   .filter(e => e.offsetParent !== null && e.innerText.trim())
   .map(e => [e.innerText.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_checkpoint_dir):
-    models = tmp_path_factory.mktemp("browser") / "models"
-    for name in (MODEL, SECOND_MODEL):
-        shutil.copytree(tiny_checkpoint_dir, models / name)
-    port = free_port()
-    env = {**os.environ, "ATTENTION_EXPLORER_CHECKPOINTS": str(models), "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    """One Chromium for every test. The fresh server's very first visit is a deep link: its first
-    script run is Streamlit's legacy multipage mode (see app.py), which must still open the page the
-    link names, keep its address, and show no "Page not found"."""
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
-        )
-        page = chromium.new_page(viewport=NORMAL_VIEWPORT)
-        page.goto(f"{server}/step?{urlencode({'model': MODEL, 'text': SENTENCE, 'step': 2})}")
-        page.get_by_role("heading", name="Step through").wait_for(timeout=60_000)
-        page.locator('[data-testid="stSidebar"]').get_by_text("Sentence").wait_for(timeout=TIMEOUT_MS)
-        assert urlparse(page.url).path == "/step" and parse_qs(urlparse(page.url).query)["step"] == ["2"]
-        assert page.get_by_text("Page not found").count() == 0
-        page.close()
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory, request) -> Path:
-    """Where the screenshots go: $ATTENTION_EXPLORER_SCREENSHOTS, else a pytest tmp folder (printed)."""
-    folder = os.environ.get("ATTENTION_EXPLORER_SCREENSHOTS")
-    path = Path(folder).resolve() if folder else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if capture is not None:
-        with capture.global_and_fixture_disabled():  # shown even when pytest captures output
-            print(f"\nbrowser screenshots: {path}")
-    else:
-        print(f"browser screenshots: {path}")
-    return path
 
 
 def open_page(browser, server: str, path: str, classroom: bool, **params):

@@ -1,7 +1,7 @@
 """The Explain page (/explain) in a real browser: Chromium driven by Playwright, on the tiny reverse-task model.
 
-It reuses tests/test_browser.py's module fixtures (one ``streamlit run`` server with the tiny checkpoint, one
-Chromium, the screenshots folder) by import. The page must draw both heatmaps (attention and attribution),
+It shares the browser tests' session fixtures (tests/browserfixtures.py: one ``streamlit run`` server with the
+tiny checkpoint, one Chromium, the screenshots folder). The page must draw both heatmaps (attention and attribution),
 show the intervention's new continuation beside the old one, follow a change of source word (and keep it in
 the URL), and show no exception or error. Screenshots: ``explain.png`` (1400x1000, the heatmaps),
 ``explain-intervention.png`` (1400x1000, the intervention) and ``classroom-explain.png`` (1280x720), beside
@@ -23,9 +23,6 @@ from tests.test_browser import (
     sync_api,
     wait_url_param,
 )
-
-# The other browser test's module fixtures, made this module's (pytest finds fixtures by module attribute).
-server, browser, shots = test_browser.server, test_browser.browser, test_browser.shots
 
 pytestmark = test_browser.pytestmark  # slow, and skipped without chromium (or playwright: the import above)
 
