@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
 from ..model import TransformerSeq2Seq, source_batch
 from .forced import gold_log_prob, source_embeddings, target_batch
@@ -60,6 +59,10 @@ def attribute(model, src_ids: list[int], tgt_ids: list[int], method: str, ig_ste
     """Attribute every step of the forced target ``tgt_ids`` (+ ``</s>``) to the source ``src_ids`` (+ ``</s>``)."""
     if method not in GRADIENT_METHODS:
         raise ValueError(f"unknown attribution method {method!r}; choose one of {', '.join(GRADIENT_METHODS)}")
+    # Imported here: captum costs ~1 s of imports, which every process that merely imports this module
+    # (the app's Explain page, each test worker) would otherwise pay before it attributes anything.
+    from captum.attr import InputXGradient, IntegratedGradients, Saliency
+
     device = next(model.parameters()).device
     # inference_mode(False) re-enables autograd even when a caller (the app) decodes under
     # inference_mode; tensors made here are ordinary ones.
