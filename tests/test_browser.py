@@ -6,7 +6,8 @@ Compare has two models. Every page is opened twice, at 1400x1000 and in classroo
 no Streamlit exception box, no error alert and no "Page not found" dialog, and is saved as a
 screenshot: ``<page>.png`` and ``classroom-<page>.png`` in the folder named by
 ATTENTION_EXPLORER_SCREENSHOTS (e.g. ``screenshots/``, git-ignored), else in pytest's tmp folder.
-The folder's path is printed.
+The folder's path is printed. The same tab then opens the page's 15-word link for the fit checks
+(:func:`check_fit`, ``<page>-15-words-<size>.png``): one browser context per (page, size), not two (issue 17).
 
 Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see .ci/run).
 """
@@ -237,7 +238,13 @@ PAGES = {
 
 @pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_in_a_real_browser(browser, server, shots, name, classroom):
+def test_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, name, classroom):
+    """Each page at 1400x1000 and in classroom mode at 1280x720, in one browser tab per (page, size): first with
+    the 3-word sentence (the page's own checks, below), then (:func:`check_fit`, for the pages with a main
+    figure) the same tab opens the page's 15-word link, a new session, for the fit checks. Translate at
+    1400x1000 also checks that user text is shown as text (:func:`check_user_text_is_shown_as_text`).
+
+    One tab for both halves: they were two tests, each opening its own browser context (issue 17)."""
     path, params, check = PAGES[name]
     page = open_page(browser, server, path, classroom, **params)
     try:
@@ -258,28 +265,30 @@ def test_page_in_a_real_browser(browser, server, shots, name, classroom):
             assert not small, f"text under {CLASSROOM_MIN_FONT_PX}px in classroom mode: {small}"
         page.mouse.move(0, 0)  # no hover toolbar over a figure in the picture
         page.screenshot(path=str(shots / f"{'classroom-' if classroom else ''}{name}.png"))
+        if name == "translate" and not classroom:
+            check_user_text_is_shown_as_text(page)
+        if name in FIT_PAGES:
+            check_fit(page, server, shots, tiny_checkpoint_dir, name,
+                      CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
     finally:
         page.context.close()
 
 
-def test_user_text_is_shown_as_text(browser, server):
-    page = open_page(browser, server, "", False)
-    try:
-        main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
-        # User text is shown as text: a <b> tag typed into the box must not become bold markup.
-        box = page.get_by_label("Sentence")
-        box.click()
-        page.keyboard.press("Control+A")
-        page.keyboard.type("<b>alpha</b> beta")
-        page.keyboard.press("Control+Enter")  # Streamlit commits a text area on Ctrl+Enter or blur
-        page.wait_for_function("decodeURIComponent(location.search.replace(/\\+/g, ' ')).includes('<b>alpha')",
-                               timeout=TIMEOUT_MS)  # the app reran with the new sentence
-        page.wait_for_selector("text=Candidates", timeout=TIMEOUT_MS)
-        settle(page)
-        assert page.locator("b", has_text="alpha").count() == 0
-        assert page.locator('[data-testid="stException"]').count() == 0
-    finally:
-        page.context.close()
+def check_user_text_is_shown_as_text(page) -> None:
+    """User text is shown as text (``page``: Translate at 1400x1000, showing the tiny model's translation)."""
+    main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
+    # User text is shown as text: a <b> tag typed into the box must not become bold markup.
+    box = page.get_by_label("Sentence")
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("<b>alpha</b> beta")
+    page.keyboard.press("Control+Enter")  # Streamlit commits a text area on Ctrl+Enter or blur
+    page.wait_for_function("decodeURIComponent(location.search.replace(/\\+/g, ' ')).includes('<b>alpha')",
+                           timeout=TIMEOUT_MS)  # the app reran with the new sentence
+    page.wait_for_selector("text=Candidates", timeout=TIMEOUT_MS)
+    settle(page)
+    assert page.locator("b", has_text="alpha").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 # --- issue 13: the browser steps, labels stay legible, classroom fits 1280x720 ---------------------------------
@@ -554,88 +563,75 @@ MEASURE = {"compare": measure_compare, "explain": measure_explain, "models": mea
            "sampling": measure_sampling}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("viewport", [NORMAL_VIEWPORT, CLASSROOM_VIEWPORT], ids=["1400x1000", "1280x720"])
-@pytest.mark.parametrize("path", ["translate", "step", "beam", "compare", "sampling", "models", "explain"])
-def test_classroom_main_figure_fits_and_no_label_is_clipped(browser, server, shots, tiny_checkpoint_dir, path,
-                                                            viewport):
+FIT_PAGES = ["translate", "step", "beam", "compare", "sampling", "models", "explain"]
+
+
+def check_fit(page, server: str, shots, tiny_checkpoint_dir, path: str, viewport: dict) -> None:
     """Each page's main figure for a 15-word sentence: whole on a 1280x720 projector without scrolling
     (classroom mode), every tick label drawn (none dropped), none on another, none cut; words by default
     there. Compare: both heatmaps, row for row; Sampling: the temperature panels; Models: the probe heatmap
-    (its tab opened); Explain: attention and attribution side by side."""
+    (its tab opened); Explain: attention and attribution side by side.
+
+    ``page`` (a tab of ``viewport``'s size, done with the 3-word sentence) opens the page's 15-word link: a new
+    session, in classroom mode at 1280x720."""
     classroom = viewport == CLASSROOM_VIEWPORT
-    page, _ = open_counting(browser, server, path, viewport, text=LONG_SENTENCE, classroom=int(classroom), step=4,
-                            **FIT_PARAMS.get(path, {}))
-    try:
-        figures = None
-        if path in MEASURE:
-            probes = json.loads((tiny_checkpoint_dir / "probes.json").read_text(encoding="utf-8"))
-            figures = MEASURE[path](page, classroom, probe=probes["epochs"][0]["traces"][0])
-            labels = []  # SVG text, checked above (Chrome misreports its height for the clipping check)
-        elif path == "translate":
-            wait_visible(page, '[data-testid="stPlotlyChart"] .ytick text')
-        else:
-            component = ".ae-step" if path == "step" else ".ae-beam"
-            wait_visible(page, f"{component} {'.ae-cell' if path == 'step' else '.ae-node'}")
-        if figures is None:
-            settle(page)
-            page.wait_for_timeout(500)
-        if path == "translate":
-            main = '[data-testid="stPlotlyChart"]'
-            labels = boxes(page, f"{main} .xtick text, {main} .ytick text")
-            rows, columns = boxes(page, f"{main} .ytick text"), boxes(page, f"{main} .xtick text")
-            assert rows and not overlaps(rows), overlaps(rows)[:5]  # rows labelled, none on another
-            if classroom:  # words by default on a projector: every source word and </s> has its label
-                assert len(columns) == 16, [b["text"] for b in columns]
-            labels = []  # plotly's SVG text: Chrome misreports its height (see the beam case); overlap checked above
-        elif path == "step":
-            main = ".ae-step" if classroom else ".ae-step [data-ae=strip]"
-            labels = boxes(page, ".ae-step .ae-piece, .ae-step .ae-cname, .ae-step .ae-colhead, .ae-step .ae-rowhead")
-            assert len(boxes(page, ".ae-step .ae-piece")) == 16  # every source word and </s>: none dropped
-            assert not overlaps(boxes(page, ".ae-step .ae-colhead"))
-        elif path == "beam":
-            main = ".ae-beam .ae-viewport"
-            labels = boxes(page, ".ae-beam .ae-tlabel")
-            assert not overlaps(labels)
-            (tree,) = boxes(page, ".ae-beam .ae-tree")  # every label inside the drawing (pan to reach it)
-            outside = [b["text"] for b in labels if not within(b, tree)]
-            assert not outside, outside
-        if figures is None:
-            (figure, *_) = boxes(page, main)
-            figures = [figure]
-        if path in MEASURE:  # no widget label or text line of the page cut short ("Words instea…")
-            labels = boxes(page, CUT_TEXT)
-        page.mouse.move(0, 0)
-        size = f"{viewport['width']}x{viewport['height']}"
-        page.screenshot(path=str(shots / f"{'classroom-' if classroom else ''}{path}-15-words-{size}.png"))
-        if classroom:  # the main figure on one projector screen, without scrolling
-            for figure in figures:
-                assert inside(figure, viewport["width"], viewport["height"]), figure
-        clipped = [b["text"] for b in labels if b["clipped"]]
-        assert not clipped, clipped
-        if path == "step":
-            assert all(inside(b, viewport["width"], 10**6) for b in labels)  # nothing cut at the right edge
-    finally:
-        page.context.close()
+    assert page.viewport_size == viewport
+    query = {"model": MODEL, "text": LONG_SENTENCE, "classroom": int(classroom), "step": 4, **FIT_PARAMS.get(path, {})}
+    page.goto(f"{server}/{path}?{urlencode(query)}")
+    figures = None
+    if path in MEASURE:
+        probes = json.loads((tiny_checkpoint_dir / "probes.json").read_text(encoding="utf-8"))
+        figures = MEASURE[path](page, classroom, probe=probes["epochs"][0]["traces"][0])
+        labels = []  # SVG text, checked above (Chrome misreports its height for the clipping check)
+    elif path == "translate":
+        wait_visible(page, '[data-testid="stPlotlyChart"] .ytick text')
+    else:
+        component = ".ae-step" if path == "step" else ".ae-beam"
+        wait_visible(page, f"{component} {'.ae-cell' if path == 'step' else '.ae-node'}")
+    if figures is None:
+        settle(page)
+        page.wait_for_timeout(500)
+    if path == "translate":
+        main = '[data-testid="stPlotlyChart"]'
+        labels = boxes(page, f"{main} .xtick text, {main} .ytick text")
+        rows, columns = boxes(page, f"{main} .ytick text"), boxes(page, f"{main} .xtick text")
+        assert rows and not overlaps(rows), overlaps(rows)[:5]  # rows labelled, none on another
+        if classroom:  # words by default on a projector: every source word and </s> has its label
+            assert len(columns) == 16, [b["text"] for b in columns]
+        labels = []  # plotly's SVG text: Chrome misreports its height (see the beam case); overlap checked above
+    elif path == "step":
+        main = ".ae-step" if classroom else ".ae-step [data-ae=strip]"
+        labels = boxes(page, ".ae-step .ae-piece, .ae-step .ae-cname, .ae-step .ae-colhead, .ae-step .ae-rowhead")
+        assert len(boxes(page, ".ae-step .ae-piece")) == 16  # every source word and </s>: none dropped
+        assert not overlaps(boxes(page, ".ae-step .ae-colhead"))
+    elif path == "beam":
+        main = ".ae-beam .ae-viewport"
+        labels = boxes(page, ".ae-beam .ae-tlabel")
+        assert not overlaps(labels)
+        (tree,) = boxes(page, ".ae-beam .ae-tree")  # every label inside the drawing (pan to reach it)
+        outside = [b["text"] for b in labels if not within(b, tree)]
+        assert not outside, outside
+    if figures is None:
+        (figure, *_) = boxes(page, main)
+        figures = [figure]
+    if path in MEASURE:  # no widget label or text line of the page cut short ("Words instea…")
+        labels = boxes(page, CUT_TEXT)
+    page.mouse.move(0, 0)
+    size = f"{viewport['width']}x{viewport['height']}"
+    page.screenshot(path=str(shots / f"{'classroom-' if classroom else ''}{path}-15-words-{size}.png"))
+    if classroom:  # the main figure on one projector screen, without scrolling
+        for figure in figures:
+            assert inside(figure, viewport["width"], viewport["height"]), figure
+    clipped = [b["text"] for b in labels if b["clipped"]]
+    assert not clipped, clipped
+    if path == "step":
+        assert all(inside(b, viewport["width"], 10**6) for b in labels)  # nothing cut at the right edge
 
 
 @pytest.mark.slow
-def test_every_url_path_opens_its_page(browser, server):
-    for path, heading in (("translate", "Translate"), ("step", "Step through"), ("beam", "Beam search")):
-        page, _ = open_counting(browser, server, path, NORMAL_VIEWPORT)
-        try:
-            page.get_by_role("heading", name=heading, level=1).wait_for(timeout=TIMEOUT_MS)
-            settle(page)
-            assert page.get_by_text("Page not found").count() == 0
-            assert urlparse(page.url).path == f"/{path}"
-            assert page.get_by_role("button", name="Deploy").count() == 0  # toolbarMode = "viewer"
-        finally:
-            page.context.close()
-
-
-@pytest.mark.slow
-def test_the_console_is_quiet_at_start_up(browser, server):
+def test_every_url_path_opens_its_page_and_the_console_is_quiet(browser, server):
     """Opening the app logs no error in the browser's console and throws nothing; no Deploy button (issue 13).
+    Each URL path (``/``, ``/translate``, ``/step``, ``/beam``) opens its page, by its title, and stays there.
 
     One known exception, Streamlit's own (streamlit/streamlit#7074, open): a link straight to a page,
     ``/step``, first probes ``/step/_stcore/health`` and ``/step/_stcore/host-config``, which answer 404,
@@ -649,12 +645,16 @@ def test_the_console_is_quiet_at_start_up(browser, server):
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     page.on("response", lambda response: probes.append(response.url) if response.status == 404 else None)
     try:
-        for path, heading in (("", "Translate"), ("step", "Step through"), ("beam", "Beam search")):
+        for path, heading in (("", "Translate"), ("translate", "Translate"), ("step", "Step through"),
+                              ("beam", "Beam search")):
             errors.clear()
             probes.clear()
-            page.goto(f"{server}/{path}?{urlencode({'model': MODEL, 'text': SENTENCE})}")
+            page.goto(f"{server}/{path}?{urlencode({'model': MODEL, 'text': SENTENCE})}")  # a new session
             page.get_by_role("heading", name=heading, level=1).wait_for(timeout=TIMEOUT_MS)
             settle(page)
+            assert page.get_by_text("Page not found").count() == 0
+            assert urlparse(page.url).path == f"/{path}"
+            assert page.get_by_role("button", name="Deploy").count() == 0  # toolbarMode = "viewer"
             page.wait_for_timeout(300)
             known = [url for url in probes if path and urlparse(url).path in
                      (f"/{path}/_stcore/health", f"/{path}/_stcore/host-config")]

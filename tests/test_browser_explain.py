@@ -5,7 +5,7 @@ tiny checkpoint, one Chromium, the screenshots folder). The page must draw both 
 show the intervention's new continuation beside the old one, follow a change of source word (and keep it in
 the URL), and show no exception or error. Screenshots: ``explain.png`` (1400x1000, the heatmaps),
 ``explain-intervention.png`` (1400x1000, the intervention) and ``classroom-explain.png`` (1280x720), beside
-the other browser test's.
+the other browser test's; then, in the same tab, the fit checks for a 15-word sentence (``explain-15-words-*.png``).
 """
 
 import pytest
@@ -16,6 +16,7 @@ from tests.test_browser import (
     NORMAL_VIEWPORT,
     REVERSED,
     TIMEOUT_MS,
+    check_fit,
     main_text,
     open_page,
     plotly,
@@ -50,7 +51,9 @@ def choose(page, label: str, option: str) -> None:
 
 
 @pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
-def test_explain_page_in_a_real_browser(browser, server, shots, classroom):
+def test_explain_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, classroom):
+    """The page's checks with the 3-word sentence, then in the same tab (a new session) its 15-word link's fit
+    checks (tests/test_browser.py's check_fit: attention and attribution side by side, labels, the projector)."""
     page = open_page(browser, server, "explain", classroom, step=1, word=0, mode="focus", attribution="saliency")
     viewport = page.viewport_size
     assert viewport == (CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
@@ -88,5 +91,6 @@ def test_explain_page_in_a_real_browser(browser, server, shots, classroom):
         page.locator(plotly("explain_attention")).first.scroll_into_view_if_needed()  # the two heatmaps in the picture
         page.mouse.move(0, 0)  # no hover toolbar over a figure in the picture
         page.screenshot(path=str(shots / f"{prefix}explain.png"))
+        check_fit(page, server, shots, tiny_checkpoint_dir, "explain", viewport)
     finally:
         page.context.close()
