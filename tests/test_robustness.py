@@ -6,6 +6,7 @@ markup, settings out of range in a link, and checkpoint folders that are broken 
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -14,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -35,6 +37,7 @@ from nmt_core.evaluate import MAX_UPLOAD_BYTES
 from nmt_core.text import normalize
 from tests.apphelpers import run_page
 from tests.conftest import WORDS
+from tests.test_cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # A sentence of the tiny model's own words, well over 5,000 characters and MAX_SOURCE_PIECES pieces.
@@ -405,22 +408,22 @@ def test_the_cli_process_refuses_a_pickle(models_root, tmp_path):
     marker = tmp_path / "pwned"
     folder = break_copy(models_root, "as-model-pt", "none")
     (folder / "model.pt").write_bytes(pickle.dumps(WritesMarker(marker)))
-    result = cli("translate", "-c", folder / "model.pt", "alpha beta")
+    result = cli_process("translate", "-c", folder / "model.pt", "alpha beta")
     assert result.returncode == 2 and "pickle files are refused" in result.stderr, result.stderr
     assert not marker.exists()
 
 
 # -- the command line --------------------------------------------------------------------------------------------
+# cli() runs main(argv) in this process with a real (UTF-8, bytes-backed) stdin; the one real child process
+# of this file is test_the_cli_process_refuses_a_pickle's (and test_cli.py has the other, a translation).
 
 
-def cli(*args, stdin: str | bytes | None = None) -> subprocess.CompletedProcess:
+def cli_process(*args) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    text = not isinstance(stdin, bytes)
-    return subprocess.run([sys.executable, "-m", "nmt_core", *map(str, args)], input=stdin, capture_output=True,
-                          text=text, env=env, cwd=ROOT, timeout=300)
+    return subprocess.run([sys.executable, "-m", "nmt_core", *map(str, args)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
 
 
-@pytest.mark.slow
 def test_cli_odd_lines_each_get_one_output_line(tiny_checkpoint_dir):
     lines = ["alpha beta", "", "\u200b\u200c", LONG, *ODD_SENTENCES.values(), MARKUP, "gamma delta"]
     lines = [line.replace("\n", " ").replace("\r", " ") for line in lines]  # one sentence per line
@@ -435,7 +438,6 @@ def test_cli_odd_lines_each_get_one_output_line(tiny_checkpoint_dir):
     assert "warning: line 4: The sentence is too long" in result.stderr  # ... and says so
 
 
-@pytest.mark.slow
 def test_cli_json_carries_the_notice(tiny_checkpoint_dir):
     result = cli("translate", "-c", tiny_checkpoint_dir, "--json", "--greedy", LONG)
     assert result.returncode == 0, result.stderr
@@ -443,12 +445,11 @@ def test_cli_json_carries_the_notice(tiny_checkpoint_dir):
     assert "too long" in row["warnings"][0] and len(row["source_tokens"]) <= MAX_SOURCE_PIECES + 1
 
 
-@pytest.mark.slow
 def test_cli_survives_bytes_that_are_not_utf8(tiny_checkpoint_dir):
     result = cli("translate", "-c", tiny_checkpoint_dir, "--greedy", stdin=b"alpha \xff\xfe beta\n\xc3\x28 gamma\n")
     assert result.returncode == 0, result.stderr
-    assert b"Traceback" not in result.stderr
-    assert len(result.stdout.decode().split("\n")) == 3
+    assert "Traceback" not in result.stderr
+    assert len(result.stdout.split("\n")) == 3
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\u200b", "\x00"])
@@ -487,19 +488,31 @@ def test_cli_malformed_numbers_are_usage_errors(args, capsys):
     assert exited.value.code == 2 and "invalid" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_cli_stops_quietly_when_the_reader_goes_away(tiny_checkpoint_dir):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "nmt_core", "translate", "-c", str(tiny_checkpoint_dir),
-                                "--greedy"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=env, cwd=ROOT)
-    process.stdin.write(b"alpha beta\n" * 3000)
-    process.stdin.close()
-    assert process.stdout.readline() == b"beta alpha\n"
-    process.stdout.close()  # like `| head -1`
-    assert process.wait(timeout=300) in (0, 141)
-    stderr = process.stderr.read().decode()
-    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    """``... | head -1``, in this process: stdout is a real pipe, opened as Python opens a process's stdout
+    (a buffered text stream over the file descriptor), whose reader closes after the first line."""
+    reader_fd, writer_fd = os.pipe()
+    stdout = open(writer_fd, "w", encoding="utf-8")  # closed below, as the interpreter would
+    stdin = io.TextIOWrapper(io.BytesIO(b"alpha beta\n" * 3000), encoding="utf-8", newline="\n")
+    err, done = io.StringIO(), {}
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, err
+    try:
+        worker = threading.Thread(target=lambda: done.update(code=cli_main(["translate", "-c",
+                                                                            str(tiny_checkpoint_dir), "--greedy"])))
+        worker.start()
+        with open(reader_fd, "rb") as reader:
+            assert reader.readline() == b"beta alpha\n"
+        # reader closed: the next line the CLI writes meets a broken pipe
+        worker.join(timeout=300)
+        assert not worker.is_alive()
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+    assert done["code"] in (0, 141)
+    # What the interpreter does at exit: flush and close stdout. A write still pending for the closed pipe
+    # would raise here (a process prints "Exception ignored ... BrokenPipeError" at exit instead).
+    stdout.close()
+    assert "Traceback" not in err.getvalue() and "Exception ignored" not in err.getvalue(), err.getvalue()
 
 
 # -- server settings ---------------------------------------------------------------------------------------------
