@@ -2,12 +2,12 @@
 
 One server (session-scoped, tests/browserfixtures.py) serves the tiny test checkpoint under two names, so
 Compare has two models. Every page is opened twice, at 1400x1000 and in classroom mode (``?classroom=1``) at
-1280x720; each waits for its own content (translation text, plotly figures, charts, tree), must show
-no Streamlit exception box, no error alert and no "Page not found" dialog, and is saved as a
-screenshot: ``<page>.png`` and ``classroom-<page>.png`` in the folder named by
+1280x720, each time once, with its 15-word link; each waits for its own content (translation text, plotly
+figures, charts, tree), must show no Streamlit exception box, no error alert and no "Page not found" dialog,
+and is saved as a screenshot: ``<page>.png`` and ``classroom-<page>.png`` in the folder named by
 ATTENTION_EXPLORER_SCREENSHOTS (e.g. ``screenshots/``, git-ignored), else in pytest's tmp folder.
-The folder's path is printed. The same tab then opens the page's 15-word link for the fit checks
-(:func:`check_fit`, ``<page>-15-words-<size>.png``): one browser context per (page, size), not two (issue 17).
+The folder's path is printed. The same load then gets the fit checks (:func:`check_fit`,
+``<page>-15-words-<size>.png``): one browser context and one page load per (page, size) (issue 17).
 
 Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see .ci/run).
 """
@@ -119,6 +119,11 @@ def heatmap_rows(page):
 
 # --- what each page must show (and, for some, what clicking must change) ---------------------------------------
 
+# The pages open with the 15-word sentence (LONG_SENTENCE, below), "... lambda mu alpha beta gamma": the tiny
+# model, trained on 2 to 7 words, reverses its last words ("gamma beta alpha mu lambda ...", each of those five
+# at p > 0.9) and stops, so the translation shown starts with REVERSED, "gamma beta alpha", as the 3-word
+# sentence's does. The checks below need no more of it than that.
+
 def check_translate(page, classroom: bool) -> None:
     main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
     heatmap = '[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg'
@@ -224,7 +229,8 @@ def check_evaluate(page, classroom: bool) -> None:
     wait_visible(page, VEGA)  # BLEU by beam width
 
 
-# page name (and screenshot name) -> (URL path, extra URL parameters, check)
+# page name (and screenshot name) -> (URL path, extra URL parameters, check); every link has the 15-word sentence
+# and step 4 (LINK), which Step's own parameter replaces (its check steps from 1, then goes on to 4: FIT_STEP)
 PAGES = {
     "translate": ("", {}, check_translate),
     "step": ("step", {"step": 1}, check_step),
@@ -239,14 +245,14 @@ PAGES = {
 @pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, name, classroom):
-    """Each page at 1400x1000 and in classroom mode at 1280x720, in one browser tab per (page, size): first with
-    the 3-word sentence (the page's own checks, below), then (:func:`check_fit`, for the pages with a main
-    figure) the same tab opens the page's 15-word link, a new session, for the fit checks. Translate at
-    1400x1000 also checks that user text is shown as text (:func:`check_user_text_is_shown_as_text`).
+    """Each page at 1400x1000 and in classroom mode at 1280x720, loaded once, from its 15-word link: the page's
+    own checks (below), its screenshot, then (:func:`check_fit`, for the pages with a main figure) the fit
+    checks on the same load. Translate at 1400x1000 last checks that user text is shown as text
+    (:func:`check_user_text_is_shown_as_text`).
 
-    One tab for both halves: they were two tests, each opening its own browser context (issue 17)."""
+    One load for both: they were two tests, then two loads in one tab (3 then 15 words; issue 17)."""
     path, params, check = PAGES[name]
-    page = open_page(browser, server, path, classroom, **params)
+    page = open_page(browser, server, path, classroom, **{**LINK, **params})
     try:
         # The page's title, or (in classroom mode the pages give their title's height to the figure) its first
         # heading or text.
@@ -265,17 +271,19 @@ def test_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, nam
             assert not small, f"text under {CLASSROOM_MIN_FONT_PX}px in classroom mode: {small}"
         page.mouse.move(0, 0)  # no hover toolbar over a figure in the picture
         page.screenshot(path=str(shots / f"{'classroom-' if classroom else ''}{name}.png"))
-        if name == "translate" and not classroom:
-            check_user_text_is_shown_as_text(page)
         if name in FIT_PAGES:
-            check_fit(page, server, shots, tiny_checkpoint_dir, name,
-                      CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
+            if name in STEPPED:  # the check stepped: back to the link's step, in the browser (no server run)
+                go_to_step(page, STEPPED[name], FIT_STEP)
+            check_fit(page, shots, tiny_checkpoint_dir, name, CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
+        if name == "translate" and not classroom:  # last: it types another sentence
+            check_user_text_is_shown_as_text(page)
     finally:
         page.context.close()
 
 
 def check_user_text_is_shown_as_text(page) -> None:
-    """User text is shown as text (``page``: Translate at 1400x1000, showing the tiny model's translation)."""
+    """User text is shown as text (``page``: Translate at 1400x1000, showing the tiny model's translation of the
+    15-word sentence)."""
     main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
     # User text is shown as text: a <b> tag typed into the box must not become bold markup.
     box = page.get_by_label("Sentence")
@@ -469,8 +477,25 @@ def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(browse
 # Streamlit sets text-overflow on the label's markdown container.
 CUT_TEXT = ('[data-testid="stMain"] [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"], '
             '[data-testid="stMain"] [data-testid="stText"]')
-FIT_PARAMS = {"compare": {"models": f"{MODEL},{SECOND_MODEL}"}, "models": {}, "explain": {"attribution": "saliency"},
-              "sampling": {}}
+FIT_STEP = 4  # the step the fit checks see (the pages that show one step)
+LINK = {"text": LONG_SENTENCE, "step": FIT_STEP}  # every page's link (test_page_in_a_real_browser)
+STEPPED = {"step": ".ae-step", "beam": ".ae-beam"}  # the pages whose check steps in the browser: their component
+# Scrolled back to the top, as the link opened it (a check may have scrolled a figure into view).
+SCROLL_TOP_JS = """() => { window.scrollTo(0, 0);
+  for (const e of document.querySelectorAll('[data-testid="stAppViewContainer"], [data-testid="stMain"]'))
+    e.scrollTop = 0; }"""
+
+
+def go_to_step(page, component: str, step: int) -> None:
+    """Step the browser-side ``component`` (``.ae-step`` or ``.ae-beam``) to ``step`` with its buttons."""
+    for _ in range(50):
+        shown = shown_step(page, component)
+        if shown == step:
+            break
+        page.locator(f"{component} [data-ae={'next' if shown < step else 'back'}]").click()
+        wait_step(page, component, shown + (1 if shown < step else -1))
+    assert shown_step(page, component) == step
+    wait_url_param(page, "step", step)
 
 
 def plotly_ticks(page, key: str, axis: str) -> list[dict]:
@@ -566,18 +591,22 @@ MEASURE = {"compare": measure_compare, "explain": measure_explain, "models": mea
 FIT_PAGES = ["translate", "step", "beam", "compare", "sampling", "models", "explain"]
 
 
-def check_fit(page, server: str, shots, tiny_checkpoint_dir, path: str, viewport: dict) -> None:
+def check_fit(page, shots, tiny_checkpoint_dir, path: str, viewport: dict) -> None:
     """Each page's main figure for a 15-word sentence: whole on a 1280x720 projector without scrolling
     (classroom mode), every tick label drawn (none dropped), none on another, none cut; words by default
     there. Compare: both heatmaps, row for row; Sampling: the temperature panels; Models: the probe heatmap
     (its tab opened); Explain: attention and attribution side by side.
 
-    ``page`` (a tab of ``viewport``'s size, done with the 3-word sentence) opens the page's 15-word link: a new
-    session, in classroom mode at 1280x720."""
+    ``page``: a tab of ``viewport``'s size showing ``/<path>``, opened with its 15-word link (in classroom mode at
+    1280x720) and, on Step and Beam, at step FIT_STEP; its own checks done, it is checked scrolled to the top."""
     classroom = viewport == CLASSROOM_VIEWPORT
     assert page.viewport_size == viewport
-    query = {"model": MODEL, "text": LONG_SENTENCE, "classroom": int(classroom), "step": 4, **FIT_PARAMS.get(path, {})}
-    page.goto(f"{server}/{path}?{urlencode(query)}")
+    assert urlparse(page.url).path == f"/{PAGES[path][0] if path in PAGES else path}"  # Translate's is "/"
+    assert url_param(page, "text") == LONG_SENTENCE
+    assert url_param(page, "classroom") == str(int(classroom))
+    if path in STEPPED:
+        assert shown_step(page, STEPPED[path]) == FIT_STEP and url_param(page, "step") == str(FIT_STEP)
+    page.evaluate(SCROLL_TOP_JS)
     figures = None
     if path in MEASURE:
         probes = json.loads((tiny_checkpoint_dir / "probes.json").read_text(encoding="utf-8"))
