@@ -484,6 +484,7 @@ def test_a_tiny_corpus_is_refused_up_front_with_fractions_that_work(tmp_path, ca
     assert len(split.dev) >= 3 and len(split.test) >= 3
 
 
+@pytest.mark.slow  # trains a model end to end through the CLI (~3 s of CPU)
 def test_a_tiny_corpus_with_a_working_split_trains_to_a_checkpoint(tmp_path):
     data = tiny_corpus(tmp_path / "tiny.tsv")
     out = tmp_path / "out"
