@@ -53,6 +53,13 @@ def _keep_bytecode_in_the_cache() -> None:
 _keep_bytecode_in_the_cache()
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first. pytest-xdist hands tests out in this order, so the long ones (browser, torchrun,
+    training) start at once on both workers, and the run ends on a tail of short tests instead of one
+    worker finishing a long one alone while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread():
     """Tiny models: threads only add overhead, and CI has 2 cores (a fixture, so that only the processes
