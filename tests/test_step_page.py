@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import Translator
 from nmt_core.text import EOS_ID
-from nmt_core.views.step import force_options, forced_prefix
+from nmt_core.views.step import force_options, forced_prefix, pieces_text
 from nmt_core.views.step_data import step_payload, word_index
 from tests.apphelpers import ROOT
 from tests.conftest import tiny_config
@@ -151,14 +151,31 @@ def test_a_forced_link_shows_both_endings(models_root):
     assert any("What if" in s.value for s in linked.get("subheader"))
 
 
-def test_forcing_end_of_sentence_needs_no_decode(models_root):
-    app = step_app(step="2", method="greedy")
+def test_forcing_end_of_sentence_needs_no_decode(models_root, monkeypatch):
+    """Forcing </s> at a step ends the translation there: the page shows the prefix as the forced ending
+    without a second decode. The step is the first one (before the model's own </s>) where </s> is a
+    recorded alternative, found by decoding, not assumed."""
+    calls = []
+    original = Translator.translate
+
+    def counting(self, text, settings=None, prefix=None):
+        calls.append(prefix)
+        return original(self, text, settings, prefix)
+
+    monkeypatch.setattr(Translator, "translate", counting)
+    app = step_app(method="greedy")
     trace = page_trace(app, models_root)
-    options = [c.token_id for c in force_options(trace, 2)]
-    if EOS_ID not in options:
-        pytest.skip("</s> was not among the recorded alternatives at step 2")
-    linked = step_app(step="2", method="greedy", force=str(EOS_ID))
-    assert not linked.exception and linked.get("metric")
+    steps = [t for t in range(1, len(trace.steps)) if EOS_ID in {c.token_id for c in force_options(trace, t)}]
+    assert steps, "the tiny model records </s> among the alternatives at some step before its own </s>"
+    t = steps[0]
+    calls.clear()
+    linked = step_app(method="greedy", step=str(t), force=str(EOS_ID))
+    assert not linked.exception
+    assert all(prefix is None for prefix in calls), "forcing </s> decodes nothing from a prefix"
+    stopped = pieces_text([s.token for s in trace.steps[: t - 1]])
+    shown = texts(linked)
+    assert trace.translation in shown and (stopped or "(empty)") in shown
+    assert component(linked)[1]["force"] == {"step": t, "token_id": EOS_ID}
 
 
 def test_rerunning_decodes_nothing(models_root, monkeypatch):
