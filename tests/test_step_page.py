@@ -59,6 +59,20 @@ def component(app):
     return element.proto, {**message["payload"], **message["view"]}
 
 
+@pytest.fixture
+def decode_calls(monkeypatch) -> list:
+    """The forced prefix (or None) of every Translator.translate call from here on, the page's included."""
+    calls = []
+    original = Translator.translate
+
+    def counting(self, text, settings=None, prefix=None):
+        calls.append(prefix)
+        return original(self, text, settings, prefix)
+
+    monkeypatch.setattr(Translator, "translate", counting)
+    return calls
+
+
 def texts(app) -> list[str]:
     return [t.value for t in app.text]
 
@@ -151,18 +165,11 @@ def test_a_forced_link_shows_both_endings(models_root):
     assert any("What if" in s.value for s in linked.get("subheader"))
 
 
-def test_forcing_end_of_sentence_needs_no_decode(models_root, monkeypatch):
+def test_forcing_end_of_sentence_needs_no_decode(models_root, decode_calls):
     """Forcing </s> at a step ends the translation there: the page shows the prefix as the forced ending
     without a second decode. The step is the first one (before the model's own </s>) where </s> is a
     recorded alternative, found by decoding, not assumed."""
-    calls = []
-    original = Translator.translate
-
-    def counting(self, text, settings=None, prefix=None):
-        calls.append(prefix)
-        return original(self, text, settings, prefix)
-
-    monkeypatch.setattr(Translator, "translate", counting)
+    calls = decode_calls
     app = step_app(method="greedy")
     trace = page_trace(app, models_root)
     steps = [t for t in range(1, len(trace.steps)) if EOS_ID in {c.token_id for c in force_options(trace, t)}]
@@ -178,15 +185,8 @@ def test_forcing_end_of_sentence_needs_no_decode(models_root, monkeypatch):
     assert component(linked)[1]["force"] == {"step": t, "token_id": EOS_ID}
 
 
-def test_rerunning_decodes_nothing(models_root, monkeypatch):
-    calls = []
-    original = Translator.translate
-
-    def counting(self, text, settings=None, prefix=None):
-        calls.append(prefix)
-        return original(self, text, settings, prefix)
-
-    monkeypatch.setattr(Translator, "translate", counting)
+def test_rerunning_decodes_nothing(models_root, decode_calls):
+    calls = decode_calls
     app = step_app()
     assert calls, "the page decodes through Translator.translate, so the counter sees it"
     trace = page_trace(app, models_root)
