@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-from tests.browserfixtures import (  # noqa: F401 - the fixtures' constants, used by both browser-test modules
+from tests.browserfixtures import (
     CHROMIUM,
     CLASSROOM_VIEWPORT,
     MODEL,

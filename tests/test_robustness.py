@@ -37,7 +37,7 @@ from nmt_core.evaluate import MAX_UPLOAD_BYTES
 from nmt_core.text import normalize
 from tests.apphelpers import run_page
 from tests.conftest import WORDS
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_process
 
 ROOT = Path(__file__).resolve().parents[1]
 # A sentence of the tiny model's own words, well over 5,000 characters and MAX_SOURCE_PIECES pieces.
@@ -416,12 +416,6 @@ def test_the_cli_process_refuses_a_pickle(models_root, tmp_path):
 # -- the command line --------------------------------------------------------------------------------------------
 # cli() runs main(argv) in this process with a real (UTF-8, bytes-backed) stdin; the one real child process
 # of this file is test_the_cli_process_refuses_a_pickle's (and test_cli.py has the other, a translation).
-
-
-def cli_process(*args) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "nmt_core", *map(str, args)], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
 
 
 def test_cli_odd_lines_each_get_one_output_line(tiny_checkpoint_dir):
