@@ -1,6 +1,10 @@
 """Translate: the translation, its attention heatmap (pieces or words), per-token probabilities,
 the n-best list and downloads. Classroom mode keeps only the translation and a large heatmap.
 
+The heatmap is a ``st.components.v2`` component (nmt_core/figures/components/heatmap.js): a decode's pieces
+and words views go to the browser once (nmt_core/views/heatmap_data.py), and the words/pieces switch, the
+hover and the PNG/SVG download run there, with no server run; the switch keeps ``?words=0|1`` in the URL.
+
 A Transformer also gets a layer and head choice for the heatmap (one head, a layer's mean, or every
 layer and head averaged; ``?heads=L2H3``), the layer x head grid of its cross-attention (click a panel
 to open that head), and its encoder and decoder self-attention with the causal mask drawn."""
@@ -9,17 +13,18 @@ import streamlit as st
 
 from nmt_core.decoding import DecodeSettings
 from nmt_core.explain.coverage import coverage_notice
+from nmt_core.figures import asset, component_data, component_js, payload_json
 from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
 from nmt_core.figures.traces import (
+    FIGURE_CHROME,
     ROW_HEIGHT,
-    attention_heatmap,
     fitted_rows,
     image_config,
     nbest_frame,
     probability_chart,
     probability_frame,
 )
-from nmt_core.views.attention import MERGE_RULE, attention_view
+from nmt_core.views.attention import MERGE_RULE
 from nmt_core.views.attention_heads import (
     HeadChoice,
     decoder_self_view,
@@ -31,6 +36,7 @@ from nmt_core.views.attention_heads import (
     head_shape,
     with_choice,
 )
+from nmt_core.views.heatmap_data import heatmap_payload, view_sizes
 from pages.lib.common import (
     NO_CHECKPOINT,
     classroom,
@@ -52,7 +58,7 @@ from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines, figure_f
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
-WORDS_KEY = "translate_words"  # the pieces/words toggle; mirrored as ?words=0|1
+COMPONENT_KEY = "translate_heatmap"  # the heatmap component; its words/pieces switch is mirrored as ?words=0|1
 FORMAT_KEY = "translate_image_format"
 HEADS_KEY = "translate_heads"  # a Transformer's layer/head choice for the heatmap; mirrored as ?heads=L2H3
 GRID_KEY = "translate_head_grid"  # the grid's click selection
@@ -60,7 +66,9 @@ ENCODER_KEY, DECODER_KEY = "translate_encoder_heads", "translate_decoder_heads"
 IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
 # px below a one-line translation on a 1280x720 projector (Streamlit's header and the page's padding above it)
 CLASSROOM_HEATMAP_HEIGHT = 540
-TRANSLATION_WIDTH = 610  # px: the translation's column on a projector (3 of 5 parts of ~1060 px, less the gap)
+TRANSLATION_WIDTH = 1060  # px: the translation's line on a projector (the main column at 1280 px, sidebar folded)
+# The merge rule as plain text, for the component (it writes text, not Markdown).
+PLAIN_MERGE_RULE = MERGE_RULE.replace("**", "").replace("`", "")
 
 
 def render():
@@ -79,17 +87,13 @@ def render():
     if trace is None:
         return
 
-    if big:  # translation and the words toggle side by side, the notices below the heatmap
-        # the toggle's column wide enough for its label in classroom type ([3, 1] cut it to "Words instea…")
-        translation, toggle = st.columns([3, 2], vertical_alignment="center")
-        translation.text(trace.translation or "(empty)")
-        with toggle:
-            merge = words_toggle(trace, big)
+    if big:  # on a projector the notices go below the heatmap, which comes right under the translation
+        st.text(trace.translation or "(empty)")
     else:
         st.caption("Translation")
         st.text(trace.translation or "(empty)")
         show_notices(trace_key(name, sentence, settings), trace)
-        merge = words_toggle(trace, big)
+    merge = words_choice(trace, big)
 
     # The heatmap comes first, in this slot above the rest: it is the view a person waits for, and it reaches
     # the browser before the charts below are built. The download format is chosen further down; its widget's
@@ -119,7 +123,8 @@ def render():
                              mime="application/json", on_click="ignore",
                              help="Everything this decode saw: pieces, attention rows, candidates, beam nodes")
         right.radio("Heatmap image format", list(IMAGE_FORMATS), key=FORMAT_KEY, horizontal=True,
-                    format_func=IMAGE_FORMATS.__getitem__, help="Then use the camera icon in the heatmap's toolbar")
+                    format_func=IMAGE_FORMATS.__getitem__,
+                    help="Then use the Download button above the heatmap: it saves the view shown, words or pieces")
 
 
 def show_notices(key: tuple, trace) -> None:
@@ -142,48 +147,70 @@ def coverage_line(key: tuple) -> str | None:
     return coverage_notice(trace_of(key), checkpoint.config, checkpoint.src_tokenizer)
 
 
-def words_toggle(trace, big: bool) -> bool:
-    """The words/pieces toggle (words first on a projector), mirrored as ?words=; False without attention."""
+def words_choice(trace, big: bool) -> bool:
+    """Words or pieces, as the link says (``?words=0|1``; words first on a projector), written back to the URL.
+
+    The switch itself is the component's: it redraws in the browser and rewrites ``?words=`` there, so the
+    next run (a new sentence) reads the user's choice here. False for a model without attention."""
     if trace.attention is None:
         return False
-    if WORDS_KEY not in st.session_state:
-        st.session_state[WORDS_KEY] = bool(url_int("words", int(big), 0, 1))
-    merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
+    merge = bool(url_int("words", int(big), 0, 1))
     set_url(words=int(merge))
-    if merge and not big:  # on a projector the rule stays in the toggle's tooltip, to keep the heatmap in view
-        st.caption(MERGE_RULE)
     return merge
 
 
+@st.cache_resource(show_spinner=False)
+def heatmap_component():
+    """The heatmap component, registered once per process (its JS and CSS are inlined from nmt_core/figures)."""
+    return st.components.v2.component("attention_explorer.heatmap", js=component_js("heatmap.js"),
+                                      css=asset("heatmap.css"), isolate_styles=False)
+
+
+def on_words() -> None:
+    """The switch of a Transformer's heatmap, where the head grid below follows words/pieces: into the URL."""
+    value = getattr(st.session_state.get(COMPONENT_KEY), "words", None)
+    if isinstance(value, bool):
+        set_url(words=int(value))
+
+
+def heatmap_chrome(longest: int, font_size: int) -> int:
+    """px of the component above its rows: the controls' line and the source labels set upright (about 0.62 of
+    the font a character, as nmt_core.figures.traces.aligned_top_margin reckons), with their padding."""
+    return int(2.2 * font_size + 0.62 * font_size * longest + 16)
+
+
 def draw_heatmap(name, sentence, settings, trace, big, merge, font_size, image_format):
-    """A Transformer's head choice, the heatmap (cached per decode and view), the grid."""
+    """A Transformer's head choice, the heatmap component (its data cached per decode and head), the grid."""
     if trace.attention is None:
         st.info("This model has no attention: the decoder sees only the encoder's final state, "
                 "so there is no heatmap.")
         return
     choice = head_picker(trace, config_of(name))
-    row_height = ROW_HEIGHT
-    if big:  # the whole heatmap on one projector screen (1280x720), below the translation
-        rows = len(attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge).target)
+    payload, sizes = heatmap_data(trace_key(name, sentence, settings), choice.key if choice is not None else None)
+    fit = None
+    if big:  # the whole heatmap on one projector screen (1280x720), below the translation: both views sized
         room = CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * classroom_extra_lines(trace.translation,
                                                                                       TRANSLATION_WIDTH)
-        row_height, font_size = fitted_rows(rows, room, font_size)
-    figure = heatmap_figure(trace_key(name, sentence, settings), choice.key if choice is not None else None,
-                            row_height, merge, font_size)
-    st.plotly_chart(figure, width="stretch", config=image_config(f"attention-{name}", image_format))
+        # fitted_rows leaves FIGURE_CHROME px for a plotly figure's margins; the component needs its own chrome
+        fit = {view: fitted_rows(rows, room - heatmap_chrome(longest, font_size) + FIGURE_CHROME, font_size)
+               for view, (rows, longest) in sizes.items()}
+    data = component_data(payload, merge=merge, classroom=big, font_size=font_size, row_height=ROW_HEIGHT, fit=fit,
+                          image=image_config(f"attention-{name}", image_format)["toImageButtonOptions"],
+                          rule=PLAIN_MERGE_RULE, y_title="translation", sync_words=choice is not None)
+    heatmap_component()(key=COMPONENT_KEY, data=data, on_words_change=on_words)
     if choice is not None:
         show_heads(name, sentence, settings, trace, choice, merge, font_size)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def heatmap_figure(key: tuple, choice: str | None, row_height: int, merge: bool, font_size: int):
-    """The attention heatmap, built once per decode and view (~30-90 ms of plotly) and shared by every session.
-
-    Streamlit only reads the figure (``to_dict``), so one object serves every run."""
+def heatmap_data(key: tuple, choice: str | None) -> tuple[bytes, dict]:
+    """The component's payload (JSON bytes: both views) and each view's size, once per decode and head choice,
+    shared by every session and run."""
     trace = trace_of(key)
     shape = head_shape(trace)
     parsed = HeadChoice.parse(choice, *shape) if choice is not None and shape is not None else None
-    return attention_heatmap(with_choice(trace, parsed), row_height, merge_words=merge, font_size=font_size)
+    payload = heatmap_payload(with_choice(trace, parsed))
+    return payload_json(payload), view_sizes(payload)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

@@ -16,7 +16,7 @@ def test_translate_page_shows_translation_and_heatmap(models_root):
     app = run_app("alpha beta gamma")
     assert not app.exception
     assert app.text[0].value == "gamma beta alpha"
-    assert len(app.get("plotly_chart")) == 1
+    assert [e.proto.component_name for e in app.main if e.type == "bidi_component"] == ["attention_explorer.heatmap"]
     assert app.query_params["text"] in ("alpha beta gamma", ["alpha beta gamma"])
 
 

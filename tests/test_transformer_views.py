@@ -34,7 +34,7 @@ from nmt_core.views.attention_heads import (
     with_choice,
 )
 from tests.apphelpers import open_link
-from tests.test_translate_page import array
+from tests.test_translate_page import array, heatmap
 
 SENTENCE = "alpha beta gamma delta"
 LAYERS, HEADS = 2, 4
@@ -266,10 +266,9 @@ def charts(app) -> dict[str, dict]:
     return found
 
 
-def main_heatmap(app) -> dict:
-    return next(spec for spec in (json.loads(e.proto.spec) for e in app.get("plotly_chart"))
-                if spec["data"][0]["type"] == "heatmap" and len(spec["data"]) == 1
-                and spec["layout"]["yaxis"]["title"]["text"] == "translation")
+def main_heatmap(app) -> np.ndarray:
+    """The matrix Translate's heatmap component draws (its pieces view)."""
+    return np.asarray(heatmap(app)["pieces"]["matrix"], dtype=float)
 
 
 def test_translate_page_chooses_a_layer_and_head_for_a_transformer(transformer_root, transformer):
@@ -279,16 +278,18 @@ def test_translate_page_chooses_a_layer_and_head_for_a_transformer(transformer_r
     picker = app.selectbox(key="translate_heads")
     assert picker.value == "L2" and picker.options == [HeadChoice.parse(k, LAYERS, HEADS).label(HEADS)
                                                        for k in head_options(LAYERS, HEADS)]
-    np.testing.assert_allclose(array(main_heatmap(app)["data"][0]["z"]), trace.attention, atol=1e-6)
+    np.testing.assert_allclose(main_heatmap(app), trace.attention, atol=5e-4)
+    # the head grid below follows words/pieces: this heatmap's switch asks the server for a run
+    assert heatmap(app)["sync_words"] is True
     for key in ("L1H3", "L1", ALL):
         picker.set_value(key).run()
         assert not app.exception
         expected = HeadChoice.parse(key, LAYERS, HEADS).select(per_head(trace))
-        np.testing.assert_allclose(array(main_heatmap(app)["data"][0]["z"]), expected, atol=1e-6)
+        np.testing.assert_allclose(main_heatmap(app), expected, atol=5e-4)
         assert app.query_params["heads"] in (key, [key])
     reopened = open_link("translate", text=SENTENCE, model="tiny-transformer", heads="L1H2")
     assert reopened.selectbox(key="translate_heads").value == "L1H2"
-    np.testing.assert_allclose(array(main_heatmap(reopened)["data"][0]["z"]), per_head(trace)[0, 1], atol=1e-6)
+    np.testing.assert_allclose(main_heatmap(reopened), per_head(trace)[0, 1], atol=5e-4)
     assert open_link("translate", text=SENTENCE, model="tiny-transformer", heads="L9H9").selectbox(
         key="translate_heads").value == "L2"  # a head the model lacks: its default
 
@@ -315,7 +316,8 @@ def test_translate_page_of_an_rnn_has_no_head_controls(transformer_root):
     app = open_link("translate", text=SENTENCE, model="tiny-luong")
     assert not app.exception
     assert "translate_heads" not in [s.key for s in app.selectbox]
-    assert len(app.get("plotly_chart")) == 1  # the heatmap only: no grid, no self-attention
+    assert not app.get("plotly_chart")  # no grid, no self-attention
+    assert heatmap(app)["sync_words"] is False  # the words/pieces switch stays in the browser
 
 
 # --- attention as it forms (probes.json) -------------------------------------------------------------------

@@ -1,27 +1,32 @@
-"""The Translate page in AppTest: heatmap (pieces or words), probabilities, n-best, downloads, classroom mode."""
+"""The Translate page in AppTest: heatmap (pieces and words), probabilities, n-best, downloads, classroom mode.
+
+The heatmap is drawn in the browser (nmt_core/figures/components/heatmap.js; tests/test_browser.py drives it):
+here the page must hand its component both views of the decode, the view the link asks for, the sizes that fit
+a projector, and the image settings.
+"""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import re
 
 import numpy as np
+import plotly.colors
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from nmt_core.decoding import Trace
-from nmt_core.figures.traces import label
+from nmt_core.figures import component_js
+from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, ROW_HEIGHT
 from nmt_core.views.attention import attention_view
+from nmt_core.views.heatmap_data import DECIMALS, heatmap_payload
 from tests.apphelpers import run_page
 
-WORDS_KEY = "translate_words"
 FORMAT_KEY = "translate_image_format"
-
-
-def plotly_charts(app) -> list[tuple[dict, dict]]:
-    """(figure spec, plotly config) of every plotly chart on the page."""
-    return [(json.loads(e.proto.spec), json.loads(e.proto.config or "{}")) for e in app.get("plotly_chart")]
+COMPONENT = "attention_explorer.heatmap"
 
 
 def array(value) -> np.ndarray:
@@ -33,10 +38,21 @@ def array(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
+def components(app) -> list:
+    return [e for e in app.main if e.type == "bidi_component" and e.proto.component_name == COMPONENT]
+
+
 def heatmap(app) -> dict:
-    charts = [spec for spec, _ in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"]
-    assert len(charts) == 1
-    return charts[0]
+    """The heatmap component's data: JSON bytes ``{"view": ..., "payload": ...}``, merged here as the
+    component's shared.js merges them."""
+    (element,) = components(app)
+    message = json.loads(element.proto.bytes)
+    return {**message["payload"], **message["view"]}
+
+
+def shown(data: dict) -> dict:
+    """The view the component opens on: words or pieces, as the page says (``merge``)."""
+    return data["words" if data["merge"] else "pieces"]
 
 
 def expected_trace(translator, app, sentence: str) -> Trace:
@@ -72,16 +88,25 @@ def deferred_downloads(monkeypatch) -> list[tuple[object, str | None, str | None
     return captured
 
 
-def test_heatmap_matches_the_decode_with_piece_labels(models_root, translator):
+def test_heatmap_sends_both_views_of_the_decode_once(models_root, translator):
     app = run_page("translate", "alpha beta gamma mu")
     assert not app.exception
     trace = expected_trace(translator, app, "alpha beta gamma mu")
     assert app.text[0].value == trace.translation
-    spec = heatmap(app)
-    assert spec["layout"]["xaxis"]["ticktext"] == [label(t) for t in trace.source_tokens]
-    assert spec["layout"]["yaxis"]["ticktext"] == [label(t) for t in trace.target_tokens]
-    np.testing.assert_allclose(array(spec["data"][0]["z"]), trace.attention, atol=1e-6)
-    assert "←" in spec["data"][0]["text"][0][0]  # hover: target ← source and the weight
+    (element,) = components(app)
+    assert not element.proto.isolate_styles  # in the page's DOM: the browser tests and the benchmark read it
+    assert not app.get("plotly_chart")  # the heatmap is the component; an RNN has no other figure
+    data = heatmap(app)
+    assert data["merge"] is False and app.query_params["words"] in ("0", ["0"])  # pieces by default
+    pieces = data["pieces"]
+    assert pieces["source"] == trace.source_tokens and pieces["target"] == trace.target_tokens  # raw text
+    np.testing.assert_allclose(pieces["matrix"], trace.attention, atol=0.5 * 10**-DECIMALS)
+    words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
+    assert data["words"]["source"] == words.source and data["words"]["target"] == words.target
+    np.testing.assert_allclose(data["words"]["matrix"], words.matrix, atol=0.5 * 10**-DECIMALS)
+    assert data["font_size"] == 13 and data["row_height"] == ROW_HEIGHT and data["fit"] is None
+    assert data["y_title"] == "translation"
+    assert len(element.proto.bytes) < 5_000  # both views of a 4-word sentence: a few kB
 
 
 def test_probabilities_candidates_and_trace_download(models_root, translator, downloads, deferred_downloads):
@@ -104,77 +129,133 @@ def test_probabilities_candidates_and_trace_download(models_root, translator, do
 
 
 def test_heatmap_can_be_saved_as_png_or_svg(models_root):
+    """The component's Download button saves the view shown (tests/test_browser.py clicks it); the radio below
+    chooses the format."""
     app = run_page("translate", "alpha beta gamma")
-    heatmap_config = [config for spec, config in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"][0]
-    assert heatmap_config["toImageButtonOptions"]["format"] == "png"
+    assert heatmap(app)["image"] == {"format": "png", "filename": "attention-tiny-luong", "scale": 2}
     app.radio(key=FORMAT_KEY).set_value("svg").run()
     assert not app.exception
-    heatmap_config = [config for spec, config in plotly_charts(app) if spec["data"][0]["type"] == "heatmap"][0]
-    assert heatmap_config["toImageButtonOptions"]["format"] == "svg"
+    assert heatmap(app)["image"]["format"] == "svg"
+    js = component_js("heatmap.js")
+    assert "image/svg+xml" in js and '"image/png"' in js  # both drawn in the browser
 
 
-def test_words_toggle_merges_pieces_and_goes_into_the_url(models_root, translator):
+def test_the_js_puts_text_in_the_page_only_as_text():
+    js = component_js("heatmap.js")
+    for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment",
+                 "DOMParser"):
+        assert sink not in js, sink
+    assert "textContent" in js
+
+
+def test_the_js_colours_are_plotly_blues():
+    """The component's scale is plotly.py's Blues, the scale of the app's plotly heatmaps."""
+    js = component_js("heatmap.js")
+    stops = js[js.index("const BLUES = ["):js.index("];", js.index("const BLUES = ["))]
+    drawn = [tuple(int(v) for v in found) for found in re.findall(r"\[(\d+), (\d+), (\d+)\]", stops)]
+    scale = plotly.colors.get_colorscale("Blues")
+    expected = [tuple(int(v) for v in re.findall(r"\d+", colour)) for _, colour in scale]
+    assert drawn == expected
+
+
+def test_words_view_merges_pieces_and_the_link_chooses_the_view(models_root, translator):
     sentence = "alphabeta gamma"  # an unseen word the tiny tokenizer cuts into several pieces
     app = run_page("translate", sentence)
     trace = expected_trace(translator, app, sentence)
-    words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
-    assert len(words.source) < len(trace.source_tokens)  # the sentence really has a multi-piece word
-    assert app.toggle(key=WORDS_KEY).value is False
-    app.toggle(key=WORDS_KEY).set_value(True).run()
-    assert not app.exception
-    spec = heatmap(app)
-    assert spec["layout"]["xaxis"]["ticktext"] == [label(w) for w in words.source]
-    assert spec["layout"]["yaxis"]["ticktext"] == [label(w) for w in words.target]
-    np.testing.assert_allclose(array(spec["data"][0]["z"]).sum(axis=1), 1.0, atol=1e-5)
-    assert any("sum" in c.value and "mean" in c.value for c in app.caption)  # the rule is stated
-    assert app.query_params["words"] in ("1", ["1"])
-    reopened = run_page("translate", sentence, words="1")
-    assert reopened.toggle(key=WORDS_KEY).value is True
-    assert heatmap(reopened)["layout"]["xaxis"]["ticktext"] == spec["layout"]["xaxis"]["ticktext"]
+    data = heatmap(app)
+    words = data["words"]
+    assert len(words["source"]) < len(trace.source_tokens)  # the sentence really has a multi-piece word
+    merged = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
+    # the hover names a word's pieces where it has several (0 for a word of one piece)
+    assert words["source_pieces"] == [p if len(p) > 1 else 0 for p in merged.source_pieces]
+    assert any(p for p in words["source_pieces"])
+    np.testing.assert_allclose(np.asarray(words["matrix"]).sum(axis=1), 1.0, atol=1e-2)
+    assert "sum" in data["rule"] and "mean" in data["rule"] and "*" not in data["rule"]  # the rule, as text
+    assert data["merge"] is False and shown(data) is data["pieces"]
+    reopened = run_page("translate", sentence, words="1")  # a link with ?words=1 opens on words
+    assert not reopened.exception
+    assert heatmap(reopened)["merge"] is True and reopened.query_params["words"] in ("1", ["1"])
+    assert heatmap(reopened)["words"] == words  # the same payload: only the view fields differ
+    assert heatmap(run_page("translate", sentence, words="7"))["merge"] is True  # clamped, not an error
 
 
 def test_classroom_mode_shows_only_translation_and_a_bigger_heatmap(models_root):
+    from pages.translate import CLASSROOM_HEATMAP_HEIGHT, heatmap_chrome
+
     normal = heatmap(run_page("translate", "alpha beta gamma"))
     app = run_page("translate", "alpha beta gamma", classroom="1")
     assert not app.exception
     assert app.text[0].value
     big = heatmap(app)
-    rows = len(big["layout"]["yaxis"]["ticktext"])
-    assert big["layout"]["font"]["size"] > normal["layout"]["font"]["size"]
-    assert (big["layout"]["height"] - 120) / rows > (normal["layout"]["height"] - 120) / rows
+    assert big["classroom"] and big["font_size"] > normal["font_size"]
+    assert big["merge"] is True and app.query_params["words"] in ("1", ["1"])  # words first on a projector
+    for view in ("pieces", "words"):  # a short sentence: projector-sized rows, and both views fit the screen
+        row, font = big["fit"][view]
+        assert row == CLASSROOM_ROW_HEIGHT > ROW_HEIGHT and font == big["font_size"]
+        longest = max(len(s) for s in big[view]["source"])
+        assert heatmap_chrome(longest, font) + row * len(big[view]["target"]) <= CLASSROOM_HEATMAP_HEIGHT
+    assert heatmap(run_page("translate", "alpha beta gamma", classroom="1", words="0"))["merge"] is False
     assert not app.dataframe and not app.get("download_button") and not app.get("vega_lite_chart")
     assert not app.subheader
 
 
-def test_user_text_in_labels_is_escaped(models_root):
+def test_classroom_rows_shrink_to_fit_a_long_sentence(models_root):
+    from pages.translate import CLASSROOM_HEATMAP_HEIGHT, heatmap_chrome
+
+    long = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu alpha beta gamma delta epsilon"
+    data = heatmap(run_page("translate", long, classroom="1", method="greedy", max="40"))
+    for view in ("pieces", "words"):
+        row, font = data["fit"][view]
+        rows = len(data[view]["target"])
+        longest = max(len(s) for s in data[view]["source"])
+        assert row * rows + heatmap_chrome(longest, data["font_size"]) <= CLASSROOM_HEATMAP_HEIGHT or row == 20
+        assert font <= row - 2
+
+
+def test_user_text_is_sent_as_data_not_markup(models_root):
     app = run_page("translate", "<b>alpha</b> <i>beta")
     assert not app.exception
-    spec = heatmap(app)
-    labels = spec["layout"]["xaxis"]["ticktext"] + spec["layout"]["yaxis"]["ticktext"]
-    assert all("<" not in text for text in labels)
-    assert "<b>" not in json.dumps(spec["data"][0]["text"])
+    assert not any("<b>" in m.value for m in app.markdown)
+    data = heatmap(app)
+    # raw text, written by the component with textContent (test_the_js_puts_text_in_the_page_only_as_text)
+    assert any("<" in piece for piece in data["pieces"]["source"] if piece != "</s>")
 
 
 def test_a_rerun_that_changes_nothing_rebuilds_nothing(models_root, monkeypatch):
-    """The heatmap and the probability chart are built once per decode; a rerun (a click elsewhere) reuses them."""
+    """The heatmap's data and the probability chart are built once per decode; a rerun (a click elsewhere) reuses
+    them, and sends the heatmap's same bytes."""
     from nmt_core.figures import traces  # the page imports these names afresh on every run
+    from nmt_core.views import heatmap_data
 
     built = []
-    for function in ("attention_heatmap", "probability_chart"):
-        original = getattr(traces, function)
-        monkeypatch.setattr(traces, function, lambda *a, _f=original, _n=function, **k: built.append(_n) or _f(*a, **k))
+    for module, function in ((heatmap_data, "heatmap_payload"), (traces, "probability_chart")):
+        original = getattr(module, function)
+        monkeypatch.setattr(module, function, lambda *a, _f=original, _n=function, **k: built.append(_n) or _f(*a, **k))
     app = run_page("translate", "delta alpha mu beta")  # a sentence no other test decodes (the caches are shared)
-    assert built[-2:] in (["attention_heatmap", "probability_chart"], ["probability_chart", "attention_heatmap"])
-    spec = heatmap(app)
+    assert sorted(built[-2:]) == ["heatmap_payload", "probability_chart"]
+    (element,) = components(app)
+    sent = element.proto.bytes
     built.clear()
     app.run()
     app.run()
     assert not app.exception
     assert built == []
-    assert heatmap(app) == spec
+    assert components(app)[0].proto.bytes == sent
     assert len(app.get("vega_lite_chart")) == 1
     app.sidebar.text_area[0].set_value("mu delta alpha beta").run()  # a new decode: built afresh
-    assert sorted(built) == ["attention_heatmap", "probability_chart"]
+    assert sorted(built) == ["heatmap_payload", "probability_chart"]
+
+
+def test_payload_without_attention_is_refused(translator):
+    from nmt_core.decoding import DecodeSettings
+
+    trace = translator.translate("alpha beta", DecodeSettings(method="greedy"))
+    payload = heatmap_payload(trace)
+    assert json.loads(json.dumps(payload)) == payload  # plain JSON
+    assert payload["id"] != heatmap_payload(translator.translate("beta alpha", DecodeSettings(method="greedy")))["id"]
+    without = dataclasses.replace(trace, steps=[dataclasses.replace(s, attention=None) for s in trace.steps])
+    with pytest.raises(ValueError, match="no attention"):
+        heatmap_payload(without)
 
 
 def test_classroom_room_shrinks_by_a_line_for_each_line_a_long_text_wraps_onto():
