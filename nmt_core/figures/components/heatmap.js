@@ -70,7 +70,7 @@ function drawing(view, font, row, yTitle) {
   const gridH = Math.max(T * row, 3 * font);
   const legendX = left + gridW + 16;
   const ticksW = Math.ceil(textWidth("0.5", font));
-  const width = Math.max(legendX + 12 + 6 + ticksW, legendX + textWidth("attention", font)) + pad;
+  const width = Math.max(legendX + 12 + 6 + ticksW, legendX + textWidth("attention", font)) + pad + 4;
   const height = top + gridH + pad;
   const items = [{ kind: "rect", x: 0, y: 0, w: width, h: height, fill: "#ffffff" }];
   view.matrix.forEach((weights, r) => {
