@@ -15,6 +15,7 @@ Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see 
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
+from xml.etree import ElementTree
 
 import pytest
 
@@ -42,7 +43,8 @@ MAIN_TEXT = ", ".join(f'[data-testid="stMain"] {kind}' for kind in (
     '[data-testid="stWidgetLabel"] p', '[data-testid="stMetricValue"]', '[data-testid="stMetricLabel"] p',
     # the browser-side components' own text
     '.ae-step :is(.ae-caption, .ae-sofar, .ae-cname, .ae-piece, .ae-why, .ae-label, .ae-chosen)',
-    '.ae-beam :is(.ae-caption, .ae-label, .ae-h3, .ae-hypothesis, .ae-table td)'))
+    '.ae-beam :is(.ae-caption, .ae-label, .ae-h3, .ae-hypothesis, .ae-table td)',
+    '.ae-heatmap :is(.ae-hm-toggle, .ae-hm-download, .ae-hm-readout, .ae-hm-rule)'))
 FONT_SIZES_JS = """selector => [...document.querySelectorAll(selector)]
   .filter(e => e.offsetParent !== null && e.innerText.trim())
   .map(e => [e.innerText.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
@@ -112,6 +114,11 @@ def wait_step(page, component: str, step: int) -> None:
                            timeout=TIMEOUT_MS)
 
 
+def heatmap_mode(page) -> str:
+    """The view Translate's heatmap component shows: "words" or "pieces"."""
+    return page.locator(".ae-heatmap").get_attribute("data-mode")
+
+
 def heatmap_rows(page):
     """The revealed rows of the Step component's heatmap."""
     return page.locator(".ae-step .ae-rowhead:not(.ae-hidden)")
@@ -126,9 +133,11 @@ def heatmap_rows(page):
 
 def check_translate(page, classroom: bool) -> None:
     main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
-    heatmap = '[data-testid="stMain"] [data-testid="stPlotlyChart"] .main-svg'
-    wait_visible(page, heatmap)
-    page.locator(f"{heatmap} text", has_text="gamma").first.wait_for(timeout=TIMEOUT_MS)  # a piece on an axis
+    wait_visible(page, ".ae-heatmap .ae-hm-cell")  # the heatmap component, drawn
+    page.locator(".ae-heatmap [data-ae=xlabel]", has_text="gamma").first.wait_for(timeout=TIMEOUT_MS)  # a source label
+    # words first on a projector, pieces otherwise; the link says which
+    assert heatmap_mode(page) == ("words" if classroom else "pieces")
+    assert url_param(page, "words") == str(int(classroom))
     if not classroom:
         page.get_by_role("heading", name="Candidates").wait_for(timeout=TIMEOUT_MS)
         wait_visible(page, VEGA)  # how sure was the model
@@ -423,6 +432,81 @@ def test_step_through_steps_without_the_server(browser, server, shots):
         page.context.close()
 
 
+def label_texts(page, which: str) -> list[str]:
+    return page.locator(f".ae-heatmap [data-ae={which}]").all_inner_texts()
+
+
+@pytest.mark.slow
+def test_translate_heatmap_switches_words_and_saves_images_in_the_browser(browser, server, shots):
+    """Translate's heatmap component: words/pieces redraw in the browser (no message to the server, the running
+    indicator never shows) and go into the link; the hover names the cell; PNG and SVG are drawn in the page."""
+    page, sent = open_counting(browser, server, "", NORMAL_VIEWPORT, words=0, text="alpha beta gamma delta")
+    try:
+        wait_visible(page, ".ae-heatmap .ae-hm-cell")
+        settle(page)
+        page.wait_for_timeout(500)
+        assert heatmap_mode(page) == "pieces" and url_param(page, "words") == "0"
+        pieces = label_texts(page, "xlabel")
+        assert pieces[:4] == ["\u2581alpha", "\u2581beta", "\u2581gamma", "\u2581delta"], pieces
+        page.evaluate("""() => { window.__aeRunning = false;
+          new MutationObserver(() => { if (document.querySelector('[data-testid="stStatusWidget"]'))
+            window.__aeRunning = true; }).observe(document.body, {childList: true, subtree: true}); }""")
+        before = len(sent)
+        switch = page.locator(".ae-heatmap [data-ae=words]")
+        switch.check()
+        assert heatmap_mode(page) == "words"
+        assert label_texts(page, "xlabel")[:4] == ["alpha", "beta", "gamma", "delta"]
+        assert "sum" in page.locator(".ae-heatmap [data-ae=rule]").inner_text()  # the merge rule, shown
+        wait_url_param(page, "words", 1)  # shareable: the browser keeps ?words= itself
+        page.locator(".ae-heatmap .ae-hm-cell").first.hover()
+        readout = page.locator(".ae-heatmap [data-ae=readout]").inner_text()
+        assert "\u2190 alpha" in readout and "attention: " in readout, readout  # target ← source, weight
+        page.mouse.move(0, 0)
+        switch.uncheck()
+        assert heatmap_mode(page) == "pieces" and label_texts(page, "xlabel") == pieces
+        wait_url_param(page, "words", 0)
+        switch.check()
+        page.wait_for_timeout(300)
+        assert len(sent) == before, "the words/pieces switch sent messages to the server"
+        assert page.evaluate("() => window.__aeRunning") is False, "the switch made the server run"
+
+        # The image, drawn in the browser from the view shown (words now): PNG by default.
+        with page.expect_download(timeout=TIMEOUT_MS) as info:
+            page.locator(".ae-heatmap [data-ae=download]").click()
+        download = info.value
+        assert download.suggested_filename == f"attention-{MODEL}-words.png"
+        png = Path(download.path()).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+        assert len(sent) == before  # saving needs no server either
+
+        # SVG, chosen with the page's radio (a server run), keeps the view the user switched to.
+        page.get_by_text("SVG", exact=True).click()
+        expect(page.locator(".ae-heatmap [data-ae=download]")).to_have_text("Download SVG", timeout=TIMEOUT_MS)
+        settle(page)
+        assert heatmap_mode(page) == "words"
+        with page.expect_download(timeout=TIMEOUT_MS) as info:
+            page.locator(".ae-heatmap [data-ae=download]").click()
+        assert info.value.suggested_filename == f"attention-{MODEL}-words.svg"
+        svg = ElementTree.fromstring(Path(info.value.path()).read_bytes())  # well-formed XML
+        texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+        for word in ("alpha", "beta", "gamma", "delta", "</s>", "source", "translation", "attention"):
+            assert word in texts, (word, texts)
+        rows, columns = int(page.locator(".ae-heatmap").get_attribute("data-rows")), 5
+        cells = [r for r in svg.iter("{http://www.w3.org/2000/svg}rect") if r.get("fill", "").startswith("rgb(")]
+        assert len(cells) == rows * columns  # one per cell (the background is white, the scale a gradient)
+
+        # The link, with ?words=1, reopens the words view.
+        linked = page.context.new_page()
+        linked.goto(page.url)
+        wait_visible(linked, ".ae-heatmap .ae-hm-cell")
+        assert heatmap_mode(linked) == "words"
+        linked.close()
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(shots / "translate-words.png"))
+    finally:
+        page.context.close()
+
+
 @pytest.mark.slow
 def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(browser, server, shots):
     page, sent = open_counting(browser, server, "beam", NORMAL_VIEWPORT, text=TWENTY_WORDS, beam=16)
@@ -613,7 +697,7 @@ def check_fit(page, shots, tiny_checkpoint_dir, path: str, viewport: dict) -> No
         figures = MEASURE[path](page, classroom, probe=probes["epochs"][0]["traces"][0])
         labels = []  # SVG text, checked above (Chrome misreports its height for the clipping check)
     elif path == "translate":
-        wait_visible(page, '[data-testid="stPlotlyChart"] .ytick text')
+        wait_visible(page, ".ae-heatmap [data-ae=ylabel]")
     else:
         component = ".ae-step" if path == "step" else ".ae-beam"
         wait_visible(page, f"{component} {'.ae-cell' if path == 'step' else '.ae-node'}")
@@ -621,13 +705,26 @@ def check_fit(page, shots, tiny_checkpoint_dir, path: str, viewport: dict) -> No
         settle(page)
         page.wait_for_timeout(500)
     if path == "translate":
-        main = '[data-testid="stPlotlyChart"]'
-        labels = boxes(page, f"{main} .xtick text, {main} .ytick text")
-        rows, columns = boxes(page, f"{main} .ytick text"), boxes(page, f"{main} .xtick text")
+        main = ".ae-heatmap"
+        rows, columns = boxes(page, f"{main} [data-ae=ylabel]"), boxes(page, f"{main} [data-ae=xlabel]")
+        titles = boxes(page, f"{main} :is([data-ae=xtitle], [data-ae=ytitle])")
+        labels = rows + columns + titles  # HTML text: checked for clipping below
         assert rows and not overlaps(rows), overlaps(rows)[:5]  # rows labelled, none on another
+        assert not overlaps(columns), overlaps(columns)[:5]
+        assert [b["text"] for b in titles] == ["source", "translation"]
+        shown = page.locator(main)
+        # none dropped: a label for every row and column the component drew
+        assert len(rows) == int(shown.get_attribute("data-rows")), [b["text"] for b in rows]
+        assert len(columns) == int(shown.get_attribute("data-columns")), [b["text"] for b in columns]
         if classroom:  # words by default on a projector: every source word and </s> has its label
             assert len(columns) == 16, [b["text"] for b in columns]
-        labels = []  # plotly's SVG text: Chrome misreports its height (see the beam case); overlap checked above
+            assert len(rows) == translation_rows(page, eos=False), [b["text"] for b in rows]
+            assert not any("\u2581" in b["text"] for b in rows + columns)
+        (grid,) = boxes(page, f"{main} [data-ae=heatmap]")
+        outside = [b["text"] for b in rows + columns if not within(b, grid)]
+        assert not outside, outside  # none cut off by the grid's edge ...
+        assert page.evaluate("s => { const g = document.querySelector(s); return g.scrollWidth <= g.clientWidth + 1; }",
+                             f"{main} [data-ae=heatmap]")  # ... nor scrolled out of view
     elif path == "step":
         main = ".ae-step" if classroom else ".ae-step [data-ae=strip]"
         labels = boxes(page, ".ae-step .ae-piece, .ae-step .ae-cname, .ae-step .ae-colhead, .ae-step .ae-rowhead")
