@@ -45,6 +45,7 @@ PIECE_COUNTS = (100, 200, 300, 500, 1000)
 WORDS_KEY = "models_words"  # words or pieces in every card's probe heatmap; mirrored as ?words=0|1
 # px for the probe heatmap on a 1280x720 projector: it starts ~320 px down, below the card's name and its tabs
 CLASSROOM_HEATMAP_HEIGHT = 380
+TAB_PARAM = "tab"  # the open tab of the sidebar's model's card, in the link: ?tab=Embeddings
 
 
 @st.cache_data(show_spinner="Projecting the embeddings…", max_entries=64)
@@ -263,8 +264,10 @@ def embeddings(name: str, checkpoint) -> None:
     )
 
 
-def card(name: str) -> None:
-    """Everything about one checkpoint. Never raises: a broken checkpoint shows its error."""
+def card(name: str, bound: bool = False) -> None:
+    """Everything about one checkpoint, one tab at a time. Never raises: a broken checkpoint shows its error.
+
+    ``bound``: this is the page's one card (the sidebar's model), whose open tab is the link's ``?tab=``."""
     folder = checkpoint_root() / name
     try:
         config = read_config(folder)
@@ -282,16 +285,24 @@ def card(name: str) -> None:
     if not big:
         headline(config, parameters, files)
         st.caption(escape_markdown(model_info.credit(config)))
-    tabs = ["Architecture", "Training"] + (["Attention as it formed"] if (folder / PROBES).is_file() else []) + \
+    labels = ["Architecture", "Training"] + (["Attention as it formed"] if (folder / PROBES).is_file() else []) + \
         (["Embeddings"] if checkpoint is not None else []) + ([] if classroom() else ["Files"])
-    views = dict(zip(tabs, st.tabs(tabs), strict=True))
-    with views["Architecture"]:
-        if big:  # on a projector the tabs come first, so that a tab's figure opens on the first screen
-            headline(config, parameters, files)
-            st.caption(escape_markdown(model_info.credit(config)))
-        architecture(config, checkpoint)
-    with views["Training"]:
-        training(name, config)
+    # Lazy tabs: only the open tab's content runs and reaches the browser; opening another is a server run.
+    # With every tab built, each load drew all of them (3 plotly figures, 3 altair charts, 3 tables) while one
+    # is seen. The sidebar's model's card keeps its open tab in the link (?tab=Embeddings): Streamlit's own
+    # binding, which drops the parameter on the first tab (the default) and ignores a label the card lacks.
+    tabs = st.tabs(labels, key=TAB_PARAM if bound else f"models_tab_{name}", on_change="rerun",
+                   bind="query-params" if bound else None)
+    views = {label: tab for label, tab in zip(labels, tabs, strict=True) if tab.open}
+    if "Architecture" in views:
+        with views["Architecture"]:
+            if big:  # on a projector the tabs come first, so that a tab's figure opens on the first screen
+                headline(config, parameters, files)
+                st.caption(escape_markdown(model_info.credit(config)))
+            architecture(config, checkpoint)
+    if "Training" in views:
+        with views["Training"]:
+            training(name, config)
     if "Attention as it formed" in views:
         with views["Attention as it formed"]:
             formation(name, folder)
@@ -321,12 +332,16 @@ def render():
     set_url(show=view)
     if view == "one" and selected in names:
         st.subheader(escape_markdown(describe_checkpoint(selected)))
-        card(selected)
+        card(selected, bound=True)
         return
     overview(names)
     for name in names:
-        with st.expander(escape_markdown(describe_checkpoint(name)), expanded=name == selected):
-            card(name)
+        # Lazy as the tabs: a folded card is not built (opening it is a server run).
+        expander = st.expander(escape_markdown(describe_checkpoint(name)), expanded=name == selected,
+                               key=f"models_card_{name}", on_change="rerun")
+        if expander.open:
+            with expander:
+                card(name)
 
 
 def overview(names: list[str]) -> None:

@@ -21,9 +21,14 @@ def plotly(app, key: str) -> dict:
     return json.loads(next(c for c in charts(app, "plotly_chart") if c.key == key).proto.spec)
 
 
+def open_tab(label: str, **params):
+    """The Models page with its card's tab ``label`` open, as the link ``?tab=<label>`` opens it."""
+    return run_page("models", tab=label, **params)
+
+
 def test_card_of_the_sidebars_model(models_root):
     config = read_config(models_root / "tiny-luong")
-    app = run_page("models")
+    app = run_page("models")  # the first tab, Architecture
     assert not app.exception and not app.error
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Test BLEU"] == f"{config['metrics']['test_bleu']:.1f}"
@@ -32,25 +37,43 @@ def test_card_of_the_sidebars_model(models_root):
     assert any(r"s_t^\top W h_i" in latex.value for latex in app.get("latex"))  # luong-general, written out
     architecture = app.dataframe[0].value
     assert "luong-general: score(s, h) = sᵀWh" in architecture["value"].tolist()
+    shown = [c.value.replace("\\", "") for c in app.caption]  # captions are markdown-escaped
+    assert any("Tatoeba" in c and "CC-BY 2.0" in c for c in shown)  # the data's licence credit
+    # Only the open tab is built and sent: none of the other tabs' charts.
+    assert not vega_charts(app) and not charts(app, "plotly_chart")
+    assert [tab.label for tab in app.tabs] == ["Architecture", "Training", "Attention as it formed", "Embeddings",
+                                               "Files"]
+
     # loss, accuracy, dev BLEU per epoch, and test BLEU by source length
-    altair = vega_charts(app)
+    altair = vega_charts(open_tab("Training"))
     assert len(altair) == 4 and altair[3][0]["title"] == "Test BLEU by source length"
     lengths = altair[3][1]
     assert lengths["sentences"].sum() == config["metrics"]["test_sentences"]
     assert lengths["BLEU"].tolist() == [b["bleu"] for b in config["metrics"]["test_by_source_length"]]
-    # the embedding projection, and the probe sentence's heatmap and curve (training wrote probes.json)
-    assert [c.key for c in charts(app, "plotly_chart")] == ["models_probe_heatmap_tiny-luong",
-                                                            "models_probe_curve_tiny-luong",
-                                                            "models_projection_tiny-luong"]
-    shown = [c.value.replace("\\", "") for c in app.caption]  # captions are markdown-escaped
-    assert any("Tatoeba" in c and "CC-BY 2.0" in c for c in shown)  # the data's licence credit
-    files = next(d.value for d in app.dataframe if "file" in d.value.columns)
+    # the probe sentence's heatmap and curve (training wrote probes.json), and the embedding projection
+    assert [c.key for c in charts(open_tab("Attention as it formed"), "plotly_chart")] == [
+        "models_probe_heatmap_tiny-luong", "models_probe_curve_tiny-luong"]
+    assert [c.key for c in charts(open_tab("Embeddings"), "plotly_chart")] == ["models_projection_tiny-luong"]
+    files = next(d.value for d in open_tab("Files").dataframe if "file" in d.value.columns)
     assert (files.set_index("file").loc["model.safetensors", "bytes"]
             == (models_root / "tiny-luong" / "model.safetensors").stat().st_size)
 
 
-def test_projection_side_and_size(models_root):
+def test_opening_a_tab_builds_it_and_a_link_to_a_missing_tab_opens_the_first(models_root):
+    """A click on a tab (its state) builds that tab alone. Streamlit's binding writes ?tab= in the browser
+    (tests/test_browser.py checks the address bar); a label the card lacks is ignored."""
     app = run_page("models")
+    app.session_state["tab"] = "Embeddings"  # what a click on the tab does
+    app.run()
+    assert not app.exception
+    assert [c.key for c in charts(app, "plotly_chart")] == ["models_projection_tiny-luong"] and not app.get("latex")
+    unknown = open_tab("No such tab")
+    assert not unknown.exception and unknown.dataframe[0].value is not None  # Architecture, the first tab
+    assert not charts(unknown, "plotly_chart") and "tab" not in unknown.query_params
+
+
+def test_projection_side_and_size(models_root):
+    app = open_tab("Embeddings")
     ordinary = read_config(models_root / "tiny-luong")["model"]["src_vocab_size"] - 4
     side = app.radio(key="models_side_tiny-luong")
     side.set_value("source").run()
@@ -72,16 +95,31 @@ def test_all_models_with_broken_ones(models_root):
     app = run_page("models", model="tiny-luong", show="all")
     assert not app.exception
     assert len(app.expander) == 3 + 1  # three cards (+ the sidebar's "More settings")
+    # Only the sidebar's model's card is open and built; a folded card is built when opened.
+    assert [m.label for m in app.metric].count("Parameters") == 1 and not app.error
+    for name in ("broken-weights", "unreadable"):
+        app.session_state[f"models_card_{name}"] = True  # what a click on its expander does
+    app.run()
+    assert not app.exception
     errors = [e.value.replace("\\", "") for e in app.error]  # messages are markdown-escaped
     assert any("weights of this checkpoint cannot be loaded" in e and "model.safetensors" in e for e in errors)
     assert any("cannot be read" in e and "config.json" in e for e in errors)
     # The healthy model's card is complete, and the broken one still shows what its config.json knows.
     assert [m.value for m in app.metric if m.label == "Parameters"].count("–") == 1
-    # the projection of the healthy model; the probe heatmap and curve of both (from probes.json alone)
-    assert sorted(c.key for c in charts(app, "plotly_chart")) == sorted(
-        [f"models_probe_{kind}_{name}" for kind in ("heatmap", "curve") for name in ("tiny-luong", "broken-weights")]
-        + ["models_projection_tiny-luong"])
-    assert len(charts(app, "vega_lite_chart")) == 8  # four per card that has a config.json
+    # Tab by tab (each card keeps its own): the probe heatmap and curve of both (from probes.json alone), the
+    # projection of the healthy model (the broken one has no Embeddings tab: that label is ignored), and the
+    # training charts, four per card that has a config.json.
+    def open_tabs(label: str):
+        for name in ("tiny-luong", "broken-weights"):
+            app.session_state[f"models_tab_{name}"] = label
+        app.run()
+        assert not app.exception
+        return sorted(c.key for c in charts(app, "plotly_chart"))
+
+    assert open_tabs("Attention as it formed") == sorted(
+        f"models_probe_{kind}_{name}" for kind in ("heatmap", "curve") for name in ("tiny-luong", "broken-weights"))
+    assert open_tabs("Embeddings") == ["models_projection_tiny-luong"]
+    assert open_tabs("Training") == [] and len(charts(app, "vega_lite_chart")) == 8
     overview = app.dataframe[0].value.set_index("model")
     assert list(overview.index) == ["broken-weights", "tiny-luong", "unreadable"]
     config = read_config(models_root / "tiny-luong")
@@ -132,7 +170,7 @@ def test_the_probe_scrubber_shows_each_epochs_heatmap_beside_dev_bleu(models_roo
     shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
     probes = read_probes(models_root / "tiny-transformer")
     assert [p["epoch"] for p in probes] == [1, 2, 3]
-    app = run_page("models", model="tiny-transformer")
+    app = open_tab("Attention as it formed", model="tiny-transformer")
     assert "Attention as it formed" in [tab.label for tab in app.tabs]
     slider = app.select_slider(key="models_epoch_tiny-transformer")
     assert slider.value == 1 and list(slider.options) == ["1", "2", "3"]
@@ -166,11 +204,11 @@ def test_probe_traces_missing_or_broken(models_root):
     app = run_page("models")
     assert not app.exception and "Attention as it formed" not in [tab.label for tab in app.tabs]
     (models_root / "tiny-luong" / "probes.json").write_text('{"epochs": [{"epoch": "one"}]}', encoding="utf-8")
-    app = run_page("models")
+    app = open_tab("Attention as it formed")
     assert not app.exception
     assert any("probe traces cannot be read" in e.value and "probes.json" in e.value.replace("\\", "")
                for e in app.error)
-    assert len(charts(app, "vega_lite_chart")) == 4  # the rest of the card is whole
+    assert len(charts(open_tab("Training"), "vega_lite_chart")) == 4  # the rest of the card is whole
 
 
 # --- issue 13: classroom mode at 1280x720, words by default there ---------------------------------------
@@ -179,7 +217,7 @@ def test_probe_traces_missing_or_broken(models_root):
 def test_probe_heatmap_words_toggle_and_its_link(models_root):
     probes = read_probes(models_root / "tiny-luong")
     recorded = probes[0]["traces"][0]
-    app = run_page("models")
+    app = open_tab("Attention as it formed")
     assert not app.exception and app.title
     toggle = app.toggle(key="models_words_tiny-luong")
     assert toggle.value is False  # pieces first in normal mode
@@ -189,17 +227,19 @@ def test_probe_heatmap_words_toggle_and_its_link(models_root):
     assert not app.exception and app.query_params["words"] in ("1", ["1"])
     words = [t.removeprefix("\u2581") for t in recorded["source_tokens"]]  # one piece per word in the tiny model
     assert plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"] == [label(w) for w in words]
-    linked = run_page("models", words="1")  # the link reopens words
+    linked = open_tab("Attention as it formed", words="1")  # the link reopens words
     assert linked.toggle(key="models_words_tiny-luong").value is True
 
 
 def test_classroom_models_opens_on_words_with_the_headline_in_the_first_tab(models_root):
-    app = run_page("models", classroom="1")
+    first = run_page("models", classroom="1")
+    assert not first.exception
+    assert not first.title  # the menu names the page; its height goes to the tabs
+    assert [m.label for m in first.tabs[0].metric] == ["Test BLEU", "Test chrF", "Parameters", "Size on disk"]
+    app = open_tab("Attention as it formed", classroom="1")
     assert not app.exception
-    assert not app.title  # the menu names the page; its height goes to the tabs
     assert app.toggle(key="models_words_tiny-luong").value is True
     assert app.query_params["words"] in ("1", ["1"])
-    assert [m.label for m in app.tabs[0].metric] == ["Test BLEU", "Test chrF", "Parameters", "Size on disk"]
     heatmap = plotly(app, "models_probe_heatmap_tiny-luong")
     assert not any("\u2581" in t for t in heatmap["layout"]["xaxis"]["ticktext"])
     assert heatmap["layout"]["height"] <= 380  # pages.models.CLASSROOM_HEATMAP_HEIGHT: whole under the tabs
