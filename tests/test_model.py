@@ -3,6 +3,7 @@ import torch
 
 from nmt_core.model import ModelConfig, Seq2Seq, source_batch
 from nmt_core.model.attention import ATTENTION_TYPES, masked_softmax
+from nmt_core.model.fast_step import PACKED_ROWS, Affine, PackedAffine, output_layer
 from nmt_core.model.rnn import reverse_padded
 from nmt_core.text import BOS_ID
 
@@ -130,3 +131,65 @@ def test_config_rejects_bad_arguments():
         ModelConfig(src_vocab_size=5, tgt_vocab_size=5, hidden_size=7, bidirectional=True)
     with pytest.raises(ValueError, match="tie_embeddings"):
         ModelConfig(src_vocab_size=5, tgt_vocab_size=5, embedding_dim=8, output_size=16)
+
+
+# --- the output layer's float16 GEMM (nmt_core/model/fast_step.py: output_layer) -------------------------------
+
+needs_fbgemm = pytest.mark.skipif("fbgemm" not in torch.backends.quantized.supported_engines,
+                                  reason="this torch build or CPU has no fbgemm")
+
+
+def as_stored(model: torch.nn.Module) -> torch.nn.Module:
+    """Every weight rounded to float16, as a checkpoint stores it (and load_checkpoint serves it)."""
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(parameter.half().float())
+    return model
+
+
+@needs_fbgemm
+@pytest.mark.parametrize("rows", [1, 5, PACKED_ROWS[-1], PACKED_ROWS[-1] + 8])
+def test_the_packed_output_layer_computes_what_the_plain_one_does(rows):
+    torch.manual_seed(rows)
+    linear = as_stored(torch.nn.Linear(16, 300))
+    layer = output_layer(linear)
+    assert isinstance(layer, PackedAffine)
+    x = torch.randn(rows, 16) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), linear(x), rtol=1e-5, atol=1e-5)
+
+
+def test_weights_that_are_not_float16_values_are_never_packed():
+    """Packing would round them: a model still training, or built in memory, keeps the plain product."""
+    torch.manual_seed(0)
+    assert isinstance(output_layer(torch.nn.Linear(16, 300)), Affine)
+
+
+@needs_fbgemm
+def test_a_stored_models_beam_step_takes_the_packed_layer_and_computes_the_same():
+    model = as_stored(small_model("luong-general"))
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        memory, start = model.encode(src, lengths)
+        plain = model.step(TARGET[:, 0], start, memory)[0]
+        model.freeze_for_inference()
+        frozen = model.decoder.frozen
+        assert all(isinstance(part, PackedAffine) for part in (frozen.out, frozen.combine, *frozen.cells[0]))
+        torch.testing.assert_close(model.step(TARGET[:, 0], start, memory)[0], plain, rtol=1e-5, atol=1e-5)
+
+
+@needs_fbgemm
+def test_a_stored_transformers_step_takes_the_packed_layer_and_computes_the_same():
+    from tests.test_transformer import tiny_model
+
+    model = as_stored(tiny_model())
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        memory, start = model.encode(src, lengths)
+        plain = model.step(TARGET[:, 0], start, memory)[0]
+        model.freeze_for_inference()
+        assert isinstance(model.frozen_out, PackedAffine)
+        torch.testing.assert_close(model.step(TARGET[:, 0], start, memory)[0], plain, rtol=1e-5, atol=1e-5)
+        model.train()  # training reads the live weights, never the frozen copy: a changed live bias shows
+        model.out.bias.add_(torch.randn_like(model.out.bias))
+        assert not torch.allclose(model.step(TARGET[:, 0], start, memory)[0], plain, atol=1e-3)

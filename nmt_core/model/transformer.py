@@ -37,6 +37,7 @@ from torch.nn import functional as F
 
 from ..text import PAD_ID
 from .arguments import Arguments
+from .fast_step import Affine, PackedAffine, output_layer
 
 ARCHITECTURE = "transformer"
 ATTENTION_NAME = "multi-head"  # config.json's "attention" for a Transformer (scaled dot-product, multi-head)
@@ -260,6 +261,7 @@ class TransformerSeq2Seq(nn.Module):
             self.out.weight = self.tgt_embed.weight
         self.dropout = nn.Dropout(cfg.dropout)
         self.register_buffer("positions", sinusoids(cfg.max_positions, D), persistent=False)
+        self.frozen_out: Affine | PackedAffine | None = None  # inference-only copy; see freeze_for_inference
         self._init_weights()
 
     def _init_weights(self):
@@ -344,7 +346,10 @@ class TransformerSeq2Seq(nn.Module):
             keys.append(k)
             values.append(v)
             crosses.append(cross[:, :, 0])  # (B, h, S)
-        logits = self.out(self.decoder_norm(x))[:, 0]
+        if self.frozen_out is not None and not self.training:
+            logits = self.frozen_out(self.decoder_norm(x)[:, 0])
+        else:
+            logits = self.out(self.decoder_norm(x))[:, 0]
         cross = torch.stack(crosses)  # (L, B, h, S)
         return logits, self.display_row(cross), TransformerState(torch.stack(keys), torch.stack(values), cross)
 
@@ -383,7 +388,9 @@ class TransformerSeq2Seq(nn.Module):
                              torch.stack(cross)[:, 0])
 
     def freeze_for_inference(self) -> TransformerSeq2Seq:
-        """Nothing to lay out: the cache already makes a step one token's work."""
+        """The output layer laid out for a step's few rows (nmt_core/model/fast_step.py); call once the weights
+        are final. The key/value cache already makes the rest of a step one token's work."""
+        self.frozen_out = output_layer(self.out)
         return self
 
     def parameter_count(self) -> int:
