@@ -9,7 +9,7 @@ and a GRU/LSTM cell written as two such products is ~1.4x faster than
 
 The output layer (V x O, V ~ 8,000) is the largest product of a step, and for 2 to 16 rows (a beam) MKL's
 sgemm is slow on this machine's AMD CPU: 5 rows cost ~7 ms where 1 row costs ~1 ms, the weights' read
-(benchmarks/bench.py, ``output layer``). A checkpoint's weights are stored in float16, so fbgemm's float16
+(``benchmarks/packed_gemm.py``). A checkpoint's weights are stored in float16, so fbgemm's float16
 GEMM (``torch.ops.quantized.linear_dynamic_fp16``: weights packed as float16, activations and sums in
 float32) computes the same products from the same numbers, only summed in another order (logits differ by
 ~1e-6 relative), ~1 ms for 5 rows. :func:`fast_affine` uses it for ``PACKED_ROWS`` rows, and only when every
