@@ -210,8 +210,11 @@ def check_models(page, classroom: bool) -> None:
     metric.wait_for(timeout=TIMEOUT_MS)
     assert int(metric.locator('[data-testid="stMetricValue"]').inner_text().replace(",", "")) > 1000
     wait_visible(page, '[data-testid="stMain"] .katex')  # the attention score formula
+    # Lazy tabs: the click runs the page for that tab alone, and Streamlit's binding writes it into the link.
+    assert page.locator(plotly(f"models_projection_{MODEL}")).count() == 0
     page.get_by_role("tab", name="Embeddings").click()
     wait_visible(page, plotly(f"models_projection_{MODEL}"))
+    wait_url_param(page, "tab", "Embeddings")
 
 
 # Each mode evaluates its own batch, so each presses the buttons (results are shared by every session).
