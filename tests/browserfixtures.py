@@ -86,6 +86,29 @@ def browser(server):
 
 
 @pytest.fixture(scope="session")
+def tabs(browser):
+    """One browser context for every test's tabs (:func:`new_tab`). Each tab is a fresh Streamlit session (its own
+    websocket), but the context's HTTP and compiled-code caches are shared: a new context per test fetched and
+    compiled Streamlit's JavaScript again, ~1-3 s of Chromium CPU a page load on this machine."""
+    context = browser.new_context(viewport=NORMAL_VIEWPORT)
+    yield context
+    context.close()
+
+
+def new_tab(tabs, viewport: dict):
+    """A new tab of the shared context, at ``viewport`` (1400x1000 or the projector's 1280x720)."""
+    page = tabs.new_page()
+    page.set_viewport_size(viewport)
+    return page
+
+
+def close_tabs(page) -> None:
+    """Close ``page`` and any tab the test opened beside it (a share link's), keeping the shared context."""
+    for tab in page.context.pages:
+        tab.close()
+
+
+@pytest.fixture(scope="session")
 def shots(tmp_path_factory, request) -> Path:
     """Where the screenshots go: $ATTENTION_EXPLORER_SCREENSHOTS, else a pytest tmp folder (printed)."""
     folder = os.environ.get("ATTENTION_EXPLORER_SCREENSHOTS")

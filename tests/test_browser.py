@@ -7,7 +7,9 @@ figures, charts, tree), must show no Streamlit exception box, no error alert and
 and is saved as a screenshot: ``<page>.png`` and ``classroom-<page>.png`` in the folder named by
 ATTENTION_EXPLORER_SCREENSHOTS (e.g. ``screenshots/``, git-ignored), else in pytest's tmp folder.
 The folder's path is printed. The same load then gets the fit checks (:func:`check_fit`,
-``<page>-15-words-<size>.png``): one browser context and one page load per (page, size) (issue 17).
+``<page>-15-words-<size>.png``): one tab and one page load per (page, size) (issue 17). Every test opens its tabs
+in one shared browser context (tests/browserfixtures.py: ``tabs``), so Streamlit's JavaScript is fetched and compiled
+once per test process, not once per page load.
 
 Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see .ci/run).
 """
@@ -28,6 +30,8 @@ from tests.browserfixtures import (
     SECOND_MODEL,
     SENTENCE,
     TIMEOUT_MS,
+    close_tabs,
+    new_tab,
 )
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -50,10 +54,9 @@ FONT_SIZES_JS = """selector => [...document.querySelectorAll(selector)]
   .map(e => [e.innerText.trim().slice(0, 40), parseFloat(getComputedStyle(e).fontSize)])"""
 
 
-def open_page(browser, server: str, path: str, classroom: bool, **params):
-    """A fresh session (own browser context) on ``/<path>`` with the tiny model and sentence."""
-    context = browser.new_context(viewport=CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
-    page = context.new_page()
+def open_page(tabs, server: str, path: str, classroom: bool, **params):
+    """A fresh session (a new tab) on ``/<path>`` with the tiny model and sentence."""
+    page = new_tab(tabs, CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
     query = {"model": MODEL, "text": SENTENCE, "classroom": int(classroom), **params}
     page.goto(f"{server}/{path}?{urlencode(query)}")
     return page
@@ -256,7 +259,7 @@ PAGES = {
 
 @pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
 @pytest.mark.parametrize("name", list(PAGES))
-def test_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, name, classroom):
+def test_page_in_a_real_browser(tabs, server, shots, tiny_checkpoint_dir, name, classroom):
     """Each page at 1400x1000 and in classroom mode at 1280x720, loaded once, from its 15-word link: the page's
     own checks (below), its screenshot, then (:func:`check_fit`, for the pages with a main figure) the fit
     checks on the same load. Translate at 1400x1000 last checks that user text is shown as text
@@ -264,7 +267,7 @@ def test_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, nam
 
     One load for both: they were two tests, then two loads in one tab (3 then 15 words; issue 17)."""
     path, params, check = PAGES[name]
-    page = open_page(browser, server, path, classroom, **{**LINK, **params})
+    page = open_page(tabs, server, path, classroom, **{**LINK, **params})
     try:
         # The page's title, or (in classroom mode the pages give their title's height to the figure) its first
         # heading or text.
@@ -290,7 +293,7 @@ def test_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, nam
         if name == "translate" and not classroom:  # last: it types another sentence
             check_user_text_is_shown_as_text(page)
     finally:
-        page.context.close()
+        close_tabs(page)
 
 
 def check_user_text_is_shown_as_text(page) -> None:
@@ -371,10 +374,9 @@ def within(box: dict, outer: dict) -> bool:
             and box["y"] >= outer["y"] - 0.5 and box["bottom"] <= outer["bottom"] + 0.5)
 
 
-def open_counting(browser, server: str, path: str, viewport: dict, **params):
+def open_counting(tabs, server: str, path: str, viewport: dict, **params):
     """A fresh session on ``/<path>`` that counts the websocket messages the page sends to the server."""
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
+    page = new_tab(tabs, viewport)
     sent = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
     query = {"model": MODEL, "text": SENTENCE, **params}
@@ -383,8 +385,8 @@ def open_counting(browser, server: str, path: str, viewport: dict, **params):
 
 
 @pytest.mark.slow
-def test_step_through_steps_without_the_server(browser, server, shots):
-    page, sent = open_counting(browser, server, "step", NORMAL_VIEWPORT, step=1, method="greedy")
+def test_step_through_steps_without_the_server(tabs, server, shots):
+    page, sent = open_counting(tabs, server, "step", NORMAL_VIEWPORT, step=1, method="greedy")
     try:
         wait_visible(page, ".ae-step [data-ae=strip] .ae-cell")
         settle(page)
@@ -432,7 +434,7 @@ def test_step_through_steps_without_the_server(browser, server, shots):
         page.locator(".ae-step [data-ae=next]").click()  # another step: that step's "what if" is hidden
         expect(page.get_by_text("Forced ending")).to_be_hidden(timeout=TIMEOUT_MS)
     finally:
-        page.context.close()
+        close_tabs(page)
 
 
 def label_texts(page, which: str) -> list[str]:
@@ -440,10 +442,10 @@ def label_texts(page, which: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_translate_heatmap_switches_words_and_saves_images_in_the_browser(browser, server, shots):
+def test_translate_heatmap_switches_words_and_saves_images_in_the_browser(tabs, server, shots):
     """Translate's heatmap component: words/pieces redraw in the browser (no message to the server, the running
     indicator never shows) and go into the link; the hover names the cell; PNG and SVG are drawn in the page."""
-    page, sent = open_counting(browser, server, "", NORMAL_VIEWPORT, words=0, text="alpha beta gamma delta")
+    page, sent = open_counting(tabs, server, "", NORMAL_VIEWPORT, words=0, text="alpha beta gamma delta")
     try:
         wait_visible(page, ".ae-heatmap .ae-hm-cell")
         settle(page)
@@ -507,12 +509,12 @@ def test_translate_heatmap_switches_words_and_saves_images_in_the_browser(browse
         page.mouse.move(0, 0)
         page.screenshot(path=str(shots / "translate-words.png"))
     finally:
-        page.context.close()
+        close_tabs(page)
 
 
 @pytest.mark.slow
-def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(browser, server, shots):
-    page, sent = open_counting(browser, server, "beam", NORMAL_VIEWPORT, text=TWENTY_WORDS, beam=16)
+def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(tabs, server, shots):
+    page, sent = open_counting(tabs, server, "beam", NORMAL_VIEWPORT, text=TWENTY_WORDS, beam=16)
     try:
         wait_visible(page, ".ae-beam .ae-node")
         settle(page)
@@ -557,7 +559,7 @@ def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(browse
         page.mouse.move(0, 0)
         page.screenshot(path=str(shots / "beam-16.png"))
     finally:
-        page.context.close()
+        close_tabs(page)
 
 
 # Widget labels and markdown lines that a narrow column would cut with an ellipsis ("Words instea…"):
@@ -758,7 +760,7 @@ def check_fit(page, shots, tiny_checkpoint_dir, path: str, viewport: dict) -> No
 
 
 @pytest.mark.slow
-def test_every_url_path_opens_its_page_and_the_console_is_quiet(browser, server):
+def test_every_url_path_opens_its_page_and_the_console_is_quiet(tabs, server):
     """Opening the app logs no error in the browser's console and throws nothing; no Deploy button (issue 13).
     Each URL path (``/``, ``/translate``, ``/step``, ``/beam``) opens its page, by its title, and stays there.
 
@@ -766,8 +768,7 @@ def test_every_url_path_opens_its_page_and_the_console_is_quiet(browser, server)
     ``/step``, first probes ``/step/_stcore/health`` and ``/step/_stcore/host-config``, which answer 404,
     before the real ``/_stcore/...``. Those two 404s, and only those, are allowed on a deep link.
     """
-    context = browser.new_context(viewport=NORMAL_VIEWPORT)
-    page = context.new_page()
+    page = new_tab(tabs, NORMAL_VIEWPORT)
     errors, warnings, probes = [], [], []
     page.on("console", lambda message: (errors if message.type == "error" else warnings).append(message.text)
             if message.type in ("error", "warning") else None)
@@ -798,4 +799,4 @@ def test_every_url_path_opens_its_page_and_the_console_is_quiet(browser, server)
             print("console warnings:", warnings)
         assert page.get_by_role("button", name="Deploy").count() == 0  # client.toolbarMode = "viewer"
     finally:
-        context.close()
+        close_tabs(page)

@@ -12,6 +12,7 @@ fit checks (``explain-15-words-*.png``).
 import pytest
 
 from tests import test_browser
+from tests.browserfixtures import close_tabs
 from tests.test_browser import (
     CLASSROOM_VIEWPORT,
     LONG_SENTENCE,
@@ -52,14 +53,14 @@ def choose(page, label: str, option: str) -> None:
 
 
 @pytest.mark.parametrize("classroom", [False, True], ids=["normal", "classroom"])
-def test_explain_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_dir, classroom):
+def test_explain_page_in_a_real_browser(tabs, server, shots, tiny_checkpoint_dir, classroom):
     """The page opened once, with the 15-word sentence: its checks, then on the same load its fit checks
     (tests/test_browser.py's check_fit: attention and attribution side by side, labels, the projector).
 
     The sentence ends "alpha beta gamma" and the tiny model's translation starts "gamma beta alpha" (see
     tests/test_browser.py): all attention on a source word at step 1 makes it emit that word; "beta" is there
     twice (words 1 and 13): either."""
-    page = open_page(browser, server, "explain", classroom, text=LONG_SENTENCE, step=1, word=0, mode="focus",
+    page = open_page(tabs, server, "explain", classroom, text=LONG_SENTENCE, step=1, word=0, mode="focus",
                      attribution="saliency")
     viewport = page.viewport_size
     assert viewport == (CLASSROOM_VIEWPORT if classroom else NORMAL_VIEWPORT)
@@ -100,4 +101,4 @@ def test_explain_page_in_a_real_browser(browser, server, shots, tiny_checkpoint_
         page.screenshot(path=str(shots / f"{prefix}explain.png"))
         check_fit(page, shots, tiny_checkpoint_dir, "explain", viewport)
     finally:
-        page.context.close()
+        close_tabs(page)
