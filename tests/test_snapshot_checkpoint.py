@@ -26,6 +26,8 @@ from nmt_core.train import train
 
 from .conftest import tiny_config, write_reverse_corpus
 
+pytestmark = pytest.mark.slow  # it trains a run through the real Trainer, as tests/test_train.py's slow tests do
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, Path]:
