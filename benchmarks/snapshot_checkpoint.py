@@ -71,23 +71,8 @@ def snapshot_checkpoint(work_dir: str | Path, epoch: int | None, out: str | Path
     """Write checkpoint folder ``out`` from ``work_dir``'s ``epoch-<epoch>.safetensors`` (None: the newest);
     returns ``out``. Raises SnapshotError (or CheckpointError from the final load) when it cannot."""
     work, out = Path(work_dir).resolve(), Path(out).resolve()
-    if not (work / "run.json").is_file():
-        raise SnapshotError(f"{work}: no run.json; give a training work folder (train's --work-dir)")
-    if out == work or work in out.parents:
-        raise SnapshotError(f"{out}: inside the work folder; the training process owns it, write elsewhere")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise SnapshotError(f"{out}: exists and is not empty (pass --force to overwrite)")
-    if epoch is None:
-        epochs = available_epochs(work)
-        if not epochs:
-            raise SnapshotError(f"{work}: no epoch-N.safetensors snapshot yet")
-        epoch = epochs[-1]
-    snapshot = work / f"epoch-{epoch}.safetensors"
-    try:  # all of it in one read: the Trainer may delete a snapshot that leaves its best few
-        weights = load_safetensors(snapshot.read_bytes())
-    except FileNotFoundError:
-        raise SnapshotError(f"{snapshot}: missing; the work folder holds epochs "
-                            f"{available_epochs(work) or 'none'} (the Trainer keeps only its best few)") from None
+    check_folders(work, out, force)
+    epoch, snapshot, weights = read_snapshot(work, epoch)
     run = json.loads((work / "run.json").read_text(encoding="utf-8"))
     history = [h for h in run.get("history", []) if h.get("epoch", 0) <= epoch]
     if not history or history[-1].get("epoch") != epoch:
@@ -95,24 +80,61 @@ def snapshot_checkpoint(work_dir: str | Path, epoch: int | None, out: str | Path
                             "before run.json); try again in a moment")
     cfg = stored_config(run)
     src_tok, tgt_tok = Tokenizer.from_file(work / "src.model"), Tokenizer.from_file(work / "tgt.model")
+    model = snapshot_model(cfg, weights, snapshot, src_tok.vocab_size, tgt_tok.vocab_size)
+    metadata = snapshot_metadata(cfg, run, history, epoch, work, snapshot, data)
+    save_checkpoint(out, model, src_tok, tgt_tok, metadata, dtype)
+    write_probes_and_card(out, run, epoch, cfg.epochs, work / snapshot.name)
+    verify(out, weights, dtype, snapshot.name)
+    return out
 
-    # The model as Trainer._build_model builds it, holding the snapshot's weights.
+
+def check_folders(work: Path, out: Path, force: bool) -> None:
+    """A training work folder to read, and an output folder outside it that is empty (or ``force``)."""
+    if not (work / "run.json").is_file():
+        raise SnapshotError(f"{work}: no run.json; give a training work folder (train's --work-dir)")
+    if out == work or work in out.parents:
+        raise SnapshotError(f"{out}: inside the work folder; the training process owns it, write elsewhere")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise SnapshotError(f"{out}: exists and is not empty (pass --force to overwrite)")
+
+
+def read_snapshot(work: Path, epoch: int | None) -> tuple[int, Path, dict[str, torch.Tensor]]:
+    """(epoch, its snapshot file, its weights): ``epoch`` None means the newest snapshot in ``work``."""
+    if epoch is None:
+        epochs = available_epochs(work)
+        if not epochs:
+            raise SnapshotError(f"{work}: no epoch-N.safetensors snapshot yet")
+        epoch = epochs[-1]
+    snapshot = work / f"epoch-{epoch}.safetensors"
+    try:  # all of it in one read: the Trainer may delete a snapshot that leaves its best few
+        return epoch, snapshot, load_safetensors(snapshot.read_bytes())
+    except FileNotFoundError:
+        raise SnapshotError(f"{snapshot}: missing; the work folder holds epochs "
+                            f"{available_epochs(work) or 'none'} (the Trainer keeps only its best few)") from None
+
+
+def snapshot_model(cfg: TrainConfig, weights: dict, snapshot: Path, src_vocab: int, tgt_vocab: int):
+    """The model as Trainer._build_model builds it, holding the snapshot's weights, in eval mode."""
     known = config_fields(cfg.model) - {"src_vocab_size", "tgt_vocab_size"}
-    model_cfg = config_from_dict({"src_vocab_size": src_tok.vocab_size, "tgt_vocab_size": tgt_tok.vocab_size,
+    model_cfg = config_from_dict({"src_vocab_size": src_vocab, "tgt_vocab_size": tgt_vocab,
                                   **{k: v for k, v in cfg.model.items() if k in known}})
     model = build_model(model_cfg)
     result = model.load_state_dict(weights, strict=False)  # tied parameters are stored once (as finish loads)
-    if result.unexpected_keys or set(result.missing_keys) - tied_parameter_names(model_cfg):
-        raise SnapshotError(f"{snapshot}: does not fit the model in run.json (missing "
-                            f"{sorted(set(result.missing_keys) - tied_parameter_names(model_cfg))[:3]}, "
+    missing = set(result.missing_keys) - tied_parameter_names(model_cfg)
+    if result.unexpected_keys or missing:
+        raise SnapshotError(f"{snapshot}: does not fit the model in run.json (missing {sorted(missing)[:3]}, "
                             f"unexpected {result.unexpected_keys[:3]})")
-    model.eval()
+    return model.eval()
 
-    # The split statistics Trainer.finish records (and a check that the data is where run.json says).
+
+def snapshot_metadata(cfg: TrainConfig, run: dict, history: list[dict], epoch: int, work: Path, snapshot: Path,
+                      data: str | Path | None) -> dict:
+    """What Trainer.finish records (languages, data and split statistics, training, history), marked as a
+    snapshot, with no scores. Rebuilding the split also checks the data is where run.json says (or ``data``)."""
     split_cfg = TrainConfig(**{**asdict(cfg), "data": str(data)}) if data else cfg
     split, src_lang, tgt_lang = load_split(split_cfg)
     best = max(history, key=lambda h: (h.get("dev_bleu", -1.0), -h["epoch"]))  # the first best, as the Trainer
-    metadata = {
+    return {
         "source_language": src_lang,
         "target_language": tgt_lang,
         "data": {"file": Path(cfg.data).name, "credit": CREDIT, "max_words": cfg.max_words, **split.stats},
@@ -128,7 +150,10 @@ def snapshot_checkpoint(work_dir: str | Path, epoch: int | None, out: str | Path
         "history": history,
         "metrics": {},
     }
-    save_checkpoint(out, model, src_tok, tgt_tok, metadata, dtype)
+
+
+def write_probes_and_card(out: Path, run: dict, epoch: int, planned: int, source: Path) -> None:
+    """The probe traces up to ``epoch`` (none left from an older folder), and the card's snapshot line."""
     probes = [p for p in run.get("probes") or [] if p.get("epoch", 0) <= epoch]
     if probes:
         write_probes(out, probes)
@@ -136,15 +161,16 @@ def snapshot_checkpoint(work_dir: str | Path, epoch: int | None, out: str | Path
         (out / PROBES).unlink()
     card = out / CARD  # not checksummed; rewritten from config.json by add_metrics, which keeps the fields above
     title, _, rest = card.read_text(encoding="utf-8").partition("\n")
-    card.write_text(f"{title}\n\n> **Mid-training snapshot** of epoch {epoch} (of {cfg.epochs} planned), written "
-                    f"from {work}/{snapshot.name}; not a finished checkpoint.\n{rest}", encoding="utf-8")
+    card.write_text(f"{title}\n\n> **Mid-training snapshot** of epoch {epoch} (of {planned} planned), written "
+                    f"from {source}; not a finished checkpoint.\n{rest}", encoding="utf-8")
 
-    loaded = load_checkpoint(out)  # checksums, schema, shapes: what the app and attention_sink.py load
-    stored = loaded.model.state_dict()
+
+def verify(out: Path, weights: dict, dtype: torch.dtype, snapshot_name: str) -> None:
+    """Load ``out`` as the app does (checksums, schema, shapes) and compare every weight with the snapshot's."""
+    stored = load_checkpoint(out).model.state_dict()
     for name, tensor in weights.items():
         if not torch.equal(stored[name], tensor.to(dtype).float()):
-            raise SnapshotError(f"{out}: weight {name} differs from {snapshot.name} after loading")
-    return out
+            raise SnapshotError(f"{out}: weight {name} differs from {snapshot_name} after loading")
 
 
 def main(argv=None) -> int:
