@@ -358,53 +358,67 @@ class WsSession:
         await self.ws.close()
 
     async def rerun(self, page: str, trigger: str | None = None) -> float:
+        """Run ``page`` with the kept widget states (and a click on the button labelled ``trigger``); seconds
+        until the run finished. A run superseded by a newer one is waited past."""
+        started = time.perf_counter()
+        await self.ws.send(self.rerun_message(page, trigger).SerializeToString())
+        seen: dict[str, tuple[str, str]] = {}
+        while True:
+            finished = self.read(await self.ws.recv(), seen)
+            if finished in (0, 3):  # FINISHED_SUCCESSFULLY or FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+                self.widgets.update(seen)
+                return time.perf_counter() - started
+            if finished == 1:  # FINISHED_WITH_COMPILE_ERROR
+                raise RuntimeError("compile error")
+            # None: not the end of a run; 2: FINISHED_EARLY_FOR_RERUN, a newer run follows
+
+    def rerun_message(self, page: str, trigger: str | None):
+        """The BackMsg a browser sends: the query, the cached messages' hashes, every kept widget state."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         message = BackMsg()
         client = message.rerun_script
         client.query_string = self.query
         client.page_name = page
         client.cached_message_hashes.extend(sorted(self.cached))
-        states = [(self.widgets[label][0], value) for label, value in self.states.items() if label in self.widgets]
-        for wid, value in states + ([(self.widgets[trigger][0], True)] if trigger else []):
+        for label, value in self.states.items():
+            if label in self.widgets:
+                state = client.widget_states.widgets.add()
+                state.id = self.widgets[label][0]
+                if isinstance(value, str):
+                    state.string_value = value
+                elif isinstance(value, float | int):
+                    state.double_array_value.data.append(float(value))
+        if trigger:
             state = client.widget_states.widgets.add()
-            state.id = wid
-            if value is True and trigger and wid == self.widgets[trigger][0]:
-                state.trigger_value = True
-            elif isinstance(value, str):
-                state.string_value = value
-            elif isinstance(value, float | int):
-                state.double_array_value.data.append(float(value))
-        started = time.perf_counter()
-        await self.ws.send(message.SerializeToString())
-        seen: dict[str, tuple[str, str]] = {}
-        while True:
-            raw = await self.ws.recv()
-            self.bytes_received += len(raw)
-            forward = ForwardMsg()
-            forward.ParseFromString(raw)
-            kind = forward.WhichOneof("type")
-            if forward.metadata.cacheable and forward.hash:
-                self.cached.add(forward.hash)
-            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                element = forward.delta.new_element
-                which = element.WhichOneof("type")
-                if which == "exception":
-                    self.exceptions += 1
-                inner = getattr(element, which, None)
-                label, wid = getattr(inner, "label", None), getattr(inner, "id", None)
-                if label and wid and label not in seen:
-                    seen[label] = (wid, which)
-            elif kind == "page_info_changed":
-                self.query = forward.page_info_changed.query_string
-            elif kind == "script_finished":
-                if forward.script_finished in (0, 3):  # FINISHED_SUCCESSFULLY or FINISHED_FRAGMENT_RUN_SUCCESSFULLY
-                    self.widgets.update(seen)
-                    return time.perf_counter() - started
-                if forward.script_finished == 1:  # FINISHED_WITH_COMPILE_ERROR
-                    raise RuntimeError("compile error")
-                # 2: FINISHED_EARLY_FOR_RERUN: a newer run follows
+            state.id = self.widgets[trigger][0]
+            state.trigger_value = True
+        return message
+
+    def read(self, raw: bytes, seen: dict[str, tuple[str, str]]) -> int | None:
+        """Take in one ForwardMsg: count its bytes, note cacheable hashes, the widgets it draws (``seen``: label
+        -> (id, kind), first wins), exceptions and the new query string. The script_finished status, else None."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self.bytes_received += len(raw)
+        forward = ForwardMsg()
+        forward.ParseFromString(raw)
+        kind = forward.WhichOneof("type")
+        if forward.metadata.cacheable and forward.hash:
+            self.cached.add(forward.hash)
+        if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+            element = forward.delta.new_element
+            which = element.WhichOneof("type")
+            self.exceptions += which == "exception"
+            inner = getattr(element, which, None)
+            label, wid = getattr(inner, "label", None), getattr(inner, "id", None)
+            if label and wid and label not in seen:
+                seen[label] = (wid, which)
+        elif kind == "page_info_changed":
+            self.query = forward.page_info_changed.query_string
+        elif kind == "script_finished":
+            return forward.script_finished
+        return None
 
 
 async def load_session(url: str, index: int, rounds: int, results: dict, errors: list) -> None:
