@@ -95,36 +95,49 @@ def grow_diag_final_and(forward: set[Link], backward: set[Link]) -> set[Link]:
     Moses', so the result is deterministic and matches ``atools -c grow-diag-final-and``.
     """
     union = forward | backward
-    alignment = set(forward & backward)
-    aligned_source = {i for i, _ in alignment}
-    aligned_target = {j for _, j in alignment}
-    if union:
-        n_source = max(i for i, _ in union) + 1
-        n_target = max(j for _, j in union) + 1
-    else:
+    if not union:
         return set()
+    shape = (max(i for i, _ in union) + 1, max(j for _, j in union) + 1)
+    growing = _Growing(forward & backward)
+    while _grow_diag(growing, union, shape):
+        pass
+    for direction in (forward, backward):  # final-and: a link of either model between two unaligned words
+        for i, j in _in_order(shape):
+            if (i, j) in direction and i not in growing.source and j not in growing.target:
+                growing.add(i, j)
+    return growing.links
 
-    def add(i: int, j: int) -> None:
-        alignment.add((i, j))
-        aligned_source.add(i)
-        aligned_target.add(j)
 
-    grew = True
-    while grew:  # grow-diag
-        grew = False
-        for i in range(n_source):
-            for j in range(n_target):
-                if (i, j) not in alignment:
-                    continue
-                for di, dj in NEIGHBOURS:
-                    ni, nj = i + di, j + dj
-                    if (ni, nj) in union and (ni, nj) not in alignment and (
-                            ni not in aligned_source or nj not in aligned_target):
-                        add(ni, nj)
-                        grew = True
-    for direction in (forward, backward):  # final-and
-        for i in range(n_source):
-            for j in range(n_target):
-                if (i, j) in direction and i not in aligned_source and j not in aligned_target:
-                    add(i, j)
-    return alignment
+class _Growing:
+    """The alignment being symmetrised, with the source and target words it covers."""
+
+    def __init__(self, links: set[Link]):
+        self.links = set(links)
+        self.source = {i for i, _ in self.links}
+        self.target = {j for _, j in self.links}
+
+    def add(self, i: int, j: int) -> None:
+        self.links.add((i, j))
+        self.source.add(i)
+        self.target.add(j)
+
+
+def _in_order(shape: tuple[int, int]):
+    """Every (i, j) of a (source words, target words) grid, source-major: Moses' visiting order."""
+    return ((i, j) for i in range(shape[0]) for j in range(shape[1]))
+
+
+def _grow_diag(growing: _Growing, union: set[Link], shape: tuple[int, int]) -> bool:
+    """One grow-diag pass: next to each link (in Moses' order, links added on the way included), add a link of
+    the union that covers a word not yet aligned on one side. True when it added one."""
+    grew = False
+    for i, j in _in_order(shape):
+        if (i, j) not in growing.links:
+            continue
+        for di, dj in NEIGHBOURS:
+            ni, nj = i + di, j + dj
+            if (ni, nj) in union and (ni, nj) not in growing.links and (
+                    ni not in growing.source or nj not in growing.target):
+                growing.add(ni, nj)
+                grew = True
+    return grew
