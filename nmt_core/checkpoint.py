@@ -262,9 +262,20 @@ def read_config(folder: str | Path) -> dict:
 
 def _read_config(folder: str | Path) -> dict:
     path = Path(folder) / CONFIG
-    if Path(folder).is_file():
+    config = _parse_json(path, _config_bytes(Path(folder), path))
+    _check_header(path, config)
+    try:
+        validate_config(config)
+    except ConfigSchemaError as error:
+        raise CheckpointError(path, str(error)) from None
+    return config
+
+
+def _config_bytes(folder: Path, path: Path) -> bytes:
+    """config.json's bytes, refusing a missing folder or file and anything over MAX_CONFIG_BYTES unread."""
+    if folder.is_file():
         raise CheckpointError(folder, "is a file; give the checkpoint folder (the one holding config.json)")
-    if not Path(folder).is_dir():
+    if not folder.is_dir():
         raise CheckpointError(folder, "no such checkpoint folder")
     if not path.is_file():
         raise CheckpointError(path, "missing; a checkpoint folder needs config.json")
@@ -275,12 +286,21 @@ def _read_config(folder: str | Path) -> dict:
         raise CheckpointError(path, f"unreadable ({error.strerror or error})") from None
     if len(raw) > MAX_CONFIG_BYTES:
         raise CheckpointError(path, f"larger than {MAX_CONFIG_BYTES:,} bytes; a config.json is a few kB")
+    return raw
+
+
+def _parse_json(path: Path, raw: bytes):
     try:
-        config = json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"))
     except RecursionError:
         raise CheckpointError(path, "not valid JSON (nested too deeply)") from None
     except (UnicodeDecodeError, ValueError) as error:  # JSONDecodeError, and integers too long to read
         raise CheckpointError(path, f"not valid JSON ({error})") from None
+
+
+def _check_header(path: Path, config) -> None:
+    """What every reader relies on before the schema: our format, a version we read, the model and checksums
+    entries, and an attention type this library knows."""
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise CheckpointError(path, f"not an Attention Explorer checkpoint config (expected format {FORMAT!r})")
     version = config.get("format_version", 0)
@@ -300,11 +320,6 @@ def _read_config(folder: str | Path) -> dict:
         raise CheckpointError(
             path, f"unknown attention type {attention!r}; this library knows {', '.join(ATTENTION_TYPES)}"
         )
-    try:
-        validate_config(config)
-    except ConfigSchemaError as error:
-        raise CheckpointError(path, str(error)) from None
-    return config
 
 
 # Pickle-based formats (torch.save, pickle, most PyTorch ``.bin``): unpickling runs whatever code the
