@@ -150,59 +150,73 @@ def intervene(translator: Translator, trace: Trace, t: int, word: int, mode: str
     if not 0 <= word < len(groups):
         raise InputError(f"source word must be between 0 and {len(groups) - 1}, not {word}")
     layer = _layer(translator, layer)
-    transformer = layer is not None
     settings = DecodeSettings(method="greedy", num_candidates=10)
-    model, tokenizer = translator.model, translator.tgt_tokenizer
-    layer_args = {"override_layer": layer} if transformer else {}
-    old_token = trace.steps[t].token_id
+    tokenizer = translator.tgt_tokenizer
     with torch.inference_mode():
         source, memory, state, prev = _prefix_state(translator, trace, t)
         limit = max_tokens or settings.max_length(len(source.tokens))
         steps = [Step(**{**s.__dict__, "forced": True}) for s in trace.steps[:t]]
         record = {}
         while len(steps) < limit and not (steps and steps[-1].token_id == EOS_ID):
-            override = None
             if len(steps) == t:
-                natural_logits, natural, natural_state = model.step_logits(torch.tensor([prev]), state, memory)
-                # the rows replaced: an RNN's one row, or every head's row of the Transformer's layer (h, S)
-                before = (natural_state.cross_attention[layer, 0] if transformer else natural[0]).float().numpy()
-                after = override_row(before, groups[word], mode, _attendable(model, memory))
-                override = torch.tensor(after, dtype=torch.float32)[None]
-                record = {"step": t, "mode": mode, "word": word_text(trace.source_tokens, groups[word]),
-                          "word_index": word, "pieces": groups[word],
-                          "attention_before": (before.mean(axis=0) if transformer else before).tolist(),
-                          "attention_after": (after.mean(axis=0) if transformer else after).tolist(),
-                          "old_token": trace.steps[t].token,
-                          "old_token_prob_before": math.exp(float(_log_probs(natural_logits)[old_token]))}
-                if transformer:
-                    record.update(layer=layer, heads_before=before.tolist(), heads_after=after.tolist())
-                logits, attention, state = model.step_logits(torch.tensor([prev]), state, memory, override,
-                                                             **layer_args)
+                log_probs, attention, state, record = _overridden_step(translator, trace, t, (groups, word), mode,
+                                                                       layer, (prev, state, memory))
             else:
-                logits, attention, state = model.step_logits(torch.tensor([prev]), state, memory)
-            log_probs = _log_probs(logits)
-            if override is not None:
-                record["old_token_prob_after"] = math.exp(float(log_probs[old_token]))
-            token = int(log_probs.argmax())
-            top = log_probs.topk(settings.num_candidates)
-            candidates = [Candidate(int(i), p, math.exp(float(lp)), math.exp(float(lp)))
-                          for i, lp, p in zip(top.indices.tolist(), top.values.tolist(),
-                                              tokenizer.pieces(top.indices.tolist()), strict=True)]
-            layers = layer_attention(state)
-            steps.append(Step(index=len(steps), token_id=token, token=tokenizer.pieces([token])[0],
-                              logprob=float(log_probs[token]), attention=attention[0].float().tolist(),
-                              candidates=candidates, forced=False,
-                              layer_attention=None if layers is None else layers[:, 0].tolist()))
-            prev = token
+                logits, attention, state = translator.model.step_logits(torch.tensor([prev]), state, memory)
+                log_probs = _log_probs(logits)
+            steps.append(_greedy_step(len(steps), log_probs, attention, state, tokenizer, settings.num_candidates))
+            prev = steps[-1].token_id
     finished = steps[-1].token_id == EOS_ID
     ids = [s.token_id for s in (steps[:-1] if finished else steps)]
     verb = "all attention on" if mode == "focus" else "attention taken off"
-    where = f" in every head of decoder layer {layer + 1}" if transformer else ""
+    where = f" in every head of decoder layer {layer + 1}" if layer is not None else ""
     note = (f"Intervention at step {t + 1}: {verb} “{record['word']}”{where}; the old token “{record['old_token']}” "
             f"went from {record['old_token_prob_before']:.1%} to {record['old_token_prob_after']:.1%}.")
     return Trace(method="greedy", settings={**settings.to_dict(), "intervention": record},
                  source_text=source.text, source_tokens=source.tokens, steps=steps,
                  translation=tokenizer.decode(ids), finished=finished, warnings=[*source.warnings, note])
+
+
+def _overridden_step(translator: Translator, trace: Trace, t: int, chosen: tuple[list, int], mode: str,
+                     layer: int | None, at: tuple):
+    """Step t with its attention replaced: (log-probs (V,), attention (1, S), new state, the record).
+
+    ``chosen``: (the source words' piece groups, the word's index); ``at``: (previous token, state, memory).
+    The rows replaced are an RNN's one row, or every head's row (h, S) of the Transformer's ``layer``."""
+    (groups, word), (prev, state, memory) = chosen, at
+    model, transformer = translator.model, layer is not None
+    old_token = trace.steps[t].token_id
+    natural_logits, natural, natural_state = model.step_logits(torch.tensor([prev]), state, memory)
+    before = (natural_state.cross_attention[layer, 0] if transformer else natural[0]).float().numpy()
+    after = override_row(before, groups[word], mode, _attendable(model, memory))
+    record = {"step": t, "mode": mode, "word": word_text(trace.source_tokens, groups[word]),
+              "word_index": word, "pieces": groups[word],
+              "attention_before": (before.mean(axis=0) if transformer else before).tolist(),
+              "attention_after": (after.mean(axis=0) if transformer else after).tolist(),
+              "old_token": trace.steps[t].token,
+              "old_token_prob_before": math.exp(float(_log_probs(natural_logits)[old_token]))}
+    if transformer:
+        record.update(layer=layer, heads_before=before.tolist(), heads_after=after.tolist())
+    override = torch.tensor(after, dtype=torch.float32)[None]
+    layer_args = {"override_layer": layer} if transformer else {}
+    logits, attention, state = model.step_logits(torch.tensor([prev]), state, memory, override, **layer_args)
+    log_probs = _log_probs(logits)
+    record["old_token_prob_after"] = math.exp(float(log_probs[old_token]))
+    return log_probs, attention, state, record
+
+
+def _greedy_step(index: int, log_probs: torch.Tensor, attention: torch.Tensor, state, tokenizer,
+                 num_candidates: int) -> Step:
+    """The greedy choice from ``log_probs`` (V,), recorded as a trace step with its top candidates."""
+    token = int(log_probs.argmax())
+    top = log_probs.topk(num_candidates)
+    candidates = [Candidate(int(i), p, math.exp(float(lp)), math.exp(float(lp)))
+                  for i, lp, p in zip(top.indices.tolist(), top.values.tolist(),
+                                      tokenizer.pieces(top.indices.tolist()), strict=True)]
+    layers = layer_attention(state)
+    return Step(index=index, token_id=token, token=tokenizer.pieces([token])[0], logprob=float(log_probs[token]),
+                attention=attention[0].float().tolist(), candidates=candidates, forced=False,
+                layer_attention=None if layers is None else layers[:, 0].tolist())
 
 
 def inside_attention(translator: Translator, trace: Trace, t: int, layer: int | None = None) -> dict:
