@@ -22,7 +22,8 @@ import re
 from collections.abc import Callable
 
 from .decoding import MAX_OUTPUT_LENGTH
-from .model.attention import ATTENTION_TYPES
+from .model.attention import ATTENTION_BIASES, ATTENTION_TYPES
+from .model.rnn import ATTENTION_QUERIES, DECODER_INITS
 from .model.transformer import ARCHITECTURE as TRANSFORMER
 
 MAX_CONFIG_BYTES = 1_000_000  # shipped configs are under 10 kB; a year of per-epoch history fits easily
@@ -166,6 +167,9 @@ RNN_MODEL = record({
     "dropout": DROPOUT,
     "tie_embeddings": boolean,
     "attend_to_source_end": boolean,
+    "decoder_init": one_of(*DECODER_INITS),
+    "attention_bias": one_of(*ATTENTION_BIASES),
+    "attention_query": one_of(*ATTENTION_QUERIES),
 }, required=("src_vocab_size", "tgt_vocab_size"))
 
 TRANSFORMER_MODEL = record({

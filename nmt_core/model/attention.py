@@ -19,6 +19,9 @@ import torch
 from torch import nn
 
 ATTENTION_TYPES = ("none", "bahdanau", "luong-dot", "luong-general")
+# Where Bahdanau's additive score keeps its bias b in vᵀ tanh(W_q s + W_k h_s + b): "key" (W_k's bias, the
+# shipped models), "query" (W_q's: the same function, another parameterisation), "none" (no b at all).
+ATTENTION_BIASES = ("key", "query", "none")
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -76,16 +79,20 @@ class LuongGeneralAttention(_Attention):
 
 
 class BahdanauAttention(_Attention):
-    """Bahdanau et al. (2015) additive: score(s, h_s) = vᵀ tanh(W_q s + W_k h_s).
+    """Bahdanau et al. (2015) additive: score(s, h_s) = vᵀ tanh(W_q s + W_k h_s + b).
 
     ``W_k h_s`` is precomputed per source; the query is the decoder state
-    *before* the step (s_{t-1}), which is what makes it "Bahdanau".
+    *before* the step (s_{t-1}), which is what makes it "Bahdanau" (the decoder
+    can also ask with its current state: ModelConfig.attention_query).
+    ``bias`` (one of :data:`ATTENTION_BIASES`) says which projection holds b, if any.
     """
 
-    def __init__(self, query_size: int, value_size: int, attention_size: int):
+    def __init__(self, query_size: int, value_size: int, attention_size: int, bias: str = "key"):
         super().__init__()
-        self.W_q = nn.Linear(query_size, attention_size, bias=False)
-        self.W_k = nn.Linear(value_size, attention_size, bias=True)
+        if bias not in ATTENTION_BIASES:
+            raise ValueError(f"unknown attention bias {bias!r}; choose one of {', '.join(ATTENTION_BIASES)}")
+        self.W_q = nn.Linear(query_size, attention_size, bias=bias == "query")
+        self.W_k = nn.Linear(value_size, attention_size, bias=bias == "key")
         self.v = nn.Linear(attention_size, 1, bias=False)
 
     def prepare_keys(self, values):
@@ -97,12 +104,14 @@ class BahdanauAttention(_Attention):
         return self.v(hidden).squeeze(-1)
 
 
-def build_attention(kind: str, query_size: int, value_size: int, attention_size: int) -> _Attention | None:
-    """Attention module for ``kind`` (one of :data:`ATTENTION_TYPES`); None for ``none``."""
+def build_attention(kind: str, query_size: int, value_size: int, attention_size: int,
+                    bias: str = "key") -> _Attention | None:
+    """Attention module for ``kind`` (one of :data:`ATTENTION_TYPES`); None for ``none``.
+    ``bias``: where Bahdanau's score keeps its bias (:data:`ATTENTION_BIASES`); the other kinds have none."""
     if kind == "none":
         return None
     if kind == "bahdanau":
-        return BahdanauAttention(query_size, value_size, attention_size)
+        return BahdanauAttention(query_size, value_size, attention_size, bias)
     if kind == "luong-dot":
         if query_size != value_size:
             raise ValueError(f"luong-dot needs equal sizes, got query {query_size} and value {value_size}")

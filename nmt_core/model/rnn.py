@@ -11,7 +11,8 @@ Decoder flavours, one ``Decoder.step`` for all:
   ``h̃_t = tanh(W_c h_t)``.
 * ``bahdanau``: attend with the *previous* state s_{t-1}, feed the context
   into the RNN input: ``h_t = RNN([y_{t-1}; c_t], s_{t-1})``,
-  ``h̃_t = tanh(W_c [h_t; c_t])``.
+  ``h̃_t = tanh(W_c [h_t; c_t])``. (``attention_query="current"``: the additive score in
+  Luong's flow below instead.)
 * ``luong-dot`` / ``luong-general``: run the RNN first, attend with its output:
   ``c_t = attn(h_t)``, ``h̃_t = tanh(W_c [c_t; h_t])``; optional input feeding
   puts h̃_{t-1} into the next RNN input.
@@ -33,8 +34,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..text import EOS_ID, PAD_ID
 from .arguments import Arguments
-from .attention import ATTENTION_TYPES, build_attention
+from .attention import ATTENTION_BIASES, ATTENTION_TYPES, build_attention
 from .fast_step import FrozenStep
+
+DECODER_INITS = ("encoder-final", "zeros", "backward-first")
+ATTENTION_QUERIES = ("previous", "current")
 
 
 @dataclass
@@ -59,6 +63,19 @@ class ModelConfig(Arguments):
     # The encoder still reads it, and the decoder still starts from the encoder's final state. Issue 16:
     # Bahdanau attention trained with it sank 0.74 of its mass onto </s>, a sentence summary, not a word.
     attend_to_source_end: bool = True
+    # Issue 16 ablations; the defaults are what every shipped checkpoint does.
+    # The decoder's initial state: "encoder-final" (the encoder's final state, both directions), "zeros",
+    # or "backward-first" (Bahdanau et al. 2015: s_0 = tanh(W_s h←_1), the backward direction's state at the
+    # first source position alone; LSTM: c_0 = 0; needs a bidirectional encoder).
+    decoder_init: str = "encoder-final"
+    # Bahdanau only: which projection holds the bias inside the tanh (ATTENTION_BIASES): "key", "query", "none".
+    attention_bias: str = "key"
+    # Bahdanau only: the query. "previous": s_{t-1}, before the RNN step, the context then goes into the RNN
+    # input; "current": the step's RNN output h_t (Luong's flow with the additive score: the context goes
+    # only into h̃_t, and into the next RNN input only through input_feeding). Experimental: nmt_core.explain's
+    # forced.decoder_features and intervene.inside_attention still read cfg.attention == "bahdanau" as the
+    # s_{t-1} flow (they should read Decoder.attends_before_step before a checkpoint ships with "current").
+    attention_query: str = "previous"
 
     def __post_init__(self):
         if self.rnn_type not in ("gru", "lstm"):
@@ -71,6 +88,16 @@ class ModelConfig(Arguments):
             raise ValueError("tie_embeddings needs output_size == embedding_dim")
         if not isinstance(self.attend_to_source_end, bool):
             raise ValueError(f"attend_to_source_end must be true or false, got {self.attend_to_source_end!r}")
+        if self.decoder_init not in DECODER_INITS:
+            raise ValueError(f"decoder_init must be one of {DECODER_INITS}, got {self.decoder_init!r}")
+        if self.decoder_init == "backward-first" and not self.bidirectional:
+            raise ValueError("decoder_init 'backward-first' needs a bidirectional encoder")
+        if self.attention_bias not in ATTENTION_BIASES:
+            raise ValueError(f"attention_bias must be one of {ATTENTION_BIASES}, got {self.attention_bias!r}")
+        if self.attention_query not in ATTENTION_QUERIES:
+            raise ValueError(f"attention_query must be one of {ATTENTION_QUERIES}, got {self.attention_query!r}")
+        if self.attention != "bahdanau" and (self.attention_bias, self.attention_query) != ("key", "previous"):
+            raise ValueError("attention_bias and attention_query are options of Bahdanau attention only")
 
 
 class Memory(NamedTuple):
@@ -197,13 +224,17 @@ class Decoder(nn.Module):
         self.cfg = cfg
         H, E, O = cfg.hidden_size, cfg.embedding_dim, cfg.output_size
         self.embed = nn.Embedding(cfg.tgt_vocab_size, E, padding_idx=PAD_ID)
-        self.attention = build_attention(cfg.attention, H, H, cfg.attention_size)
-        rnn_input = E + (H if cfg.attention == "bahdanau" else 0) + (O if cfg.input_feeding else 0)
+        self.attention = build_attention(cfg.attention, H, H, cfg.attention_size, cfg.attention_bias)
+        # Bahdanau's flow (attend with s_{t-1}, context into the RNN input) or Luong's (attend with h_t).
+        self.attends_before_step = cfg.attention == "bahdanau" and cfg.attention_query == "previous"
+        rnn_input = E + (H if self.attends_before_step else 0) + (O if cfg.input_feeding else 0)
         self.rnn = make_rnn(cfg.rnn_type, rnn_input, H, cfg.num_layers, cfg.dropout)
         self.combine = nn.Linear(H * (2 if self.attention is not None else 1), O)
         self.out = nn.Linear(O, cfg.tgt_vocab_size)
         if cfg.tie_embeddings:
             self.out.weight = self.embed.weight
+        if cfg.decoder_init == "backward-first":  # s_0 = tanh(W_s h←_1), per layer
+            self.init_bridge = nn.Linear(H // 2, H)
         self.dropout = nn.Dropout(cfg.dropout)
         self.frozen: FrozenStep | None = None  # inference-only weight copies; see freeze_for_inference
 
@@ -216,10 +247,20 @@ class Decoder(nn.Module):
 
     @property
     def parallel_teacher_forcing(self) -> bool:
-        """True when every step's RNN input is known up front (no Bahdanau, no input feeding)."""
-        return self.cfg.attention != "bahdanau" and not self.cfg.input_feeding
+        """True when every step's RNN input is known up front (no s_{t-1} query, no input feeding)."""
+        return not self.attends_before_step and not self.cfg.input_feeding
 
     def initial_state(self, encoder_final: DecoderState) -> DecoderState:
+        """The decoder's state before its first step, from the encoder's final state (L, B, H), forward
+        and backward directions concatenated (see ``ModelConfig.decoder_init``)."""
+        init = self.cfg.decoder_init
+        if init == "zeros":
+            encoder_final = DecoderState(torch.zeros_like(encoder_final.h),
+                                         None if encoder_final.c is None else torch.zeros_like(encoder_final.c))
+        elif init == "backward-first":
+            backward = encoder_final.h[..., self.cfg.hidden_size // 2:]  # h←_1: read from </s> back to the start
+            encoder_final = DecoderState(torch.tanh(self.init_bridge(backward)),
+                                         None if encoder_final.c is None else torch.zeros_like(encoder_final.c))
         if not self.cfg.input_feeding:
             return encoder_final
         batch = encoder_final.h.size(1)
@@ -265,7 +306,7 @@ class Decoder(nn.Module):
         """
         embedded = self.dropout(self.embed(prev_tokens)).unsqueeze(1)  # (B, 1, E)
         weights = None
-        if self.cfg.attention == "bahdanau":
+        if self.attends_before_step:
             context, weights = self._attend(state.h[-1].unsqueeze(1), memory)  # query s_{t-1}
             if attention_override is not None:
                 weights = self._override(attention_override, memory, context.dtype)
@@ -284,7 +325,7 @@ class Decoder(nn.Module):
         output = self.dropout(output)
         if self.cfg.attention == "none":
             features = output
-        elif self.cfg.attention == "bahdanau":
+        elif self.attends_before_step:
             features = torch.cat([output, context], dim=-1)
         else:
             context, weights = self._attend(output, memory)
