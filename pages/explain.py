@@ -95,6 +95,19 @@ def main() -> None:
     except CheckpointError as error:
         st.error(escape_markdown(str(error)))
         return
+    decode = trace_key(name, sentence, settings)  # names the page's trace: the cached results' key
+    method = show_translation_and_attribution(trace, decode, translator, config, big)
+    if method is None:
+        return
+    show_alignment_error_rates(config)
+    step = st.slider("Step", 1, len(trace.steps), url_int(STEP_PARAM, 1, 1, len(trace.steps)))
+    params = {METHOD_PARAM: method, STEP_PARAM: step, **show_inside_and_intervention(translator, trace, decode, step)}
+    set_url(**params)
+
+
+def show_translation_and_attribution(trace, decode: tuple, translator, config: dict, big: bool) -> str | None:
+    """The translation, the coverage notice, the words toggle and attention beside attribution; the attribution
+    method shown, or None when the model emitted nothing."""
     translation_place, toggle_place = st.columns([3, 2], vertical_alignment="center") if big else \
         (st.container(), st.container())
     translation_place.markdown(f"**Translation:** {escape_markdown(trace.translation)}")
@@ -103,20 +116,21 @@ def main() -> None:
         st.info(escape_markdown(notice))
     if not trace.steps:
         st.warning("Nothing was emitted.")
-        return
+        return None
     with toggle_place:
         words = words_toggle(big)
-    decode = trace_key(name, sentence, settings)  # names the page's trace: the cached results' key
     method = show_attribution(trace, decode, font_size=18 if big else 13, words=words, big=big)
     if notice and big:  # below the heatmaps, which keep the first screen
         st.info(escape_markdown(notice))
-    show_alignment_error_rates(config)
-    step = st.slider("Step", 1, len(trace.steps), url_int(STEP_PARAM, 1, 1, len(trace.steps)))
+    return method
+
+
+def show_inside_and_intervention(translator, trace, decode: tuple, step: int) -> dict:
+    """Inside attention at ``step`` and the intervention, for a model with attention; their URL parameters."""
     model = translator.model
     if not (isinstance(model, TransformerSeq2Seq) or (isinstance(model, Seq2Seq) and trace.attention is not None)):
         st.info("Inside attention and intervention need a model with attention.")
-        set_url(**{METHOD_PARAM: method, STEP_PARAM: step})
-        return
+        return {}
     layer = pick_layer(model) if isinstance(model, TransformerSeq2Seq) else None
     inside = inside_attention(translator, trace, step - 1, layer)
     st.subheader(f"Inside attention at step {step} (emitting “{trace.steps[step - 1].token}”)")
@@ -125,10 +139,7 @@ def main() -> None:
     else:
         show_inside_heads(inside, trace.source_tokens)
     word, mode = show_intervention(trace, decode, step, layer)
-    params = {METHOD_PARAM: method, STEP_PARAM: step, WORD_PARAM: word, MODE_PARAM: mode}
-    if layer is not None:
-        params[LAYER_PARAM] = layer + 1
-    set_url(**params)
+    return {WORD_PARAM: word, MODE_PARAM: mode, **({LAYER_PARAM: layer + 1} if layer is not None else {})}
 
 
 def words_toggle(big: bool) -> bool:
