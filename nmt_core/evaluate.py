@@ -105,30 +105,36 @@ def parse_eval_text(text: str, require_references: bool = False, max_lines: int 
         if max_lines is not None and len(rows) >= max_lines:
             raise EvalInputError(f"more than {max_lines:,} sentences; evaluate at most {max_lines:,} at a time",
                                  number)
-        columns = line.split("\t")
-        source = columns[0].strip()
-        references = [c.strip() for c in columns[1:] if c.strip()]
-        expected = f"expected '{FORMAT}'" if require_references else f"expected '{FORMAT}' or just 'source'"
-        if not normalize(source):
-            raise EvalInputError(f"{expected}, but the source (before the first tab) is empty", number)
-        if max_characters is not None and len(source) > max_characters:
-            raise EvalInputError(f"the source is {len(source):,} characters long; the limit is "
-                                 f"{max_characters:,} (one sentence per line)", number)
-        if len(columns) > 1 and not references:
-            raise EvalInputError(f"{expected}, but there is nothing after the tab", number)
-        if require_references and not references:
-            raise EvalInputError(f"{expected}, but there is no tab and reference after the source", number)
-        if rows and bool(rows[0].references) != bool(references):
+        row = _eval_row(number, line, require_references, max_characters)
+        if rows and bool(rows[0].references) != bool(row.references):
             first = rows[0]
             raise EvalInputError(
-                f"{'a' if references else 'no'} reference, but line {first.line} has "
+                f"{'a' if row.references else 'no'} reference, but line {first.line} has "
                 f"{'one' if first.references else 'none'}: give every line a reference (for BLEU), or none "
                 "(translations only)", number)
-        rows.append(EvalRow(number, source, references))
+        rows.append(row)
     if not rows:
         raise EvalInputError("No sentences: write one sentence per line, optionally followed by a tab and its "
                              "reference translation.")
     return rows
+
+
+def _eval_row(number: int, line: str, require_references: bool, max_characters: int | None) -> EvalRow:
+    """One non-blank ``source[<TAB>reference...]`` line as a row (EvalInputError naming line ``number``)."""
+    columns = line.split("\t")
+    source = columns[0].strip()
+    references = [c.strip() for c in columns[1:] if c.strip()]
+    expected = f"expected '{FORMAT}'" if require_references else f"expected '{FORMAT}' or just 'source'"
+    if not normalize(source):
+        raise EvalInputError(f"{expected}, but the source (before the first tab) is empty", number)
+    if max_characters is not None and len(source) > max_characters:
+        raise EvalInputError(f"the source is {len(source):,} characters long; the limit is "
+                             f"{max_characters:,} (one sentence per line)", number)
+    if len(columns) > 1 and not references:
+        raise EvalInputError(f"{expected}, but there is nothing after the tab", number)
+    if require_references and not references:
+        raise EvalInputError(f"{expected}, but there is no tab and reference after the source", number)
+    return EvalRow(number, source, references)
 
 
 def read_eval_tsv(path: str | Path) -> list[tuple[str, list[str]]]:
