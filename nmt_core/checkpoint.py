@@ -448,7 +448,15 @@ def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfi
         raise CheckpointError(folder / CONFIG, f"the model it describes has {count:,} parameters; this library "
                                                f"loads at most {MAX_PARAMETERS:,} (about {megabytes:,} MB in fp32), "
                                                "so it is refused before anything is built")
+    _check_files(folder, config, verify_checksums)
+    tokenizers = [_tokenizer(folder / name, vocab)
+                  for name, vocab in ((SRC_SPM, cfg.src_vocab_size), (TGT_SPM, cfg.tgt_vocab_size))]
+    _check_weights_header(folder, config, shapes)
+    return config, cfg, tokenizers
 
+
+def _check_files(folder: Path, config: dict, verify_checksums: bool) -> None:
+    """The weights and both tokenisers present, not empty, and (``verify_checksums``) as config.json hashed them."""
     for name in (WEIGHTS, SRC_SPM, TGT_SPM):
         path = folder / name
         if not path.is_file():
@@ -461,18 +469,23 @@ def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfi
                 path, "does not match the checksum in config.json: the file is truncated, corrupt or from another model"
             )
 
-    tokenizers = []
-    for name, vocab in ((SRC_SPM, cfg.src_vocab_size), (TGT_SPM, cfg.tgt_vocab_size)):
-        try:
-            tokenizer = Tokenizer.from_file(folder / name)
-        except (RuntimeError, ValueError, OSError) as error:
-            raise CheckpointError(folder / name, f"not a usable SentencePiece model ({error})") from None
-        if tokenizer.vocab_size != vocab:
-            raise CheckpointError(
-                folder / name, f"has {tokenizer.vocab_size} pieces but the model expects {vocab} (wrong vocabulary)"
-            )
-        tokenizers.append(tokenizer)
 
+def _tokenizer(path: Path, vocab: int) -> Tokenizer:
+    """A SentencePiece model with the vocabulary size the model expects."""
+    try:
+        tokenizer = Tokenizer.from_file(path)
+    except (RuntimeError, ValueError, OSError) as error:
+        raise CheckpointError(path, f"not a usable SentencePiece model ({error})") from None
+    if tokenizer.vocab_size != vocab:
+        raise CheckpointError(
+            path, f"has {tokenizer.vocab_size} pieces but the model expects {vocab} (wrong vocabulary)"
+        )
+    return tokenizer
+
+
+def _check_weights_header(folder: Path, config: dict, shapes) -> None:
+    """The safetensors header (no tensor read): the parameter count config.json declares, every shape the
+    architecture expects, and float tensors only."""
     header = _weights_header(folder)
     stored = sum(math.prod(shape) for shape, _ in header.values())
     declared = config.get("parameters")
@@ -489,7 +502,6 @@ def _inspect(folder: str | Path, verify_checksums: bool) -> tuple[dict, AnyConfi
     if odd:
         raise CheckpointError(folder / WEIGHTS, f"tensor {odd[0]!r} is stored as {header[odd[0]][1]}; weights "
                                                 f"must be one of {', '.join(FLOAT_DTYPES)}")
-    return config, cfg, tokenizers
 
 
 def check_checkpoint(folder: str | Path) -> dict:
