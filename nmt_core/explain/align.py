@@ -163,40 +163,54 @@ def run_align(args: argparse.Namespace) -> int:
         reverse = load_checkpoint(args.reverse_checkpoint) if args.reverse_checkpoint else None
     except CheckpointError as error:
         return _fail(str(error))
-    src, tgt = checkpoint.config.get("source_language"), checkpoint.config.get("target_language")
-    reverse_pair = None if reverse is None else (reverse.config.get("source_language"),
-                                                 reverse.config.get("target_language"))
-    if reverse is not None and reverse_pair != (tgt, src):
-        return _fail(f"--reverse-checkpoint must translate {tgt} -> {src}, not {reverse_pair[0]} -> {reverse_pair[1]}")
-    if args.method in ATTENTION_METHODS:
-        for model in (checkpoint, reverse):
-            if model is not None and not has_attention(model.translator.model):
-                return _fail(f"{model.name} has no attention: use --method saliency, input-x-gradient "
-                             "or integrated-gradients")
+    problem = _models_problem(checkpoint, reverse, args.method)
+    if problem:
+        return _fail(problem)
     try:
         handle = open(args.file, encoding="utf-8", errors="replace") if args.file else sys.stdin
     except OSError as error:
         return _fail(f"cannot read {args.file}: {error.strerror}")
     if handle is sys.stdin and hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")
-    failures = 0
+    languages = (checkpoint.config.get("source_language"), checkpoint.config.get("target_language"))
     with handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            try:
-                source_words, target_words = parse_pair_line(line)
-                if not source_words or not target_words:
-                    print("", flush=True)  # nothing to align: an empty line, as fast_align writes
-                    continue
-                links = align_pair(checkpoint.translator, source_words, target_words, args.method,
-                                   reverse.translator if reverse else None, (src, tgt))
-            except (InputError, ValueError) as error:
-                failures += 1
-                print(f"error: line {number}: {error}", file=sys.stderr)
-                print("", flush=True)
-                continue
-            print(format_links(links), flush=True)
+        failures = sum(not _align_line(number, line.rstrip("\r\n"), checkpoint, reverse, args.method, languages)
+                       for number, line in enumerate(handle, start=1))
     return 1 if failures else 0
+
+
+def _models_problem(checkpoint, reverse, method: str) -> str | None:
+    """Why these models cannot align with ``method`` (a reverse model of the wrong direction, a model without
+    attention for an attention method), or None."""
+    src, tgt = checkpoint.config.get("source_language"), checkpoint.config.get("target_language")
+    if reverse is not None:
+        pair = (reverse.config.get("source_language"), reverse.config.get("target_language"))
+        if pair != (tgt, src):
+            return f"--reverse-checkpoint must translate {tgt} -> {src}, not {pair[0]} -> {pair[1]}"
+    if method in ATTENTION_METHODS:
+        for model in (checkpoint, reverse):
+            if model is not None and not has_attention(model.translator.model):
+                return (f"{model.name} has no attention: use --method saliency, input-x-gradient "
+                        "or integrated-gradients")
+    return None
+
+
+def _align_line(number: int, line: str, checkpoint, reverse, method: str, languages: tuple) -> bool:
+    """Print one input line's links (an empty line where there is nothing to align); False when it failed,
+    with the reason on stderr and an empty line on stdout, so output lines stay in step with input lines."""
+    try:
+        source_words, target_words = parse_pair_line(line)
+        if not source_words or not target_words:
+            print("", flush=True)  # nothing to align: an empty line, as fast_align writes
+            return True
+        links = align_pair(checkpoint.translator, source_words, target_words, method,
+                           reverse.translator if reverse else None, languages)
+    except (InputError, ValueError) as error:
+        print(f"error: line {number}: {error}", file=sys.stderr)
+        print("", flush=True)
+        return False
+    print(format_links(links), flush=True)
+    return True
 
 
 def read_links_file(path: str, one_based: bool = False) -> tuple[list[set[Link]], list[set[Link]]]:
