@@ -105,63 +105,74 @@ def formation(name: str, folder) -> None:
         st.info("This checkpoint has no probe traces.")
         return
     big = classroom()
-    sources, epochs = probe_sources(probes), probe_epochs(probes)
+    epochs = probe_epochs(probes)
     if big:
         left, right = st.columns([3, 2])
-        controls = right
-    else:
-        controls = st.container()
-    with controls:
-        index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
-                             key=f"models_probe_{name}",
-                             help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
-        if len(epochs) > 1:
-            epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
-                                     help="Slide to watch the attention sharpen as the model learns")
-        else:
-            epoch = epochs[0]
-            st.caption(f"One epoch recorded (epoch {epoch}).")
-        words = words_toggle(name)
+    with right if big else st.container():
+        index, epoch, words = probe_controls(name, probe_sources(probes), epochs)
     if not big:
         left, right = st.columns([3, 2])
     view = probe_view(probes, epoch, index, merge_words=words)
     if view is None:  # this probe was not recorded at this epoch (a file written by another version)
         st.info("This probe sentence was not recorded at this epoch.")
         return
-    curve = probe_curve(probes, index, merge_words=words)
     font = figure_font_size(big)
     with right if big else left:
         st.caption(f"What the model wrote after epoch {epoch}")
         st.text(view.translation or "(empty)")
     with left:
-        if view.attention is None:
-            st.info("This model has no attention, so there is no heatmap: only the translation changes.")
-        else:
-            row_height, heatmap_font = ROW_HEIGHT, font
-            if big:  # the whole heatmap on one projector screen, labels shrinking with the rows
-                row_height, heatmap_font = fitted_rows(len(view.target_tokens), CLASSROOM_HEATMAP_HEIGHT, font)
-            st.plotly_chart(probe_heatmap(view, height_per_row=row_height, font_size=heatmap_font),
-                            width="stretch", key=f"models_probe_heatmap_{name}",
-                            config=image_config(f"probe-{name}-epoch-{epoch}"))
+        probe_heatmap_of(name, view, epoch, big, font)
     with right:
         position = epochs.index(epoch)
         before = probe_view(probes, epochs[position - 1], index, merge_words=words) if position else None
-        metrics = st.columns(2)
-        metrics[0].metric("Dev BLEU", f"{view.dev_bleu:.2f}" if view.dev_bleu is not None else "–",
-                          delta=None if before is None or None in (before.dev_bleu, view.dev_bleu)
-                          else f"{view.dev_bleu - before.dev_bleu:+.2f}",
-                          help="Greedy BLEU on the dev sentences after this epoch")
-        metrics[1].metric("Attention entropy", f"{view.entropy:.2f} bits" if view.entropy is not None else "–",
-                          delta=None if before is None or None in (before.entropy, view.entropy)
-                          else f"{view.entropy - before.entropy:+.2f} bits", delta_color="inverse",
-                          help="Mean entropy of this sentence's attention rows: lower is sharper (0 bits: all "
-                               "attention on one piece)")
-        st.plotly_chart(probe_curve_figure(curve, epoch, font_size=font), width="stretch",
-                        key=f"models_probe_curve_{name}", config=image_config(f"probe-curve-{name}"))
+        probe_metrics(view, before)
+        st.plotly_chart(probe_curve_figure(probe_curve(probes, index, merge_words=words), epoch, font_size=font),
+                        width="stretch", key=f"models_probe_curve_{name}", config=image_config(f"probe-curve-{name}"))
     if not big:
         st.caption("After every training epoch the model translated the same few dev sentences and kept its "
                    "attention (probes.json). Early on the attention is spread out; as the model learns, each "
                    "target word locks onto the source words it translates, and dev BLEU rises with it.")
+
+
+def probe_controls(name: str, sources: list[str], epochs: list[int]) -> tuple[int, int, bool]:
+    """The probe sentence, the epoch slider (a caption when one epoch was recorded) and the words toggle."""
+    index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
+                         key=f"models_probe_{name}",
+                         help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
+    if len(epochs) > 1:
+        epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
+                                 help="Slide to watch the attention sharpen as the model learns")
+    else:
+        epoch = epochs[0]
+        st.caption(f"One epoch recorded (epoch {epoch}).")
+    return index, epoch, words_toggle(name)
+
+
+def probe_heatmap_of(name: str, view, epoch: int, big: bool, font: int) -> None:
+    """The probe's heatmap at this epoch (on a projector sized to the screen, labels shrinking with the rows)."""
+    if view.attention is None:
+        st.info("This model has no attention, so there is no heatmap: only the translation changes.")
+        return
+    row_height, heatmap_font = ROW_HEIGHT, font
+    if big:
+        row_height, heatmap_font = fitted_rows(len(view.target_tokens), CLASSROOM_HEATMAP_HEIGHT, font)
+    st.plotly_chart(probe_heatmap(view, height_per_row=row_height, font_size=heatmap_font),
+                    width="stretch", key=f"models_probe_heatmap_{name}",
+                    config=image_config(f"probe-{name}-epoch-{epoch}"))
+
+
+def probe_metrics(view, before) -> None:
+    """Dev BLEU and the attention's entropy at this epoch, each with its change since the epoch ``before``."""
+    metrics = st.columns(2)
+    metrics[0].metric("Dev BLEU", f"{view.dev_bleu:.2f}" if view.dev_bleu is not None else "–",
+                      delta=None if before is None or None in (before.dev_bleu, view.dev_bleu)
+                      else f"{view.dev_bleu - before.dev_bleu:+.2f}",
+                      help="Greedy BLEU on the dev sentences after this epoch")
+    metrics[1].metric("Attention entropy", f"{view.entropy:.2f} bits" if view.entropy is not None else "–",
+                      delta=None if before is None or None in (before.entropy, view.entropy)
+                      else f"{view.entropy - before.entropy:+.2f} bits", delta_color="inverse",
+                      help="Mean entropy of this sentence's attention rows: lower is sharper (0 bits: all "
+                           "attention on one piece)")
 
 
 def chart_height() -> int:
