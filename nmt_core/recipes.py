@@ -58,6 +58,12 @@ RECIPES: dict[str, dict] = {
     # initial state, the encoder's final state.
     "spa-eng-bahdanau": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "bahdanau",
                          "attend_to_source_end": False},
+    # Issue 16's candidate fix, not yet trained for 20 epochs: the decoder starts from zeros, not from the
+    # encoder's final state, whose forward half is the same whole-sentence summary the source </s> key and value
+    # hold; </s> stays attendable. Short ablation (15k pairs, 2 epochs): </s> mass 0.51 -> 0.33, silver AER
+    # 0.70 -> 0.61, greedy BLEU 11.5 -> 10.5.
+    "spa-eng-bahdanau-zero-init": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "bahdanau",
+                                   "decoder_init": "zeros"},
     # The classic encoder-decoder (Sutskever et al. 2014): LSTMs, no attention,
     # the source read backwards so its first words sit next to the decoder's start.
     "spa-eng-noattn": {**_FLAGSHIP, "data": "spa-eng.zip", "attention": "none", "rnn_type": "lstm",
