@@ -10,7 +10,11 @@ server process's CPU time (user + system, from /proc) and the bytes the page sen
 * ``translate_new``: Translate, a new 8-word sentence (beam 5, spa-eng-luong): a decode and its figures;
 * ``translate_same``: Translate run again with nothing changed (a click that needs no model);
 * ``beam_width``: Beam search, width 11 -> 12 on a new 15-word sentence: a new search and its tree's data;
-* ``beam_same``: Beam search run again with nothing changed.
+* ``beam_same``: Beam search run again with nothing changed;
+* ``step_new``: Step through, a new 8-word sentence (beam 5): a decode and the component's trace data (what every
+  session of ``benchmarks/browser.py --load`` does first);
+* ``step_width``: Step through, the same sentence at another beam width (5 -> 6): a new decode;
+* ``step_same``: Step through run again with nothing changed.
 
 CPU time, not wall time, is the measure: on a shared machine wall times follow the load average, while the
 CPU a run takes is what every other session waits for when a class shares one server. Medians over
@@ -53,7 +57,8 @@ def long_sentence(i: int) -> str:
 
 
 async def measure(url: str, pid: int, tries: int) -> dict[str, list]:
-    results: dict[str, list] = {"translate_new": [], "translate_same": [], "beam_width": [], "beam_same": []}
+    results: dict[str, list] = {"translate_new": [], "translate_same": [], "beam_width": [], "beam_same": [],
+                                "step_new": [], "step_width": [], "step_same": []}
     async with WsSession(url) as session:
         session.query = urllib.parse.urlencode({"model": MODEL, "text": LONG, "method": "beam", "beam": 5})
         for _ in range(2):  # the session's first runs (imports, the model) are not what is measured
@@ -69,7 +74,20 @@ async def measure(url: str, pid: int, tries: int) -> dict[str, list]:
             session.states["Beam width"] = 12
             await measured(session, pid, "beam", results["beam_width"])
             await measured(session, pid, "beam", results["beam_same"])
+        await step_runs(session, pid, tries, results)
     return results
+
+
+async def step_runs(session: WsSession, pid: int, tries: int, results: dict[str, list]) -> None:
+    """Step through, as the load test's sessions use it: a new sentence, then a new width, then nothing new."""
+    session.states["Beam width"] = 5
+    await session.rerun("step")
+    for i in range(tries):
+        session.states["Sentence"], session.states["Beam width"] = f"Mañana {new_sentence(i + 50)}", 5
+        await measured(session, pid, "step", results["step_new"])
+        session.states["Beam width"] = 6
+        await measured(session, pid, "step", results["step_width"])
+        await measured(session, pid, "step", results["step_same"])
 
 
 def main(argv=None) -> int:

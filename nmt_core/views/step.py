@@ -138,13 +138,22 @@ class Reason:
     rank: int | None
 
 
+def _chosen(trace: Trace, t: int) -> tuple[int | None, float, float]:
+    """The token taken at step ``t``: its rank among the candidates (None outside the recorded top-k), the
+    model's probability and the chooser's. The row :func:`candidate_frame` marks ``chosen``, without pandas:
+    the Step-through payload asks this for every step of every decode, and a DataFrame per step cost more
+    server CPU than the decode itself."""
+    step = step_at(trace, t)
+    for r, c in enumerate(step.candidates):
+        if c.token_id == step.token_id:
+            return r + 1, float(c.prob), math.nan if c.adjusted_prob is None else float(c.adjusted_prob)
+    return None, math.exp(step.logprob), float(_adjusted_outside_top_k(trace, step))
+
+
 def why_chosen(trace: Trace, t: int) -> Reason:
     """Classify the decision at step ``t``: forced, greedy argmax, sampled or beam."""
     step = step_at(trace, t)
-    frame = candidate_frame(trace, t)
-    chosen = frame[frame["chosen"]].iloc[0]
-    rank = None if pd.isna(chosen["rank"]) else int(chosen["rank"])
-    model_p = float(chosen["prob"])
+    rank, model_p, adjusted = _chosen(trace, t)
     p = format_probability(model_p)
     where = f"rank {rank} of {len(step.candidates)}" if rank else "outside the recorded top candidates"
     if step.forced:
@@ -153,7 +162,6 @@ def why_chosen(trace: Trace, t: int) -> Reason:
     if trace.method == "greedy":
         return Reason("argmax", f"Greedy: the most likely token (argmax), probability {p}.", model_p, rank)
     if trace.method == "sample":
-        adjusted = float(chosen["adjusted_prob"])
         known = not math.isnan(adjusted)
         drawn = f"probability {format_probability(adjusted)}" if known else "an unrecorded probability"
         return Reason("sampled", f"Sampled: drawn at random with {drawn} after {sampling_recipe(trace.settings)} "
