@@ -12,7 +12,7 @@ and pan run in the browser, which also keeps ``?step=`` (1-based, as on Step thr
 
 import streamlit as st
 
-from nmt_core.figures import asset, component_data, component_js, payload_json
+from nmt_core.figures import component_data, payload_json
 from nmt_core.views.beam import beam_settings
 from nmt_core.views.beam_data import beam_payload
 from pages.lib.common import (
@@ -20,6 +20,7 @@ from pages.lib.common import (
     classroom,
     decode_or_explain,
     escape_markdown,
+    file_component,
     leave_legacy_mode,
     set_url,
     sidebar_choices,
@@ -36,11 +37,9 @@ PAGE_WIDTH_KEY, PAGE_PENALTY_KEY = "beam_page_width", "beam_page_penalty"
 COMPONENT_KEY = "beam_page_tree"
 
 
-@st.cache_resource(show_spinner=False)
 def beam_component():
-    """The tree component, registered once per process."""
-    return st.components.v2.component("attention_explorer.beam", js=component_js("beam.js"), css=asset("beam.css"),
-                                      isolate_styles=False)
+    """The component; the browser fetches its beam.js (which imports shared.js) and beam.css as files."""
+    return file_component("beam", "beam.js", "beam.css")
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

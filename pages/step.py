@@ -17,7 +17,7 @@ in the browser, is not sent again (Streamlit's message cache sends a reference).
 import streamlit as st
 
 from nmt_core.decoding import InputError, Trace
-from nmt_core.figures import asset, component_data, component_js, payload_json
+from nmt_core.figures import component_data, payload_json
 from nmt_core.views.step import (
     compare_endings,
     ending_frame,
@@ -34,6 +34,7 @@ from pages.lib.common import (
     classroom,
     decode_or_explain,
     escape_markdown,
+    file_component,
     leave_legacy_mode,
     set_url,
     sidebar_choices,
@@ -52,11 +53,9 @@ WHATIF_KEY = "step_whatif"  # containers step_whatif_<t>: the component shows on
 SHOWN = "step_shown_sentence"  # (model, sentence) last shown: a new sentence starts again at step 1
 
 
-@st.cache_resource(show_spinner=False)
 def step_component():
-    """The component, registered once per process (its JS and CSS are inlined from nmt_core/figures)."""
-    return st.components.v2.component("attention_explorer.step", js=component_js("step.js"), css=asset("step.css"),
-                                      isolate_styles=False)
+    """The component; the browser fetches its step.js (which imports shared.js) and step.css as files."""
+    return file_component("step", "step.js", "step.css")
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

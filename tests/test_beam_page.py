@@ -73,6 +73,8 @@ def test_page_sends_the_whole_tree_once_and_the_translation(models_root, transla
     assert (data["first_step"], data["last_step"]) == (first + 1, last + 1)
     assert data["step"] == data["last_step"] and url(app, "step") == str(data["last_step"])
     assert data["ids"][data["node"]] == trace.beam.hypotheses[0].node_id
+    # the JS and CSS by URL, fetched once per page, not their text in every new search's message
+    assert (proto.js_source_path, proto.css_source_path, proto.js_content) == ("beam.js", "beam.css", "")
 
 
 def test_beam_width_is_a_new_search(models_root, translator):

@@ -94,6 +94,14 @@ def test_page_sends_the_whole_trace_once(models_root):
     assert len(proto.json) < 20_000  # kilobytes, not megabytes
 
 
+def test_the_js_and_css_are_files_the_browser_fetches_once():
+    """The element names its JS and CSS by URL (fetched once per page), instead of carrying ~20 kB of their text."""
+    proto, _ = component(step_app())
+    assert (proto.js_source_path, proto.css_source_path) == ("step.js", "step.css")
+    assert not proto.js_content and not proto.css_content
+    assert len(proto.SerializeToString()) < len(proto.bytes) + 1_000
+
+
 def test_the_js_puts_text_in_the_page_only_as_text():
     from nmt_core.figures import component_js
 

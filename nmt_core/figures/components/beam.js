@@ -9,6 +9,8 @@
 // per leaf and one label width per step column, so at the default zoom (1:1) no two labels overlap.
 // User text reaches the page only through textContent / SVG text nodes, never innerHTML.
 
+import { componentData, el, EOS, MARK, pieceLabel } from "./shared.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 const [PARENT, STEP, TOKEN, LOGPROB, SCORE, NORM, STATUS, RANK] = [0, 1, 2, 3, 4, 5, 6, 7];
 const START = 0, KEPT = 1, PRUNED = 2, FINISHED = 3;

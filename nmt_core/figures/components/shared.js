@@ -1,15 +1,16 @@
-// Shared by every component: nmt_core.figures.component_js puts this file before the component's own
-// module, so both read pieces the same way and build the page with textContent only.
-const MARK = "\u2581"; // SentencePiece's word-start marker
-const EOS = "</s>";
-const PUNCTUATION = /^[\p{P}\p{S}]+$/u; // "." or "," glued to a word reads as itself, not "+."
+// Shared by every component, so all read pieces the same way and build the page with textContent only. A
+// component served as files (pages.lib.common.file_component) imports it (``import ... from "./shared.js"``);
+// nmt_core.figures.component_js puts it before an inline component's own module.
+export const MARK = "\u2581"; // SentencePiece's word-start marker
+export const EOS = "</s>";
+export const PUNCTUATION = /^[\p{P}\p{S}]+$/u; // "." or "," glued to a word reads as itself, not "+."
 
 // The data a page sends: JSON bytes {"view": {...}, "payload": {...}} (nmt_core.figures.component_data), the
 // decode's payload serialized once on the server and this run's view settings laid over it; a plain object
 // passes through. Parsed once per distinct message: Streamlit hands the same bytes to every re-render.
 let lastBytes = null;
 let lastData = null;
-function componentData(data) {
+export function componentData(data) {
   if (!(data instanceof Uint8Array || data instanceof ArrayBuffer || ArrayBuffer.isView(data))) return data;
   if (data === lastBytes) return lastData;
   const message = JSON.parse(new TextDecoder().decode(data));
@@ -18,7 +19,7 @@ function componentData(data) {
   return lastData;
 }
 
-function el(tag, className, text) {
+export function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
@@ -27,7 +28,7 @@ function el(tag, className, text) {
 
 // A piece as people read it: in words mode without the ▁ marker, a word's later pieces with a
 // leading "+"; in pieces mode exactly as SentencePiece wrote it.
-function pieceLabel(piece, pieces) {
+export function pieceLabel(piece, pieces) {
   if (pieces || piece === EOS) return piece;
   if (piece.startsWith(MARK)) return piece.slice(MARK.length) || MARK;
   return PUNCTUATION.test(piece) ? piece : "+" + piece;

@@ -6,6 +6,8 @@
 // User text (source and target pieces) reaches the page only through textContent, never innerHTML.
 // The step is mirrored into the address bar (?step=, 1-based) so the view can be shared.
 
+import { componentData, el, EOS, MARK, pieceLabel } from "./shared.js";
+
 const PLAY_MS = 1000; // one step per second while playing: slow enough to read aloud
 // Per mounted component (its key): the step shown and the trace it belongs to, kept across the
 // re-renders that Streamlit causes with unchanged data (the module lives as long as the page).
