@@ -14,7 +14,7 @@ import streamlit as st
 
 from nmt_core.figures import component_data, payload_json
 from nmt_core.views.beam import beam_settings
-from nmt_core.views.beam_data import beam_payload
+from nmt_core.views.beam_data import beam_payload, node_ids, node_place
 from pages.lib.common import (
     NO_CHECKPOINT,
     classroom,
@@ -108,15 +108,15 @@ def render():
     fresh = "beam_page_view" not in st.session_state
     if st.session_state.get("beam_page_view") != view:
         st.session_state["beam_page_view"] = view
-        best = data["ids"][data["best"]]
+        best = node_ids(data)[data["best"]]
         step = url_int("step", last, first, last) if fresh else last
-        node = url_int("node", best, 0, len(data["ids"]) - 1) if fresh else best
+        node = url_int("node", best, 0, len(data["status"]) - 1) if fresh else best
         st.session_state["beam_page_start"] = (step, node)
         set_url(step=step, node=node)
     step, node = st.session_state["beam_page_start"]
-    index = {node_id: i for i, node_id in enumerate(data["ids"])}
+    place = node_place(data, node)
     beam_component()(key=COMPONENT_KEY, data=component_data(
-        payload_bytes(trace_key(name, sentence, search)), step=step, node=index.get(node, data["best"]),
+        payload_bytes(trace_key(name, sentence, search)), step=step, node=data["best"] if place is None else place,
         classroom=big, font_size=figure_font_size(big), height=270 if big else 560))
     if not big:
         st.caption(f"{len(trace.beam.nodes):,} nodes expanded, kept and pruned. Steps count from 1 on every page "

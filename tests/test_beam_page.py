@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
+import subprocess
+from dataclasses import replace
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from nmt_core.decoding import BeamNode, BeamTrace, DecodeSettings, Hypothesis
+from nmt_core.decoding import BeamNode, BeamTrace, DecodeSettings, Hypothesis, Trace
+from nmt_core.figures import COMPONENTS
 from nmt_core.figures.trees import beam_tree_figure
 from nmt_core.views.beam import beam_at_step, beam_settings, nodes_frame, step_range
-from nmt_core.views.beam_data import beam_payload
+from nmt_core.views.beam_data import beam_payload, node_ids, unpack
 from pages.lib.style import CLASSROOM_FONT_SIZE
 from tests.apphelpers import ROOT, run_page
 
@@ -64,15 +69,15 @@ def test_page_sends_the_whole_tree_once_and_the_translation(models_root, transla
     assert app.text[0].value == trace.translation
     proto, data = component(app)
     assert proto.component_name == "attention_explorer.beam" and not proto.isolate_styles
-    assert data["ids"] == [n.id for n in trace.beam.nodes]  # pruned ones included
-    for row, node in zip(data["nodes"], trace.beam.nodes, strict=True):
-        assert row[1] == node.step + 1  # 1-based steps: the start is 0, the first token step 1
-        assert data["tokens"][row[2]] == node.token
-        assert row[4] == round(node.score, 3)
+    assert node_ids(data) == [n.id for n in trace.beam.nodes]  # pruned ones included
+    for row, node in zip(unpack(data), trace.beam.nodes, strict=True):
+        assert row["step"] == node.step + 1  # 1-based steps: the start is 0, the first token step 1
+        assert row["token"] == node.token
+        assert row["score"] == round(node.score, 3)
     first, last = step_range(trace.beam)
     assert (data["first_step"], data["last_step"]) == (first + 1, last + 1)
     assert data["step"] == data["last_step"] and url(app, "step") == str(data["last_step"])
-    assert data["ids"][data["node"]] == trace.beam.hypotheses[0].node_id
+    assert node_ids(data)[data["node"]] == trace.beam.hypotheses[0].node_id
     # the JS and CSS by URL, fetched once per page, not their text in every new search's message
     assert (proto.js_source_path, proto.css_source_path, proto.js_content) == ("beam.js", "beam.css", "")
 
@@ -82,7 +87,7 @@ def test_beam_width_is_a_new_search(models_root, translator):
     app.slider(key="beam_page_width").set_value(2).run()
     assert not app.exception
     assert app.session_state["beam"] == 2  # the sidebar follows
-    assert component(app)[1]["ids"] == [n.id for n in expected_trace(translator, app, width=2).beam.nodes]
+    assert node_ids(component(app)[1]) == [n.id for n in expected_trace(translator, app, width=2).beam.nodes]
 
 
 def test_sidebar_width_shows_on_the_page(models_root):
@@ -94,11 +99,58 @@ def test_payload_is_small_for_a_wide_search(translator):
     trace = translator.translate("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu",
                                  beam_settings(DecodeSettings(), 16, 1.0))
     data = beam_payload(trace)
-    size = len(json.dumps(data))
-    assert size < 60 * len(trace.beam.nodes) + 20_000, size  # tens of bytes per node, not kilobytes
+    size = len(json.dumps(data, separators=(",", ":")))
+    assert size < 30 * len(trace.beam.nodes) + 20_000, size  # columns: tens of bytes per node, not kilobytes
     # one attention row per expanded parent, shared by its children
     parents = {n.parent for n in trace.beam.nodes if n.parent is not None}
     assert len(data["attention"]) == len(parents)
+
+
+def test_payload_columns_read_back_as_the_search(translator):
+    """Every node comes back from the columns: ids, parents, steps, tokens, statuses and n-best ranks exactly,
+    scores to the 3 decimals the page prints; a pruned node's normalised score is recomputed by the search's rule."""
+    for width, alpha in ((4, 1.0), (6, 0.6), (3, 0.0)):
+        trace = translator.translate("alpha beta gamma delta epsilon", beam_settings(DecodeSettings(), width, alpha))
+        data = beam_payload(trace)
+        assert data["ids"] is None and "norm" in data  # a search's ids are its places: not sent
+        ranks = {h.node_id: r + 1 for r, h in enumerate(trace.beam.hypotheses)}
+        for row, node in zip(unpack(data), trace.beam.nodes, strict=True):
+            parent = -1 if node.parent is None else node.parent
+            status = 0 if node.parent is None else 3 if node.finished else 2 if node.pruned else 1
+            assert (row["id"], row["parent"], row["step"], row["token"]) == (node.id, parent, node.step + 1, node.token)
+            assert (row["status"], row["rank"]) == (status, ranks.get(node.id, 0))
+            assert row["logprob"] == round(node.logprob, 3) and row["score"] == round(node.score, 3)
+            assert abs(row["normalised"] - node.normalized_score) <= 0.0005 + 1e-9
+
+
+def test_a_hand_made_search_keeps_its_ids_and_scores():
+    """Ids that are not places travel; normalised scores that do not follow the search's rule travel whole."""
+    beam = hand_made_beam()
+    beam.nodes = [replace(n, id=n.id + 10, parent=None if n.parent is None else n.parent + 10) for n in beam.nodes]
+    beam.nodes[3].normalized_score = -2.0  # a pruned node off the rule (its score is -3.0 at length 1)
+    beam.hypotheses = [replace(h, node_id=h.node_id + 10) for h in beam.hypotheses]
+    beam.beams = [[i + 10 for i in alive] for alive in beam.beams]
+    data = beam_payload(Trace("beam", {"length_penalty": 1.0}, "x", ["x", "</s>"], [], "<b>bold</b>", True, beam=beam))
+    assert data["ids"] == [n.id for n in beam.nodes] and "norm_all" in data
+    assert [r["normalised"] for r in unpack(data)] == [n.normalized_score for n in beam.nodes]
+    assert data["best"] == 4 and data["ranked"] == [4, 5]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the component's module")
+def test_the_browser_unpacks_the_columns_as_python_does(translator, tmp_path):
+    """beam.js's ``unpack`` (run in Node) reads a payload exactly as :func:`unpack` does."""
+    trace = translator.translate("alpha beta gamma delta", beam_settings(DecodeSettings(), 5, 0.6))
+    data = beam_payload(trace)
+    runner = tmp_path / "unpack.mjs"
+    runner.write_text('import { readFileSync } from "node:fs";\n'
+                      f'const {{ unpack }} = await import({json.dumps((COMPONENTS / "beam.js").as_uri())});\n'
+                      'process.stdout.write(JSON.stringify(unpack(JSON.parse(readFileSync(0, "utf8")))));\n')
+    out = subprocess.run(["node", str(runner)], input=json.dumps(data), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    for js, py in zip(json.loads(out.stdout), unpack(data), strict=True):
+        assert js[:3] == [py["parent"], py["step"], data["tokens"].index(py["token"])]
+        assert js[6:] == [py["status"], py["rank"]]
+        assert js[3:6] == pytest.approx([py["logprob"], py["score"], py["normalised"]], abs=1e-9)
 
 
 def test_beam_at_step_ranks_by_the_search_score_with_finished_ones(translator):
@@ -117,14 +169,14 @@ def test_a_link_opens_the_same_step_and_node(models_root, translator):
     app = page(beam="3", step="1", node="4")
     assert not app.exception
     _, data = component(app)
-    assert data["step"] == 1 and data["ids"][data["node"]] == 4
+    assert data["step"] == 1 and node_ids(data)[data["node"]] == 4
 
 
 def test_a_new_search_starts_again_at_its_translation(models_root, translator):
     app = page(beam="3", node="4", step="1")
     app.slider(key="beam_page_width").set_value(2).run()
     _, data = component(app)
-    assert data["ids"][data["node"]] == expected_trace(translator, app).beam.hypotheses[0].node_id
+    assert node_ids(data)[data["node"]] == expected_trace(translator, app).beam.hypotheses[0].node_id
     assert data["step"] == data["last_step"]
 
 
@@ -132,14 +184,14 @@ def test_runs_beam_search_whatever_the_sidebar_method(models_root, translator):
     app = page(method="greedy", beam="2")
     assert not app.exception
     assert any("always runs beam search" in m.value for m in app.info)
-    assert len(component(app)[1]["nodes"]) == len(expected_trace(translator, app).beam.nodes)
+    assert len(component(app)[1]["status"]) == len(expected_trace(translator, app).beam.nodes)
 
 
 def test_bad_urls_are_clamped(models_root):
     app = page(step="999", node="-5")
     assert not app.exception
     _, data = component(app)
-    assert data["step"] == data["last_step"] and data["ids"][data["node"]] == 0
+    assert data["step"] == data["last_step"] and node_ids(data)[data["node"]] == 0
 
 
 def test_classroom_mode_uses_large_figure_text(models_root):

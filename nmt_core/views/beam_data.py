@@ -4,19 +4,39 @@ The tree's step, node selection, folding of dead branches, pruned branches on/of
 zoom and pan all run in the browser (``components/beam.js``). Steps are 1-based, as on Step
 through: the start is step 0 and the first token is chosen at step 1 (``node.step + 1``).
 
-Compact on purpose: a width-16 search of a 20-word sentence expands ~6,000 nodes. Each node is one
-array ``[parent, step, token, logprob, score, normalised, status, rank]`` (``token`` indexes
-``tokens``; status 0 start, 1 kept, 2 pruned, 3 finished; rank: n-best rank, 0 for none), and an
-attention row is stored once per *parent* (every child of a node is scored from the same decoder
-state, so siblings share it): ~250 kB instead of megabytes.
+Compact on purpose: a width-12 search of a 15-word sentence expands ~3,300 nodes, nine in ten of them
+pruned, and every new search sends them all. So the nodes go as columns, not one array per node
+(:func:`beam_payload`; :func:`unpack` reads them back):
+
+* ``parent``: ``i - parent`` per node (the root ``i + 1``): small numbers, since a node's parent is in the
+  step before it. A node's step is its depth, so it is not sent;
+* ``token``: an index into ``tokens``, the pieces once each, the most frequent first (short indices);
+* ``logprob`` and ``score``: integers in thousandths (the page prints 3 decimals);
+* ``status``: one character per node, ``0`` start, ``1`` kept, ``2`` pruned, ``3`` finished;
+* ``norm``: the normalised score of the nodes that are not pruned, in order (thousandths): the ones the n-best
+  list and the beam's table rank. A pruned node's (shown only in its tooltip) is recomputed in the browser as
+  its score / ((5 + step) / 6)^α (``alpha``), the rule the search applied, from the rounded score: within 0.001
+  of the search's. That spares a column of ~3,000 numbers. ``norm_all`` instead when a trace does not follow
+  that rule (a hand-made one);
+* ``ranked``: the n-best list's nodes, best first; ``ids``: each node's id, only where ids are not the nodes'
+  places (a search's ids are);
+* ``attention``: one row per *parent* (every child of a node is scored from the same decoder state, so
+  siblings share it), keyed by the parent's place, weights in thousandths.
+
+A width-12 tree of 15 words: 176 kB as one array per node with its id, 78 kB as columns.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+from ..decoding.beam_rule import length_penalty
 from ..decoding.trace import BeamTrace, Trace
 from .step_data import trace_id, word_index
 
+PAYLOAD_VERSION = 2
 STATUS = {"start": 0, "kept": 1, "pruned": 2, "finished": 3}
+SCALE = 1000  # scores and weights are sent as integers in thousandths
 SEARCH_RANKING = ("Ranked as the search ranks its n-best list: by normalised score, log-prob / ((5 + length) / 6)^α, "
                   "finished hypotheses and those still in the beam together.")
 
@@ -29,32 +49,72 @@ def _status(node) -> int:
     return STATUS["pruned"] if node.pruned else STATUS["kept"]
 
 
-def beam_payload(trace: Trace, digits: int = 3) -> dict:
+def _milli(value: float) -> int:
+    return round(value * SCALE)
+
+
+def _tokens(beam: BeamTrace) -> tuple[list[str], dict[str, int]]:
+    """The pieces once each, the most frequent first (so most nodes' token index is one or two digits)."""
+    counts = Counter(n.token for n in beam.nodes)
+    tokens = sorted(counts, key=lambda t: (-counts[t], t))
+    return tokens, {t: i for i, t in enumerate(tokens)}
+
+
+def _depths(beam: BeamTrace, index: dict[int, int]) -> list[int]:
+    """Each node's depth (the root 0): the step the browser draws it at, as it computes it."""
+    depth: list[int | None] = [None] * len(beam.nodes)
+    for i, node in enumerate(beam.nodes):
+        chain = []
+        while depth[i] is None:
+            parent = index.get(node.parent, -1) if node.parent is not None else -1
+            if parent < 0:
+                depth[i] = 0
+                break
+            chain.append(i)
+            i, node = parent, beam.nodes[parent]
+        for j in reversed(chain):
+            depth[j] = depth[index[beam.nodes[j].parent]] + 1
+    return [int(d) for d in depth]
+
+
+def _norms(beam: BeamTrace, depths: list[int], alpha: float) -> dict:
+    """``norm`` for the nodes that are not pruned, or ``norm_all`` when a pruned node's normalised score is not
+    its score over the length penalty of its depth (then the browser could not recompute it)."""
+    pruned_follow_rule = all(abs(n.score / length_penalty(d, alpha) - n.normalized_score) < 1e-6
+                             for n, d in zip(beam.nodes, depths, strict=True) if n.pruned and not n.finished)
+    if not pruned_follow_rule:
+        return {"norm_all": [_milli(n.normalized_score) for n in beam.nodes]}
+    return {"norm": [_milli(n.normalized_score) for n in beam.nodes if _status(n) != STATUS["pruned"]]}
+
+
+def beam_payload(trace: Trace) -> dict:
     """The component's ``data`` for a beam-search ``trace`` (pure: no streamlit)."""
     beam: BeamTrace = trace.beam
     index = {n.id: i for i, n in enumerate(beam.nodes)}
-    tokens: list[str] = []
-    token_index: dict[str, int] = {}
-    ranks = {h.node_id: r + 1 for r, h in enumerate(beam.hypotheses)}
-    nodes, attention = [], {}
-    for node in beam.nodes:
-        if node.token not in token_index:
-            token_index[node.token] = len(tokens)
-            tokens.append(node.token)
-        parent = index.get(node.parent, -1) if node.parent is not None else -1
-        nodes.append([parent, node.step + 1, token_index[node.token], round(node.logprob, digits),
-                      round(node.score, digits), round(node.normalized_score, digits), _status(node),
-                      ranks.get(node.id, 0)])
+    tokens, token_index = _tokens(beam)
+    parents = [index.get(n.parent, -1) if n.parent is not None else -1 for n in beam.nodes]
+    depths = _depths(beam, index)
+    alpha = float(trace.settings.get("length_penalty", 1.0) or 0.0)
+    attention = {}
+    for node, parent in zip(beam.nodes, parents, strict=True):
         if parent >= 0 and node.attention is not None and str(parent) not in attention:
-            attention[str(parent)] = [round(w, digits) for w in node.attention]
+            attention[str(parent)] = [_milli(w) for w in node.attention]
     last = max((n.step for n in beam.nodes), default=0) + 1
     first = last - len(beam.beams) + 1 if beam.beams else last
+    ids = [n.id for n in beam.nodes]
     return {
-        "version": 1,
+        "version": PAYLOAD_VERSION,
         "id": trace_id(trace),
-        "ids": [n.id for n in beam.nodes],
+        "ids": None if ids == list(range(len(ids))) else ids,
         "tokens": tokens,
-        "nodes": nodes,
+        "parent": [i - p if p >= 0 else i + 1 for i, p in enumerate(parents)],
+        "token": [token_index[n.token] for n in beam.nodes],
+        "logprob": [_milli(n.logprob) for n in beam.nodes],
+        "score": [_milli(n.score) for n in beam.nodes],
+        "status": "".join(str(_status(n)) for n in beam.nodes),
+        **_norms(beam, depths, alpha),
+        "alpha": alpha,
+        "ranked": [index[h.node_id] for h in beam.hypotheses if h.node_id in index],
         "attention": attention,
         "beams": [[index[i] for i in alive] for alive in beam.beams],
         "first_step": first,
@@ -65,3 +125,49 @@ def beam_payload(trace: Trace, digits: int = 3) -> dict:
         "translation": trace.translation,
         "ranking": SEARCH_RANKING,
     }
+
+
+def node_ids(payload: dict) -> list[int]:
+    """Each node's id, by its place in the payload."""
+    return payload["ids"] if payload.get("ids") is not None else list(range(len(payload["status"])))
+
+
+def node_place(payload: dict, node_id: int) -> int | None:
+    """Where node ``node_id`` is in the payload's columns; None for no such node."""
+    if payload.get("ids") is None:
+        return node_id if 0 <= node_id < len(payload["status"]) else None
+    return next((i for i, n in enumerate(payload["ids"]) if n == node_id), None)
+
+
+def unpack(payload: dict) -> list[dict]:
+    """The nodes as the browser reads them back (beam.js's ``unpack``): one dict per node with ``id``, ``parent``
+    (a place, -1 for the root), ``step`` (1-based), ``token``, ``logprob``, ``score``, ``normalised``, ``status``
+    and ``rank`` (n-best rank, 0 for none). For the tests, and for anyone reading a payload."""
+    ids, alpha = node_ids(payload), payload["alpha"]
+    ranks = {i: r + 1 for r, i in enumerate(payload["ranked"])}
+    parents = [i - delta for i, delta in enumerate(payload["parent"])]
+    steps: list[int | None] = [None] * len(parents)
+
+    def step_of(i: int) -> int:  # depth, iteratively: a deep tree must not hit the recursion limit
+        chain = []
+        while steps[i] is None and parents[i] >= 0:
+            chain.append(i)
+            i = parents[i]
+        base = steps[i] if steps[i] is not None else 0
+        steps[i] = base
+        for depth, j in enumerate(reversed(chain), start=1):
+            steps[j] = base + depth
+        return steps[chain[0]] if chain else base
+
+    norms = iter(payload.get("norm", []))
+    nodes: list[dict] = []
+    for i, status in enumerate(payload["status"]):
+        step, score = step_of(i), payload["score"][i] / SCALE
+        if "norm_all" in payload:
+            norm = payload["norm_all"][i] / SCALE
+        else:
+            norm = next(norms) / SCALE if int(status) != STATUS["pruned"] else score / length_penalty(step, alpha)
+        nodes.append({"id": ids[i], "parent": parents[i], "step": step,
+                      "token": payload["tokens"][payload["token"][i]], "logprob": payload["logprob"][i] / SCALE,
+                      "score": score, "normalised": norm, "status": int(status), "rank": ranks.get(i, 0)})
+    return nodes

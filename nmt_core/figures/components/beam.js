@@ -1,5 +1,5 @@
 // Beam search, in the browser: every node of one search arrives once as `data`
-// (nmt_core/figures/beam_data.py). The step slider, node selection, folding, pruned branches on/off,
+// (nmt_core/views/beam_data.py). The step slider, node selection, folding, pruned branches on/off,
 // words/pieces, zoom and pan, the beam-at-step table and the node's details all redraw here.
 //
 // Legibility: only the branches that matter are drawn. A branch is "live" when it leads to a
@@ -13,6 +13,7 @@ import { componentData, el, EOS, MARK, pieceLabel } from "./shared.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const [PARENT, STEP, TOKEN, LOGPROB, SCORE, NORM, STATUS, RANK] = [0, 1, 2, 3, 4, 5, 6, 7];
+const SCALE = 1000; // scores and attention weights arrive as integers in thousandths
 const START = 0, KEPT = 1, PRUNED = 2, FINISHED = 3;
 const COLORS = { 0: "#444444", 1: "#1f77b4", 2: "#b0b0b0", 3: "#2ca02c", best: "#d62728", path: "#ff7f0e" };
 const memory = new Map();
@@ -39,12 +40,46 @@ function setUrl(params) {
   }
 }
 
+// The nodes arrive as columns (nmt_core/views/beam_data.py says how); each becomes one array
+// [parent, step, token, logprob, score, normalised, status, rank], read by the code below. A node's step is its
+// depth; a pruned node's normalised score is its score over the length penalty of that depth, as the search
+// computed it. Unpacked once per search (the module keeps it while the search is the same).
+let unpacked = { id: null, nodes: null };
+export function unpack(data) {
+  if (unpacked.id === data.id) return unpacked.nodes;
+  const n = data.status.length;
+  const parent = data.parent.map((delta, i) => i - delta);
+  const step = new Int32Array(n).fill(-1);
+  const depth = (i) => {
+    const chain = [];
+    while (step[i] < 0 && parent[i] >= 0) { chain.push(i); i = parent[i]; }
+    if (step[i] < 0) step[i] = 0;
+    for (let k = chain.length - 1; k >= 0; k--) step[chain[k]] = step[parent[chain[k]]] + 1;
+  };
+  const ranks = new Map(data.ranked.map((i, r) => [i, r + 1]));
+  const nodes = new Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    depth(i);
+    const status = data.status.charCodeAt(i) - 48;
+    const score = data.score[i] / SCALE;
+    let norm;
+    if (data.norm_all) norm = data.norm_all[i] / SCALE;
+    else if (status !== PRUNED) norm = data.norm[k++] / SCALE;
+    else norm = score / Math.pow((5 + step[i]) / 6, data.alpha);
+    nodes[i] = [parent[i], step[i], data.token[i], data.logprob[i] / SCALE, score, norm, status, ranks.get(i) || 0];
+  }
+  unpacked = { id: data.id, nodes };
+  return nodes;
+}
+
 export default function (component) {
   const { parentElement, key } = component;
   const data = componentData(component.data);
-  if (!data || !Array.isArray(data.nodes)) return undefined;
-  const nodes = data.nodes;
+  if (!data || typeof data.status !== "string" || !Array.isArray(data.parent)) return undefined;
+  const nodes = unpack(data);
   const N = nodes.length;
+  const idOf = (i) => (data.ids ? data.ids[i] : i);
   const id = key || "beam";
   const remembered = memory.get(id);
   const same = remembered && remembered.trace === data.id && remembered.serverStep === data.step
@@ -233,10 +268,10 @@ export default function (component) {
       ? svg("path", { d: `M0,${-r - 1}L${r + 1},0L0,${r + 1}L${-r - 1},0Z` })
       : svg("circle", { cx: 0, cy: 0, r });
     shape.setAttribute("fill", n[RANK] === 1 ? COLORS.best : COLORS[n[STATUS]]);
-    const g = svg("g", { class: "ae-node", "data-node": data.ids[i] });
+    const g = svg("g", { class: "ae-node", "data-node": idOf(i) });
     const title = svg("title");
     title.textContent = `${data.tokens[n[TOKEN]]} · step ${n[STEP]} · log-prob ${n[LOGPROB].toFixed(3)} · score ` +
-      `${n[SCORE].toFixed(3)} · normalised ${n[NORM].toFixed(3)} · node ${data.ids[i]}`;
+      `${n[SCORE].toFixed(3)} · normalised ${n[NORM].toFixed(3)} · node ${idOf(i)}`;
     const text = svg("text", { x: r + 3, y: font * 0.35, "font-size": font,
       fill: n[STATUS] === PRUNED ? "#888" : "#1a1a1a", class: "ae-tlabel" });
     g.append(title, shape, text);
@@ -249,7 +284,7 @@ export default function (component) {
   function markerEl(parent) {
     let item = markerEls.get(parent);
     if (item) return item;
-    const g = svg("g", { class: "ae-marker", "data-parent": data.ids[parent] });
+    const g = svg("g", { class: "ae-marker", "data-parent": idOf(parent) });
     const title = svg("title");
     const text = svg("text", { x: 2, y: font * 0.35, "font-size": font, fill: "#777", class: "ae-tlabel" });
     g.append(title, svg("circle", { cx: -4, cy: 0, r: 3, fill: "none", stroke: "#999" }), text);
@@ -375,12 +410,12 @@ export default function (component) {
     drawnSelected = selected;
     drawnPieces = pieces;
     rootEl.dataset.step = String(step);
-    rootEl.dataset.node = String(data.ids[selected]);
+    rootEl.dataset.node = String(idOf(selected));
     rootEl.dataset.nodes = String(shown.length + markers.length);
-    rootEl.dataset.painted = `${step}:${data.ids[selected]}:${shown.length}`;
+    rootEl.dataset.painted = `${step}:${idOf(selected)}:${shown.length}`;
     memory.set(id, { trace: data.id, serverStep: data.step, serverNode: data.node, step, selected, pieces,
       showPruned, opened, zoom, pan });
-    setUrl({ step, node: data.ids[selected] });
+    setUrl({ step, node: idOf(selected) });
   }
 
   let tableRows = []; // node index per table row
@@ -424,7 +459,7 @@ export default function (component) {
       const n = nodes[i];
       item.tr.classList.toggle("ae-selected", i === selected);
       const status = n[STATUS] === FINISHED ? `finished at step ${n[STEP]}` : "in the beam";
-      [String(r + 1), hypothesisOf(i), n[SCORE].toFixed(3), n[NORM].toFixed(3), status, String(data.ids[i])]
+      [String(r + 1), hypothesisOf(i), n[SCORE].toFixed(3), n[NORM].toFixed(3), status, String(idOf(i))]
         .forEach((v, k) => { if (item.cells[k].textContent !== v) item.cells[k].textContent = v; });
     });
   }
@@ -432,7 +467,7 @@ export default function (component) {
   function drawNode() {
     const n = nodes[selected];
     nodeBox.replaceChildren();
-    nodeBox.append(el("h3", "ae-h3", `Node ${data.ids[selected]}`), el("div", "ae-hypothesis",
+    nodeBox.append(el("h3", "ae-h3", `Node ${idOf(selected)}`), el("div", "ae-hypothesis",
       hypothesis(selected) || "(the start: nothing generated yet)"));
     if (n[PARENT] < 0) return;
     const where = { 1: "kept in the beam", 2: "pruned (dropped from the beam)", 3: "finished (ended with </s>)" };
@@ -452,7 +487,8 @@ export default function (component) {
     }
     nodeBox.append(el("div", "ae-caption", "Attention over the source when this token was scored"));
     const bars = el("div", "ae-attn");
-    row.forEach((w, k) => {
+    row.forEach((milli, k) => {
+      const w = milli / SCALE;
       const line = el("div", "ae-attn-row");
       const bar = el("div", "ae-attn-bar");
       bar.style.width = `${Math.max(w * 100, 0.3)}%`;
