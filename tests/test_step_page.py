@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from streamlit.testing.v1 import AppTest
 
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import Translator
+from nmt_core.figures import COMPONENTS
 from nmt_core.text import EOS_ID
 from nmt_core.views.step import force_options, forced_prefix, pieces_text
-from nmt_core.views.step_data import step_payload, word_index
+from nmt_core.views.step_data import step_payload, unpack_steps, word_index
 from tests.apphelpers import ROOT
 from tests.conftest import tiny_config
 
@@ -53,10 +55,11 @@ def url(app, name: str):
 
 def component(app):
     """The Step component's element and its data, the trace: sent as JSON bytes
-    ``{"view": ..., "payload": ...}``, merged here as the component's shared.js merges them."""
+    ``{"view": ..., "payload": ...}``, merged here as the component's shared.js merges them, with the steps
+    unpacked as step.js unpacks them."""
     (element,) = [e for e in app.main if e.type == "bidi_component"]
     message = json.loads(element.proto.bytes)
-    return element.proto, {**message["payload"], **message["view"]}
+    return element.proto, {**message["payload"], **message["view"], "steps": unpack_steps(message["payload"])}
 
 
 @pytest.fixture
@@ -94,6 +97,43 @@ def test_page_sends_the_whole_trace_once(models_root):
     assert len(proto.json) < 20_000  # kilobytes, not megabytes
 
 
+def test_payload_is_compact_and_reads_back(translator):
+    """Each piece once, numbers in ten-thousandths, only what the browser reads: a width-5 trace's steps come
+    back whole (tokens, candidates and probabilities to 4 decimals, attention, forcible tokens, reasons)."""
+    from nmt_core.decoding import DecodeSettings
+    from nmt_core.views.step import why_chosen
+
+    trace = translator.translate("alpha beta gamma delta epsilon", DecodeSettings(method="beam", beam_size=5))
+    data = step_payload(trace)
+    assert not {"pieces", "step", "classroom", "font_size", "force"} & set(data)  # the view's fields, laid over it
+    assert len(json.dumps(data, separators=(",", ":"))) < 120 * sum(len(s.candidates) for s in trace.steps) + 2_000
+    for t, (shown, step) in enumerate(zip(unpack_steps(data), trace.steps, strict=True), start=1):
+        assert (shown["token_id"], shown["token"]) == (step.token_id, step.token)
+        assert shown["why"] == why_chosen(trace, t).summary
+        assert shown["attention"] == pytest.approx(step.attention, abs=5e-5)
+        listed = shown["candidates"][: len(step.candidates)]
+        assert [(c[0], c[1]) for c in listed] == [(c.token_id, c.token) for c in step.candidates]
+        assert [c[2] for c in listed] == pytest.approx([c.prob for c in step.candidates], abs=5e-5)
+        assert [c[3] for c in listed] == [c[2] for c in listed]  # beam search: the chooser's is the model's
+        assert shown["forcible"] == [c.token_id for c in force_options(trace, t)]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the component's module")
+def test_the_browser_unpacks_the_steps_as_python_does(translator, tmp_path):
+    """step.js's ``unpackSteps`` (run in Node) reads a payload as :func:`unpack_steps` does, sampling included."""
+    from nmt_core.decoding import DecodeSettings
+
+    for settings in (DecodeSettings(method="sample", temperature=0.7, seed=3), DecodeSettings(method="greedy")):
+        data = step_payload(translator.translate("alpha beta gamma delta", settings))
+        runner = tmp_path / "unpack.mjs"
+        runner.write_text('import { readFileSync } from "node:fs";\n'
+                          f'const {{ unpackSteps }} = await import({json.dumps((COMPONENTS / "step.js").as_uri())});\n'
+                          'process.stdout.write(JSON.stringify(unpackSteps(JSON.parse(readFileSync(0, "utf8")))));\n')
+        out = subprocess.run(["node", str(runner)], input=json.dumps(data), capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == unpack_steps(data)  # the same doubles: both divide the same integers
+
+
 def test_the_js_and_css_are_files_the_browser_fetches_once():
     """The element names its JS and CSS by URL (fetched once per page), instead of carrying ~20 kB of their text."""
     proto, _ = component(step_app())
@@ -117,10 +157,11 @@ def test_payload_matches_the_stepping_helpers(translator):
 
     trace = translator.translate("alpha beta gamma", DecodeSettings(method="sample", temperature=0.7, seed=3))
     data = step_payload(trace)
-    assert data["show_adjusted"] and data["method"] == "sample"
-    for t, shown in enumerate(data["steps"], start=1):
+    assert data["show_adjusted"]
+    for t, shown in enumerate(unpack_steps(data), start=1):
         assert shown["why"] == why_chosen(trace, t).summary
         assert shown["token_id"] in [c[0] for c in shown["candidates"]]  # the token taken is always listed
+        assert shown["forcible"] == [c.token_id for c in force_options(trace, t)]
     json.dumps(data)  # plain JSON
     assert word_index(["\u2581the", "\u2581ca", "t", "</s>"]) == [0, 1, 1, 2]
 
@@ -148,7 +189,7 @@ def test_sampling_sends_both_probabilities(models_root):
     _, data = component(app)
     assert data["show_adjusted"]
     step, shown = trace.steps[1], data["steps"][1]
-    for (token_id, token, prob, adjusted, _), candidate in zip(shown["candidates"], step.candidates, strict=False):
+    for (token_id, token, prob, adjusted), candidate in zip(shown["candidates"], step.candidates, strict=False):
         assert (token_id, token) == (candidate.token_id, candidate.token)
         assert prob == pytest.approx(candidate.prob, abs=1e-4)
         assert adjusted == pytest.approx(candidate.adjusted_prob, abs=1e-4)

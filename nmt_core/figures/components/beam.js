@@ -43,10 +43,11 @@ function setUrl(params) {
 // The nodes arrive as columns (nmt_core/views/beam_data.py says how); each becomes one array
 // [parent, step, token, logprob, score, normalised, status, rank], read by the code below. A node's step is its
 // depth; a pruned node's normalised score is its score over the length penalty of that depth, as the search
-// computed it. Unpacked once per search (the module keeps it while the search is the same).
-let unpacked = { id: null, nodes: null };
+// computed it. Unpacked once per message (keyed by its parsed column, not by the trace's id, which names the
+// tokens and settings but not the model).
+let unpacked = { from: null, nodes: null };
 export function unpack(data) {
-  if (unpacked.id === data.id) return unpacked.nodes;
+  if (unpacked.from === data.parent) return unpacked.nodes;
   const n = data.status.length;
   const parent = data.parent.map((delta, i) => i - delta);
   const step = new Int32Array(n).fill(-1);
@@ -69,7 +70,7 @@ export function unpack(data) {
     else norm = score / Math.pow((5 + step[i]) / 6, data.alpha);
     nodes[i] = [parent[i], step[i], data.token[i], data.logprob[i] / SCALE, score, norm, status, ranks.get(i) || 0];
   }
-  unpacked = { id: data.id, nodes };
+  unpacked = { from: data.parent, nodes };
   return nodes;
 }
 

@@ -1,4 +1,4 @@
-// Step through, in the browser: the whole trace arrives once as `data` (nmt_core/figures/step_data.py);
+// Step through, in the browser: the whole trace arrives once as `data` (nmt_core/views/step_data.py);
 // Back, Next, the slider, Play, the words/pieces switch, the strip, the top-k bars and the revealed
 // heatmap all redraw here, with no server run. The only message to the server is a forced token
 // (a trigger, "force"), because that needs the model.
@@ -65,11 +65,35 @@ function setStepInUrl(t, force) {
   }
 }
 
+// The steps arrive compact (nmt_core/views/step_data.py says how): each piece once, candidates as
+// [token_id, prob, (adjusted,) forcible], numbers in ten-thousandths. Unpacked once per trace into what the
+// code below reads: {token, token_id, attention, candidates: [[token_id, token, prob, adjusted]], forcible, why}.
+const SCALE = 10000;
+// Keyed by the parsed array itself, not the trace's id: that id names the decode's tokens and settings, and
+// two models sharing a tokenizer can emit the same tokens with other weights.
+let unpacked = { from: null, steps: null };
+export function unpackSteps(data) {
+  if (unpacked.from === data.steps) return unpacked.steps;
+  const pieces = data.token_text || {}; // not data.pieces: that is the words/pieces switch
+  const number = (v) => (v === null || v === undefined ? null : v / SCALE);
+  const steps = data.steps.map((s) => ({
+    token_id: s.token_id,
+    token: pieces[s.token_id] ?? "",
+    why: s.why,
+    attention: s.attention ? s.attention.map((w) => w / SCALE) : null,
+    candidates: s.candidates.map((c) => [c[0], pieces[c[0]] ?? "", number(c[1]), number(data.show_adjusted ? c[2] : c[1])]),
+    forcible: s.candidates.filter((c) => c[c.length - 1]).map((c) => c[0]),
+  }));
+  unpacked = { from: data.steps, steps };
+  return steps;
+}
+
 export default function (component) {
   const { parentElement, setTriggerValue, key } = component;
   const data = componentData(component.data);
   if (!data || !Array.isArray(data.steps)) return undefined;
-  const n = data.steps.length;
+  const steps = unpackSteps(data);
+  const n = steps.length;
   const id = key || "step";
   const remembered = memory.get(id);
   // The server's step (the URL's, a forced step, or 1 for a new sentence) wins when it changed or the
@@ -195,7 +219,7 @@ export default function (component) {
       head.dataset.ae = "xlabel";
       heat.append(head);
     });
-    data.steps.forEach((s) => {
+    steps.forEach((s) => {
       const head = el("div", "ae-rowhead ae-hidden", pieceLabel(s.token, pieces));
       head.dataset.ae = "ylabel";
       heat.append(head);
@@ -257,7 +281,7 @@ export default function (component) {
     if (data.has_attention) buildStrip();
     if (data.has_attention && !big) buildHeatmap();
     if (!pool.length) {
-      const most = Math.max(0, ...data.steps.map((s) => listedOf(s).length));
+      const most = Math.max(0, ...steps.map((s) => listedOf(s).length));
       for (let k = 0; k < most; k++) pool.push(candidateRow());
     }
     built = pieces;
@@ -317,7 +341,7 @@ export default function (component) {
   }
 
   function drawSofar() {
-    const tokens = data.steps.slice(0, t).map((s) => s.token);
+    const tokens = steps.slice(0, t).map((s) => s.token);
     sofar.replaceChildren();
     if (pieces) {
       tokens.forEach((tok, i) => sofar.append(el(i === t - 1 ? "mark" : "span", "ae-sofar-piece", tok)));
@@ -330,7 +354,7 @@ export default function (component) {
   }
 
   function draw() {
-    const step = data.steps[t - 1];
+    const step = steps[t - 1];
     if (built !== pieces) build();
     root.dataset.step = String(t);
     root.dataset.steps = String(n);
