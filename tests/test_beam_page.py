@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,18 +137,27 @@ def test_a_hand_made_search_keeps_its_ids_and_scores():
     assert data["best"] == 4 and data["ranked"] == [4, 5]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the component's module")
+NEEDS_NODE = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the component's module")
+
+
+def run_in_node(module: str, export: str, argument, folder: Path):
+    """``export(argument)`` from the component module ``module`` (components/<module>), run in Node.js: the
+    browser's own code, without a browser. Its result, read back from JSON."""
+    runner = folder / f"{export}.mjs"
+    runner.write_text('import { readFileSync } from "node:fs";\n'
+                      f'const {{ {export} }} = await import({json.dumps((COMPONENTS / module).as_uri())});\n'
+                      f'process.stdout.write(JSON.stringify({export}(JSON.parse(readFileSync(0, "utf8")))));\n')
+    out = subprocess.run(["node", str(runner)], input=json.dumps(argument), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@NEEDS_NODE
 def test_the_browser_unpacks_the_columns_as_python_does(translator, tmp_path):
     """beam.js's ``unpack`` (run in Node) reads a payload exactly as :func:`unpack` does."""
     trace = translator.translate("alpha beta gamma delta", beam_settings(DecodeSettings(), 5, 0.6))
     data = beam_payload(trace)
-    runner = tmp_path / "unpack.mjs"
-    runner.write_text('import { readFileSync } from "node:fs";\n'
-                      f'const {{ unpack }} = await import({json.dumps((COMPONENTS / "beam.js").as_uri())});\n'
-                      'process.stdout.write(JSON.stringify(unpack(JSON.parse(readFileSync(0, "utf8")))));\n')
-    out = subprocess.run(["node", str(runner)], input=json.dumps(data), capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    for js, py in zip(json.loads(out.stdout), unpack(data), strict=True):
+    for js, py in zip(run_in_node("beam.js", "unpack", data, tmp_path), unpack(data), strict=True):
         assert js[:3] == [py["parent"], py["step"], data["tokens"].index(py["token"])]
         assert js[6:] == [py["status"], py["rank"]]
         assert js[3:6] == pytest.approx([py["logprob"], py["score"], py["normalised"]], abs=1e-9)

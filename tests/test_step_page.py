@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,12 @@ from streamlit.testing.v1 import AppTest
 
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import Translator
-from nmt_core.figures import COMPONENTS
 from nmt_core.text import EOS_ID
 from nmt_core.views.step import force_options, forced_prefix, pieces_text
 from nmt_core.views.step_data import step_payload, unpack_steps, word_index
 from tests.apphelpers import ROOT
 from tests.conftest import tiny_config
+from tests.test_beam_page import NEEDS_NODE, run_in_node
 
 SENTENCE = "alpha beta gamma delta"
 
@@ -118,20 +117,15 @@ def test_payload_is_compact_and_reads_back(translator):
         assert shown["forcible"] == [c.token_id for c in force_options(trace, t)]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the component's module")
+@NEEDS_NODE
 def test_the_browser_unpacks_the_steps_as_python_does(translator, tmp_path):
     """step.js's ``unpackSteps`` (run in Node) reads a payload as :func:`unpack_steps` does, sampling included."""
     from nmt_core.decoding import DecodeSettings
 
     for settings in (DecodeSettings(method="sample", temperature=0.7, seed=3), DecodeSettings(method="greedy")):
         data = step_payload(translator.translate("alpha beta gamma delta", settings))
-        runner = tmp_path / "unpack.mjs"
-        runner.write_text('import { readFileSync } from "node:fs";\n'
-                          f'const {{ unpackSteps }} = await import({json.dumps((COMPONENTS / "step.js").as_uri())});\n'
-                          'process.stdout.write(JSON.stringify(unpackSteps(JSON.parse(readFileSync(0, "utf8")))));\n')
-        out = subprocess.run(["node", str(runner)], input=json.dumps(data), capture_output=True, text=True, timeout=60)
-        assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout) == unpack_steps(data)  # the same doubles: both divide the same integers
+        # the same doubles: both divide the same integers
+        assert run_in_node("step.js", "unpackSteps", data, tmp_path) == unpack_steps(data)
 
 
 def test_the_js_and_css_are_files_the_browser_fetches_once():
