@@ -34,9 +34,11 @@ PAGES = [
 # place (pages/lib/common.py:leave_legacy_mode).
 
 if __name__ == "__main__":
-    from pages.lib.warm_up import wait_for_warm_up
+    from pages.lib.warm_up import mark, wait_for_warm_up
 
+    mark("run_start")
     wait_for_warm_up()  # a fresh server's imports: finished in the warm-up thread, not started again here
+    mark("run_waited")
     import torch
 
     from pages.lib.common import routed
@@ -47,6 +49,7 @@ if __name__ == "__main__":
                        initial_sidebar_state="collapsed" if st.query_params.get("classroom") == "1" else "auto")
     torch.set_num_threads(1)  # one request = one core; other sessions keep the rest
     sidebar()
+    mark("sidebar_done")
     # The default page is served at "/" only (Streamlit gives it no path of its own), so Translate is
     # also registered, hidden from the menu, at /translate: every page's URL path opens its page.
     page = st.navigation([st.Page(f"pages/{path}.py", title=title, default=(path == "translate"),
@@ -56,7 +59,10 @@ if __name__ == "__main__":
                                     visibility="hidden")])
     with routed():
         page.run()
+    mark("run_end")
 else:
-    from pages.lib.warm_up import warm_up
+    from pages.lib.warm_up import mark, skip_component_scan, warm_up
 
+    mark("app_imported")
+    skip_component_scan()  # the components are inline; the search of every installed package finds none
     app = st.App(__file__, lifespan=warm_up)

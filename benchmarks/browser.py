@@ -13,7 +13,9 @@ Playwright in Debian's /usr/bin/chromium, and writes the median and p90 of every
   the paint of the first frame with the new heatmap, and nothing on the page left stale);
 * ``beam_width_ms``: width 11 -> 12 on Beam search for a new 15-word sentence (a new decode), to the
   painted tree;
-* ``cold_start_s``: a fresh server process, to the first painted heatmap of a link to Translate.
+* ``cold_start_s``: a fresh server process, to the first painted heatmap of a link to Translate;
+  ``--cold-breakdown`` times its milestones (server log marks, the page's Performance API and websocket), and
+  ``--against ROOT`` starts another checkout in turn for an A/B under the same load.
 
 Times are taken in the page: the input event's time (a capturing listener) to the first animation
 frame in which the new view is in the DOM (``requestAnimationFrame`` polling), so Playwright's own
@@ -38,6 +40,7 @@ import asyncio
 import json
 import math
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -85,15 +88,16 @@ def summary(values: list[float], digits: int = 1) -> dict:
 class Server:
     """`streamlit run app.py` in ``root`` on a free port, with its own log; a context manager."""
 
-    def __init__(self, root: Path):
-        self.root, self.port = root, free_port()
+    def __init__(self, root: Path, env: dict | None = None):
+        self.root, self.port, self.env = root, free_port(), env or {}
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+        self.listening = self.healthy = None  # epoch seconds, for --cold-breakdown
 
     def __enter__(self):
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        env = {**os.environ, "OMP_NUM_THREADS": "1", **self.env}
         env.pop("ATTENTION_EXPLORER_CHECKPOINTS", None)
-        self.started = time.perf_counter()
+        self.started, self.started_epoch = time.perf_counter(), time.time()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(self.root / "app.py"), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port), "--browser.gatherUsageStats",
@@ -102,11 +106,14 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"streamlit exited: {Path(self.log.name).read_text()[-2000:]}")
+            if self.listening is None and port_open(self.port):
+                self.listening = time.time()
             try:
                 if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    self.healthy = time.time()
                     return self
             except OSError:
-                time.sleep(0.05)
+                time.sleep(0.02)
         raise RuntimeError("streamlit did not start")
 
     def __exit__(self, *exc):
@@ -304,6 +311,87 @@ def bench_cold_start(playwright, root: Path, tries: int) -> list[float]:
         finally:
             browser.close()
     return times
+
+
+# --- cold start, milestone by milestone (--cold-breakdown) ----------------------------------------------------
+# Server side, from the log (pages/lib/warm_up.py's marks, with ATTENTION_EXPLORER_TIMING set); browser side, from
+# the Performance API (epoch milliseconds: timeOrigin + the entry's time) and a wrapped WebSocket.
+COLD_MILESTONES = ["listening", "app_imported", "lifespan", "warm_up_start", "healthy", "goto", "html_served",
+                   "dom_content_loaded", "websocket_open", "first_message", "run_start", "core_imported",
+                   "preload_started", "page_imported", "warm_up_done", "run_waited", "sidebar_done",
+                   "heatmap_received", "run_end", "heatmap_painted"]
+# Every WebSocket the page opens notes its open, its first message and the first message that carries the
+# heatmap component (Translate's key), in the page's own clock.
+WEBSOCKET_TIMES_JS = """(() => { const Original = window.WebSocket, times = window.__aeWs = {};
+  const now = () => performance.timeOrigin + performance.now();
+  window.WebSocket = function (...args) {
+    const ws = new Original(...args);
+    ws.addEventListener('open', () => { times.websocket_open = times.websocket_open || now(); });
+    ws.addEventListener('message', event => {
+      const t = now(); times.first_message = times.first_message || t;
+      if (!times.heatmap_received && event.data instanceof ArrayBuffer
+          && new TextDecoder().decode(event.data).includes('translate_heatmap')) times.heatmap_received = t;
+    });
+    return ws; };
+  Object.assign(window.WebSocket, Original); window.WebSocket.prototype = Original.prototype; })();"""
+NAVIGATION_JS = """() => { const n = performance.getEntriesByType('navigation')[0], o = performance.timeOrigin;
+  return {html_served: (o + n.responseEnd) / 1000, dom_content_loaded: (o + n.domContentLoadedEventEnd) / 1000,
+          ...Object.fromEntries(Object.entries(window.__aeWs || {}).map(([k, v]) => [k, v / 1000]))}; }"""
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def server_marks(log: str) -> dict[str, float]:
+    """The first time of each ``attention-explorer-timing <event> <epoch>`` line in a server log."""
+    marks: dict[str, float] = {}
+    for line in Path(log).read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "attention-explorer-timing":
+            marks.setdefault(parts[1], float(parts[2]))
+    return marks
+
+
+def cold_start_once(browser, root: Path) -> dict[str, float]:
+    """One fresh server to the painted heatmap: each milestone's seconds since the server process started."""
+    server = Server(root, env={"ATTENTION_EXPLORER_TIMING": "1"})
+    with server:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(WEBSOCKET_TIMES_JS)
+        goto = time.time()
+        page.goto(server.link("", text="Hace mucho frío aquí."), wait_until="commit")
+        page.wait_for_function(f"""() => {{ if (({HEATMAP_SIGNATURE_JS})() === '') return false;
+            window.__aeCold = (performance.timeOrigin + performance.now()) / 1000; return true; }}""",
+                               polling="raf", timeout=TIMEOUT_MS)
+        painted = page.evaluate("() => window.__aeCold")
+        cpu = cpu_seconds(server.process.pid)  # the server's, at the paint
+        page.wait_for_timeout(500)  # the run's end, after the heatmap
+        navigation = page.evaluate(NAVIGATION_JS)
+        page.close()
+    times = {**server_marks(server.log.name), **navigation, "goto": goto, "heatmap_painted": painted,
+             "listening": server.listening, "healthy": server.healthy}
+    since = {k: round(v - server.started_epoch, 3) for k, v in times.items() if v is not None}
+    since["server_cpu"] = round(cpu, 2)
+    return since
+
+
+def bench_cold_breakdown(playwright, roots: list[Path], tries: int) -> dict:
+    """Median seconds from the server process's start to each milestone, over ``tries`` fresh servers per root;
+    with two roots they take turns (A B B A ...), so that a loaded machine weighs on both alike."""
+    runs: dict[Path, list[dict]] = {root: [] for root in roots}
+    for i in range(tries):
+        for root in roots if i % 2 == 0 else roots[::-1]:
+            browser = launch(playwright)
+            try:
+                runs[root].append(cold_start_once(browser, root))
+            finally:
+                browser.close()
+            print("cold_breakdown", root, runs[root][-1], flush=True)
+    return {str(root): {name: round(statistics.median(r[name] for r in rs if name in r), 3)
+                        for name in [*COLD_MILESTONES, "server_cpu"] if any(name in r for r in rs)}
+            for root, rs in runs.items()}
 
 
 def launch(playwright):
@@ -513,6 +601,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cold-tries", type=int, help="server starts for cold_start_s (default: --tries)")
     parser.add_argument("--only", default="step,beam_step,new_sentence,beam_width,cold_start",
                         help="comma-separated measures to run")
+    parser.add_argument("--cold-breakdown", action="store_true",
+                        help="also time a fresh server's start milestone by milestone (--cold-tries starts)")
+    parser.add_argument("--against", type=Path,
+                        help="with --cold-breakdown: another checkout, started in turn with --root")
     parser.add_argument("--load", type=int, default=0, help="websocket sessions to add (0: none)")
     parser.add_argument("--load-rounds", type=int, default=2, help="sentence/width/step rounds per session")
     parser.add_argument("--load-timeout", type=float, default=600)
@@ -545,6 +637,11 @@ def main(argv=None) -> int:
         if "cold_start" in only:
             report["cold_start_s"] = summary(bench_cold_start(playwright, args.root, args.cold_tries or args.tries), 2)
             print("cold_start", report["cold_start_s"], flush=True)
+            save(args.json, report)
+        if args.cold_breakdown:
+            roots = [args.root] + ([args.against] if args.against else [])
+            report["cold_breakdown_s"] = bench_cold_breakdown(playwright, roots, args.cold_tries or args.tries)
+            print("cold_breakdown", report["cold_breakdown_s"], flush=True)
             save(args.json, report)
     if args.load:
         report["load"] = run_load(args.root, args.load, args.load_rounds, args.load_timeout)
