@@ -15,19 +15,15 @@ import streamlit as st
 
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError, Trace
-from nmt_core.figures.compare import fitted_aligned_rows, upright_label_font, upright_top_margin
+from nmt_core.figures import payload_json
+from nmt_core.figures.compare import controls_lines, fitted_aligned_rows, upright_label_font
 from nmt_core.figures.models import length_chart
 from nmt_core.figures.traces import (
+    ALIGNED_LABEL_CHARACTERS,
     NO_ATTENTION_NOTE,
     ROW_HEIGHT,
-    aligned_top_margin,
     alignment_figure,
     alignment_frame,
-    attention_heatmap,
-    context_frame,
-    context_heatmap,
-    difference_frame,
-    difference_heatmap,
     entropy_chart,
     entropy_frame,
     image_config,
@@ -36,6 +32,14 @@ from nmt_core.figures.traces import (
 from nmt_core.views.attention import MERGE_RULE, attention_view, common_prefix_length
 from nmt_core.views.attention_heads import HeadChoice, default_choice, head_options, head_shape, with_choice
 from nmt_core.views.compare import attention_type, default_selection, same_tokenizers
+from nmt_core.views.heatmap_data import (
+    VIEWS,
+    ViewSize,
+    context_payload,
+    difference_payload,
+    heatmap_payload,
+    view_sizes,
+)
 from nmt_core.views.models import length_frame, other_language_note
 from pages.lib.common import (
     NO_CHECKPOINT,
@@ -49,15 +53,17 @@ from pages.lib.common import (
     settings_values,
     source_language_of,
     translate,
-    url_int,
 )
+from pages.lib.heatmap import draw_heatmap, words_choice
 from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines, figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
 MAX_MODELS = 4
 MODELS_KEY, MODELS_KEPT = "compare_models", "compare_models_kept"  # widget key; copy that outlives page switches
-PAIR_KEY, WORDS_KEY, WORDS_KEPT = "compare_pair", "compare_words", "compare_words_kept"
+PAIR_KEY = "compare_pair"
+GROUP = "compare"  # the heatmaps that follow one words/pieces switch (the first column's) and line up row for row
+CONTEXT_NOTE = "encoder's final state: the same context at every step"  # the no-attention bar's hover
 HEADS_PREFIX = "compare_heads_"  # + model name: a Transformer column's layer/head choice
 # px for the heatmaps on a 1280x720 projector: they start ~230 px down, below the picker row and the names
 # (each on one line; classroom_room takes off what their wrapping adds)
@@ -95,7 +101,7 @@ class Column:
 
     @property
     def heads(self) -> str:
-        """The head choice as column_figure's cache key ("" for the model's default row)."""
+        """The head choice as column_payload's cache key ("" for the model's default row)."""
         return self.choice.key if self.choice else ""
 
     @property
@@ -140,7 +146,7 @@ def score_line(trace) -> str:
 
 def show_columns(columns: list[Column], request: Request) -> None:
     """One column per model: name, translation and scores in one row of columns, heatmaps (or the
-    fixed-context bar) in the next, so the figures start at the same height however the texts wrap.
+    fixed-context bar) in the next, so the heatmaps start at the same height however the texts wrap.
     A column reading another language than the sidebar's model is flagged. Sets each column's head choice.
 
     On a projector only the names sit above the heatmaps, and the translations, notices and head choices
@@ -153,41 +159,54 @@ def show_columns(columns: list[Column], request: Request) -> None:
             show_name(column, request)
         with detail_place:
             show_header(column, request)
-    sources = [attention_view(c.trace.source_tokens, [], [], request.merge).source
-               for c in columns if c.trace is not None]
-    row_height, font_size, top, label_font = heatmap_size(columns, sources, request)
+    payloads = {c.name: column_payload(c.name, request.sentence, settings_values(request.settings), c.heads)
+                for c in columns if c.trace is not None}
+    fit = heatmap_fit(columns, [sizes for _, sizes in payloads.values()], request)
+    switch = next(iter(payloads), None)  # the first heatmap holds the words/pieces switch of them all
     for place, column in zip(figures, columns, strict=True):
         if column.trace is None:
             continue
         with place:
-            figure = column_figure(column.name, request.sentence, settings_values(request.settings), request.merge,
-                                   row_height, font_size, top, column.heads, label_font)
-            kind = "attention" if column.has_attention else "context"
-            st.plotly_chart(figure, width="stretch", config=image_config(f"{kind}-{column.name}"),
-                            key=f"compare_{'heatmap' if column.has_attention else 'context'}_{column.name}")
-            if not column.has_attention:
-                st.caption(NO_ATTENTION_NOTE)
+            show_column_heatmap(column, payloads[column.name][0], fit, request, column.name == switch,
+                                controls_lines(len(columns)) > 1)
 
 
-def heatmap_size(columns: list[Column], sources: list[list[str]],
-                 request: Request) -> tuple[int, int, int, int | None]:
-    """(row height, font size, top margin, source label font) shared by every column's heatmap, so rows line
-    up across columns. The label font is None but on a projector, where the "source" title goes too.
+def show_column_heatmap(column: Column, payload: bytes, fit: dict | None, request: Request, switch: bool,
+                        compact: bool) -> None:
+    """One column's heatmap component (narrow: no axis titles, no colour scale), or the no-attention bar.
+    ``switch``: this one holds the words/pieces switch of the page's heatmaps; ``compact``: the hover readout
+    on a line of its own (three or four columns)."""
+    kind = "heatmap" if column.has_attention else "context"
+    look = {"scale": {"show": False}} if column.has_attention else \
+        {"scale": {"colors": "grey", "label": "share", "show": False}, "hover_note": CONTEXT_NOTE}
+    draw_heatmap(f"compare_{kind}_{column.name}", payload,
+                 f"{'attention' if column.has_attention else 'context'}-{column.name}", merge=request.merge,
+                 classroom=request.big, font_size=request.font_size, row_height=ROW_HEIGHT, fit=fit,
+                 shorten=ALIGNED_LABEL_CHARACTERS, y_title="", x_title="" if request.big else "source",
+                 group=GROUP, switch=switch, compact=compact, **look)
+    if not column.has_attention:
+        st.caption(NO_ATTENTION_NOTE)
 
-    One top margin for every heatmap, from the longest source label of any model. On a projector the rows
-    shrink (and their labels with them) until the tallest heatmap fits the screen below the names, and the
-    upright source labels shrink until they stand apart in columns as narrow as the models are many."""
-    if not request.big:
-        return ROW_HEIGHT, request.font_size, aligned_top_margin(sources, request.font_size), None
-    views = [attention_view(c.trace.source_tokens, c.trace.target_tokens, c.trace.attention, request.merge)
-             for c in columns if c.has_attention]
-    rows = max([len(v.target) for v in views] + [1])
+
+def heatmap_fit(columns: list[Column], sizes: list[dict[str, ViewSize]], request: Request) -> dict | None:
+    """On a projector, per view (pieces, words): [row height, row label font, source label font] shared by every
+    column, so rows line up; None (the component's normal rows) elsewhere.
+
+    The rows shrink (and their labels with them) until the tallest heatmap fits the screen below the names, and
+    the upright source labels shrink until they stand apart in columns as narrow as the models are many."""
+    if not request.big or not sizes:
+        return None
     room = classroom_room([c.name for c in columns], [c.config for c in columns])
-    row_height, font, top = fitted_aligned_rows(rows, sources, room, request.font_size)
     width = (CLASSROOM_WIDTH - COLUMN_GAP * (len(columns) - 1)) / len(columns)
-    label_font = min(upright_label_font(width, len(source), [t for v in views for t in v.target] or ["context"], font)
-                     for source in sources) if sources else font
-    return row_height, font, upright_top_margin(sources, label_font), label_font
+    fit = {}
+    for view in VIEWS:
+        shapes = [size[view] for size in sizes]
+        label_font = min(upright_label_font(width, shape.columns, ["x" * shape.target_chars], request.font_size)
+                         for shape in shapes)
+        row_height, font = fitted_aligned_rows(max(s.rows for s in shapes), max(s.source_chars for s in shapes),
+                                               room, request.font_size, len(columns), label_font)
+        fit[view] = [row_height, font, min(font, label_font)]
+    return fit
 
 
 def classroom_room(names: list[str], configs: list[dict | None]) -> int:
@@ -253,32 +272,21 @@ def url_heads() -> dict[str, str]:
     return {name: key for name, key in pairs}
 
 
-# Plotly builds and validates every figure it is given, ~10-15 ms each here, and the page shows up to
-# eight. Figures depend only on the cached trace and the view options, so each is built once and shared;
-# st.plotly_chart only reads a figure (Figure.to_dict), never changes it.
+# Each column's payload (both views) is made once per decode and head choice and shared by every session and run.
 @st.cache_resource(max_entries=256, show_spinner=False)
-def column_figure(name: str, sentence: str, settings: tuple, merge: bool, row_height: int, font_size: int,
-                  top: float, heads: str = "", label_font: int | None = None):
-    """One column's attention heatmap (``heads``: a Transformer's layer/head choice, "" for the default
-    row), or the fixed-context bar of a model without attention. ``label_font``: the source labels' size,
-    when smaller than the rest (narrow columns on a projector)."""
+def column_payload(name: str, sentence: str, settings: tuple, heads: str = "") -> tuple[bytes, dict[str, ViewSize]]:
+    """One column's heatmap data, JSON bytes, and its views' sizes: its attention (``heads``: a Transformer's
+    layer/head choice, "" for the default row), or the fixed-context bar of a model without attention."""
     trace = translate(name, sentence, DecodeSettings(*settings))
     if heads and (shape := head_shape(trace)) is not None:
         trace = with_choice(trace, HeadChoice.parse(heads, *shape))
-    if trace.attention is None:
-        figure = context_heatmap(context_frame(trace, merge), row_height, font_size, top)
-    else:
-        figure = attention_heatmap(trace, row_height, merge_words=merge, font_size=font_size, show_scale=False,
-                                   top_margin=top, y_title="")  # narrow columns: no axis titles
-    if label_font is not None:  # assigned, not update_xaxes: the figure's axes share one font object
-        figure.layout.xaxis.tickfont = {"size": label_font}
-        figure.layout.xaxis.title = {"text": ""}
-    return figure
+    payload = context_payload(trace) if trace.attention is None else heatmap_payload(trace)
+    return payload_json(payload), view_sizes(payload)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: int, heads: str = ""):
-    """Lines from each target word to the source word it attends to most (``heads`` as in column_figure)."""
+    """Lines from each target word to the source word it attends to most (``heads`` as in column_payload)."""
     trace = translate(name, sentence, DecodeSettings(*settings))
     if heads and (shape := head_shape(trace)) is not None:
         trace = with_choice(trace, HeadChoice.parse(heads, *shape))
@@ -336,9 +344,10 @@ def show_difference(columns: list[Column], request: Request) -> None:
     if rows == 0:
         st.info("There is no target token to compare.")
         return
-    frame = difference_frame(a.trace, b_trace, rows, request.merge)
-    st.plotly_chart(difference_heatmap(frame, font_size=request.font_size), width="stretch",
-                    config=image_config(f"difference-{a_name}-{b_name}"), key="compare_difference")
+    draw_heatmap("compare_difference", payload_json(difference_payload(a.trace, b_trace, rows)),
+                 f"difference-{a_name}-{b_name}", merge=request.merge, font_size=request.font_size,
+                 row_height=ROW_HEIGHT, group=GROUP, switch=False,
+                 scale={"colors": "diverging", "range": "symmetric", "label": "A − B"})
     st.caption(f"Red: {escape_markdown(a_name)} attends more; blue: {escape_markdown(b_name)} attends more; "
                "white: the same. Each row sums to 0: attention moved, not added.")
 
@@ -385,31 +394,21 @@ def show_lengths(configs: dict[str, dict | None], font_size: int) -> None:
                + (f" No record for: {escape_markdown(', '.join(missing))}." if missing else ""))
 
 
-def pick_models(names: list[str], big: bool) -> tuple[list[str], bool]:
-    """The checkpoints to compare and words-or-pieces, from the page's picker (kept across pages, in the URL)."""
+def pick_models(names: list[str], big: bool) -> list[str]:
+    """The checkpoints to compare, from the page's picker (kept across pages, in the URL)."""
     st.session_state[MODELS_KEY] = initial_selection(names, big) if MODELS_KEY not in st.session_state else \
         [n for n in st.session_state[MODELS_KEY] if n in names]
     selection = st.session_state[MODELS_KEY]
-    # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away, with
-    # the words toggle beside it, one click from the pieces.
-    if big:
-        picker_place, toggle_place = st.columns([3, 2], vertical_alignment="center")
-        picker_place = picker_place.expander(escape_markdown("Models: " + ", ".join(selection)),
-                                             expanded=len(selection) < 2)
-    else:
-        picker_place = toggle_place = st.container()
+    # On a projector the picker (a chip per model) would push the heatmaps below the fold: fold it away.
+    picker_place = st.expander(escape_markdown("Models: " + ", ".join(selection)), expanded=len(selection) < 2) \
+        if big else st.container()
     with picker_place:
         chosen = st.multiselect("Checkpoints", names, key=MODELS_KEY, max_selections=MAX_MODELS,
                                 format_func=describe_checkpoint, placeholder="Pick two to four checkpoints",
                                 help="The sentence and decoding settings come from the sidebar")
-    with toggle_place:
-        if WORDS_KEY not in st.session_state:
-            st.session_state[WORDS_KEY] = st.session_state.get(WORDS_KEPT, bool(url_int("words", int(big), 0, 1)))
-        merge = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
     st.session_state[MODELS_KEPT] = list(chosen)
-    st.session_state[WORDS_KEPT] = merge
-    set_url(models=",".join(chosen), words=int(merge))
-    return chosen, merge
+    set_url(models=",".join(chosen))
+    return chosen
 
 
 def render():
@@ -420,12 +419,12 @@ def render():
     if not names:
         st.info(NO_CHECKPOINT)
         return
-    chosen, merge = pick_models(names, big)
+    chosen = pick_models(names, big)
     if len(chosen) < 2:
         st.info("Pick at least two checkpoints to compare them side by side.")
         return
-    if merge and not big:
-        st.caption(MERGE_RULE)
+    # The heatmaps' words/pieces switch is theirs, in the browser (no server run); a link's ?words= opens it.
+    merge = words_choice(big)
     request = Request(st.session_state.get("sentence", ""), st.session_state.get("settings") or DecodeSettings(),
                       merge, big, source_language_of(st.session_state.get("checkpoint")))
     columns = decode_all(chosen, request)
@@ -441,6 +440,8 @@ def render():
     else:
         st.caption("Same source axis in every column; colour is the attention weight from 0 (white) to 1 "
                    "(dark blue), the same scale everywhere.")
+    if not big:  # the words/pieces switch is in the first heatmap; how words are made, here
+        st.caption("Words instead of pieces: " + MERGE_RULE)
     if not big:
         show_entropy(columns, request)
         show_difference(columns, request)

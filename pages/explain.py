@@ -6,9 +6,10 @@ alignment error rate per method on its dev silver; the inside of attention at on
 model's formula filled in; an intervention (all attention on one source word, or one word taken
 away, at one step, then decode on) with the new continuation beside the old; coverage flags.
 
-Words or pieces on both heatmaps (and the rank correlations): one toggle, words first on a projector,
-``?words=0|1``. In classroom mode there is no title, the translation and the toggle share a line, the
-coverage notice goes below the heatmaps, and the heatmaps' rows are fitted to a 1280x720 screen.
+Both heatmaps are the browser component (nmt_core/figures/components/heatmap.js), each attribution row with its
+rank correlation beside it. Words or pieces on both (and the correlations): one switch, in the attention heatmap,
+run in the browser (no server run); words first on a projector, ``?words=0|1``. In classroom mode there is no
+title, the coverage notice goes below the heatmaps, and the heatmaps' rows are fitted to a 1280x720 screen.
 
 State in the URL: ``?attribution=`` (the attribution method; ``?method=`` is the sidebar's decoding),
 ``?step=`` (1-based), ``?word=``, ``?mode=`` and, for a Transformer,
@@ -26,12 +27,15 @@ import torch
 
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import InputError
-from nmt_core.explain.attribution import GRADIENT_METHODS, rank_correlation, trace_attribution
+from nmt_core.explain.attribution import GRADIENT_METHODS, trace_attribution
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.explain.intervene import MODES, inside_attention, intervene
-from nmt_core.figures.explain import ROW_HEIGHT, fitted_score_rows, score_heatmap, score_top_margin
+from nmt_core.figures import payload_json
+from nmt_core.figures.explain import RHO, ROW_HEIGHT, explain_payloads
+from nmt_core.figures.traces import fitted_component_rows
 from nmt_core.model import Seq2Seq, TransformerSeq2Seq
-from nmt_core.views.attention import MERGE_RULE, attention_view, word_groups, word_text
+from nmt_core.views.attention import MERGE_RULE, word_groups, word_text
+from nmt_core.views.heatmap_data import VIEWS, view_sizes
 from pages.lib.common import (
     NO_CHECKPOINT,
     classroom,
@@ -47,12 +51,13 @@ from pages.lib.common import (
     trace_of,
     url_int,
 )
+from pages.lib.heatmap import draw_heatmap, words_choice
 from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
 METHOD_PARAM, STEP_PARAM, WORD_PARAM, MODE_PARAM, LAYER_PARAM = "attribution", "step", "word", "mode", "layer"
-WORDS_KEY = "explain_words"  # words or pieces on the heatmaps; mirrored as ?words=0|1
+GROUP = "explain"  # the two heatmaps: one words/pieces switch (the attention's), rows side by side
 # px for the heatmaps on a 1280x720 projector, below the translation line and the method's radio buttons
 CLASSROOM_HEATMAP_HEIGHT = 480  # they start ~225 px down, under a one-line translation
 TRANSLATION_WIDTH = 636  # px: the translation's column on a projector
@@ -106,20 +111,16 @@ def main() -> None:
 
 
 def show_translation_and_attribution(trace, decode: tuple, translator, config: dict, big: bool) -> str | None:
-    """The translation, the coverage notice, the words toggle and attention beside attribution; the attribution
-    method shown, or None when the model emitted nothing."""
-    translation_place, toggle_place = st.columns([3, 2], vertical_alignment="center") if big else \
-        (st.container(), st.container())
-    translation_place.markdown(f"**Translation:** {escape_markdown(trace.translation)}")
+    """The translation, the coverage notice and attention beside attribution; the attribution method shown, or
+    None when the model emitted nothing."""
+    st.markdown(f"**Translation:** {escape_markdown(trace.translation)}")
     notice = coverage_notice(trace, config, translator.src_tokenizer)
     if notice and not big:
         st.info(escape_markdown(notice))
     if not trace.steps:
         st.warning("Nothing was emitted.")
         return None
-    with toggle_place:
-        words = words_toggle(big)
-    method = show_attribution(trace, decode, font_size=18 if big else 13, words=words, big=big)
+    method = show_attribution(trace, decode, font_size=18 if big else 13, words=words_choice(big), big=big)
     if notice and big:  # below the heatmaps, which keep the first screen
         st.info(escape_markdown(notice))
     return method
@@ -142,51 +143,57 @@ def show_inside_and_intervention(translator, trace, decode: tuple, step: int) ->
     return {WORD_PARAM: word, MODE_PARAM: mode, **({LAYER_PARAM: layer + 1} if layer is not None else {})}
 
 
-def words_toggle(big: bool) -> bool:
-    """Words or pieces on the heatmaps (words first on a projector), mirrored as ``?words=``."""
-    if WORDS_KEY not in st.session_state:
-        st.session_state[WORDS_KEY] = bool(url_int("words", int(big), 0, 1))
-    words = st.toggle("Words instead of pieces", key=WORDS_KEY, help=MERGE_RULE)
-    set_url(words=int(words))
-    return words
+@st.cache_resource(show_spinner=False, max_entries=128)
+def attribution_payloads(decode: tuple, method: str) -> tuple[bytes | None, bytes, dict]:
+    """The two heatmaps' data (JSON bytes; the attention's None without attention) and their views' sizes, once
+    per decode and method, shared by every session and run."""
+    trace = trace_of(decode)
+    source, target = trace.source_tokens, [s.token for s in trace.steps]
+    attention = None if trace.steps[0].attention is None else [s.attention for s in trace.steps]
+    attention_payload, attribution_payload = explain_payloads(source, target, attention,
+                                                              attribution_cached(decode, method).source)
+    return (None if attention_payload is None else payload_json(attention_payload),
+            payload_json(attribution_payload), view_sizes(attribution_payload))
+
+
+def projector_fit(sizes: dict, translation: str, font_size: int) -> dict:
+    """Per view, [row height, label font] for both heatmaps whole on one projector screen, under the translation
+    (less a line for each line more it wraps onto, estimated from its length)."""
+    room = CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * classroom_extra_lines(f"Translation: {translation}",
+                                                                               TRANSLATION_WIDTH)
+    return {view: list(fitted_component_rows(sizes[view].rows, sizes[view].source_chars, room, font_size, lines=2))
+            for view in VIEWS}
 
 
 def show_attribution(trace, decode: tuple, font_size: int, words: bool = False, big: bool = False) -> str:
-    """Attention and the chosen attribution side by side, with each row's rank correlation; the method.
+    """Attention and the chosen attribution side by side, each attribution row with its rank correlation; the
+    method.
 
-    ``words``: both merged into words as every heatmap is (sum over a word's source pieces, mean over its
-    target pieces). ``big``: rows fitted to a projector's screen."""
-    pieces_source, pieces_target = trace.source_tokens, [s.token for s in trace.steps]
+    ``words``: the view they open on (the switch is the component's); both merged into words as every heatmap
+    is (sum over a word's source pieces, mean over its target pieces). ``big``: rows fitted to a projector."""
     method = st.radio("Attribution method", GRADIENT_METHODS, horizontal=True,
                       index=GRADIENT_METHODS.index(choice(METHOD_PARAM, GRADIENT_METHODS, "saliency")),
                       label_visibility="collapsed" if big else "visible")  # the heatmap's title names it
-    attribution = attribution_cached(decode, method)
-    has_attention = trace.steps[0].attention is not None
-    scores = np.abs(attribution.source)
-    scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
-    scored = attention_view(pieces_source, pieces_target, scores, words)
-    source, target = scored.source, scored.target
-    # source labels upright under the title, in room made for the longest (they crossed the title before)
-    row_height, top = ROW_HEIGHT, score_top_margin(source, font_size)
-    if big:  # both heatmaps whole on one projector screen
-        # less a line for each line more the translation above wraps onto (estimated from its length)
-        room = CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * classroom_extra_lines(
-            f"Translation: {trace.translation}", TRANSLATION_WIDTH)
-        row_height, font_size, top = fitted_score_rows(len(target), source, room, font_size)
+    attention, attribution, sizes = attribution_payloads(decode, method)
+    look = {"merge": words, "classroom": big, "font_size": font_size, "row_height": ROW_HEIGHT, "group": GROUP,
+            "fit": projector_fit(sizes, trace.translation, font_size) if big else None, "x_title": "",
+            "y_title": ""}
     columns = st.columns(2)
-    if has_attention:
-        attention = attention_view(pieces_source, pieces_target, np.array([s.attention for s in trace.steps]),
-                                   words).matrix
-        figure = score_heatmap(attention, source, target, "Attention α(t, i)", font_size, row_height, top)
-        columns[0].plotly_chart(figure, key="explain_attention")
-    else:
-        columns[0].info("This model has no attention: only attribution can say what it read.")
-    columns[1].plotly_chart(score_heatmap(scored.matrix, source, target, f"{method} (|score|, rows normalised)",
-                                          font_size, row_height, top), key="explain_attribution")
-    if has_attention:
-        rho = [rank_correlation(a, b) for a, b in zip(attention, scored.matrix, strict=True)]
-        st.dataframe(pd.DataFrame({"target": target, "Spearman ρ (attention vs attribution)":
-                                   [None if r is None else round(r, 2) for r in rho]}), hide_index=True)
+    with columns[0]:
+        if attention is not None:
+            draw_heatmap("explain_attention", attention, f"attention-{decode[0]}", title="Attention α(t, i)",
+                         switch=True, **look)
+        else:
+            st.info("This model has no attention: only attribution can say what it read.")
+    with columns[1]:
+        draw_heatmap("explain_attribution", attribution, f"{method}-{decode[0]}", switch=attention is None,
+                     title=f"{method} (|score|, rows normalised)", notes_title=RHO,
+                     scale={"range": "auto", "label": "|score|"}, **look)
+    if attention is not None:
+        st.caption(f"{RHO}: each row's rank correlation of attention and attribution (1: the same order of the "
+                   "source words, 0: unrelated, –: a constant row).")
+    if not big:  # the words/pieces switch is in the attention heatmap; how words are made, here
+        st.caption("Words instead of pieces: " + MERGE_RULE)
     return method
 
 

@@ -2,7 +2,9 @@
 
 A checkpoint trained with probe sentences (probes.json) also gets "Attention as it formed": one probe
 sentence's heatmap epoch by epoch, on a slider, with dev BLEU and the attention's entropy beside it, in
-words or pieces (one toggle; words first on a projector; mirrored as ``?words=0|1``).
+words or pieces (the heatmap component's switch, nmt_core/figures/components/heatmap.js: it redraws in the
+browser, then tells the server, since the entropy and its curve follow it; words first on a projector;
+mirrored as ``?words=0|1``).
 
 On a projector (classroom mode) the page has no title and the card's headline opens its first tab, so a
 tab's figure, the probe heatmap sized to the screen, is whole on the first screen.
@@ -12,15 +14,18 @@ checkpoint that cannot be read or loaded shows its error in its own card and
 the rest of the page keeps working.
 """
 
+from functools import partial
+
 import streamlit as st
 
 from nmt_core.checkpoint import PROBES, CheckpointError, read_config, read_probes
+from nmt_core.figures import payload_json
 from nmt_core.figures.models import history_chart, length_chart, projection_figure
-from nmt_core.figures.probes import probe_curve_figure, probe_heatmap
-from nmt_core.figures.traces import ROW_HEIGHT, fitted_rows, image_config
+from nmt_core.figures.probes import probe_curve_figure
+from nmt_core.figures.traces import ROW_HEIGHT, fitted_component_rows, image_config
 from nmt_core.views import models as model_info
-from nmt_core.views.attention import MERGE_RULE
-from nmt_core.views.probes import probe_curve, probe_epochs, probe_sources, probe_view
+from nmt_core.views.heatmap_data import view_sizes
+from nmt_core.views.probes import probe_curve, probe_epochs, probe_payload, probe_sources, probe_view
 from nmt_core.views.projection import SIDES, Projection, embedding_projection
 from pages.lib.common import (
     NO_CHECKPOINT,
@@ -36,6 +41,7 @@ from pages.lib.common import (
     set_url,
     url_int,
 )
+from pages.lib.heatmap import draw_heatmap
 from pages.lib.style import figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
@@ -78,17 +84,12 @@ def words_choice() -> bool:
 
 
 def keep_words(key: str) -> None:
-    """A card's words toggle changed: every card (and the URL) follows it."""
-    st.session_state[WORDS_KEY] = bool(st.session_state[key])
-
-
-def words_toggle(name: str) -> bool:
-    """This card's words/pieces toggle (one per card: widget keys are unique), showing the page's choice."""
-    key = f"models_words_{name}"
-    st.session_state[key] = words_choice()
-    words = st.toggle("Words instead of pieces", key=key, on_change=keep_words, args=(key,), help=MERGE_RULE)
-    set_url(words=int(words))
-    return words
+    """A card's heatmap switched words/pieces (in the browser): every card, the metrics, the curve and the URL
+    follow it."""
+    value = getattr(st.session_state.get(key), "words", None)
+    if isinstance(value, bool):
+        st.session_state[WORDS_KEY] = value
+        set_url(words=int(value))
 
 
 def formation(name: str, folder) -> None:
@@ -109,7 +110,9 @@ def formation(name: str, folder) -> None:
     if big:
         left, right = st.columns([3, 2])
     with right if big else st.container():
-        index, epoch, words = probe_controls(name, probe_sources(probes), epochs)
+        index, epoch = probe_controls(name, probe_sources(probes), epochs)
+    words = words_choice()
+    set_url(words=int(words))
     if not big:
         left, right = st.columns([3, 2])
     view = probe_view(probes, epoch, index, merge_words=words)
@@ -121,7 +124,7 @@ def formation(name: str, folder) -> None:
         st.caption(f"What the model wrote after epoch {epoch}")
         st.text(view.translation or "(empty)")
     with left:
-        probe_heatmap_of(name, view, epoch, big, font)
+        probe_heatmap_of(name, probe_payload(probes, epoch, index), epoch, words, font)
     with right:
         position = epochs.index(epoch)
         before = probe_view(probes, epochs[position - 1], index, merge_words=words) if position else None
@@ -134,8 +137,8 @@ def formation(name: str, folder) -> None:
                    "target word locks onto the source words it translates, and dev BLEU rises with it.")
 
 
-def probe_controls(name: str, sources: list[str], epochs: list[int]) -> tuple[int, int, bool]:
-    """The probe sentence, the epoch slider (a caption when one epoch was recorded) and the words toggle."""
+def probe_controls(name: str, sources: list[str], epochs: list[int]) -> tuple[int, int]:
+    """The probe sentence and the epoch slider (a caption when one epoch was recorded)."""
     index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
                          key=f"models_probe_{name}",
                          help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
@@ -145,20 +148,22 @@ def probe_controls(name: str, sources: list[str], epochs: list[int]) -> tuple[in
     else:
         epoch = epochs[0]
         st.caption(f"One epoch recorded (epoch {epoch}).")
-    return index, epoch, words_toggle(name)
+    return index, epoch
 
 
-def probe_heatmap_of(name: str, view, epoch: int, big: bool, font: int) -> None:
-    """The probe's heatmap at this epoch (on a projector sized to the screen, labels shrinking with the rows)."""
-    if view.attention is None:
+def probe_heatmap_of(name: str, payload: dict | None, epoch: int, words: bool, font: int) -> None:
+    """The probe's heatmap at this epoch, both views (on a projector sized to the screen, labels shrinking with
+    the rows); ``payload``: None for a model without attention."""
+    if payload is None:
         st.info("This model has no attention, so there is no heatmap: only the translation changes.")
         return
-    row_height, heatmap_font = ROW_HEIGHT, font
-    if big:
-        row_height, heatmap_font = fitted_rows(len(view.target_tokens), CLASSROOM_HEATMAP_HEIGHT, font)
-    st.plotly_chart(probe_heatmap(view, height_per_row=row_height, font_size=heatmap_font),
-                    width="stretch", key=f"models_probe_heatmap_{name}",
-                    config=image_config(f"probe-{name}-epoch-{epoch}"))
+    big = classroom()
+    fit = {view: list(fitted_component_rows(size.rows, size.source_chars, CLASSROOM_HEATMAP_HEIGHT, font))
+           for view, size in view_sizes(payload).items()} if big else None
+    key = f"models_probe_heatmap_{name}"
+    draw_heatmap(key, payload_json(payload), f"probe-{name}-epoch-{epoch}", on_words=partial(keep_words, key),
+                 merge=words, classroom=big, font_size=font, row_height=ROW_HEIGHT, fit=fit,
+                 y_title=f"epoch {epoch}", sync_words=True)
 
 
 def probe_metrics(view, before) -> None:

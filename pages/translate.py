@@ -13,7 +13,7 @@ import streamlit as st
 
 from nmt_core.decoding import DecodeSettings
 from nmt_core.explain.coverage import coverage_notice
-from nmt_core.figures import asset, component_data, component_js, payload_json
+from nmt_core.figures import payload_json
 from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
 from nmt_core.figures.traces import (
     FIGURE_CHROME,
@@ -24,7 +24,6 @@ from nmt_core.figures.traces import (
     probability_chart,
     probability_frame,
 )
-from nmt_core.views.attention import MERGE_RULE
 from nmt_core.views.attention_heads import (
     HeadChoice,
     decoder_self_view,
@@ -52,8 +51,9 @@ from pages.lib.common import (
     trace_of,
     transformer_maps,
     translate,
-    url_int,
 )
+from pages.lib.heatmap import draw_heatmap as mount_heatmap
+from pages.lib.heatmap import words_choice as linked_words
 from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines, figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
@@ -67,8 +67,6 @@ IMAGE_FORMATS = {"png": "PNG", "svg": "SVG"}
 # px below a one-line translation on a 1280x720 projector (Streamlit's header and the page's padding above it)
 CLASSROOM_HEATMAP_HEIGHT = 540
 TRANSLATION_WIDTH = 1060  # px: the translation's line on a projector (the main column at 1280 px, sidebar folded)
-# The merge rule as plain text, for the component (it writes text, not Markdown).
-PLAIN_MERGE_RULE = MERGE_RULE.replace("**", "").replace("`", "")
 
 
 def render():
@@ -152,18 +150,7 @@ def words_choice(trace, big: bool) -> bool:
 
     The switch itself is the component's: it redraws in the browser and rewrites ``?words=`` there, so the
     next run (a new sentence) reads the user's choice here. False for a model without attention."""
-    if trace.attention is None:
-        return False
-    merge = bool(url_int("words", int(big), 0, 1))
-    set_url(words=int(merge))
-    return merge
-
-
-@st.cache_resource(show_spinner=False)
-def heatmap_component():
-    """The heatmap component, registered once per process (its JS and CSS are inlined from nmt_core/figures)."""
-    return st.components.v2.component("attention_explorer.heatmap", js=component_js("heatmap.js"),
-                                      css=asset("heatmap.css"), isolate_styles=False)
+    return False if trace.attention is None else linked_words(big)
 
 
 def on_words() -> None:
@@ -175,7 +162,7 @@ def on_words() -> None:
 
 def heatmap_chrome(longest: int, font_size: int) -> int:
     """px of the component above its rows: the controls' line and the source labels set upright (about 0.62 of
-    the font a character, as nmt_core.figures.traces.aligned_top_margin reckons), with their padding."""
+    the font a character, as nmt_core.figures.traces.component_chrome reckons), with their padding."""
     return int(2.2 * font_size + 0.62 * font_size * longest + 16)
 
 
@@ -192,12 +179,11 @@ def draw_heatmap(name, sentence, settings, trace, big, merge, font_size, image_f
         room = CLASSROOM_HEATMAP_HEIGHT - CLASSROOM_TEXT_LINE * classroom_extra_lines(trace.translation,
                                                                                       TRANSLATION_WIDTH)
         # fitted_rows leaves FIGURE_CHROME px for a plotly figure's margins; the component needs its own chrome
-        fit = {view: fitted_rows(rows, room - heatmap_chrome(longest, font_size) + FIGURE_CHROME, font_size)
-               for view, (rows, longest) in sizes.items()}
-    data = component_data(payload, merge=merge, classroom=big, font_size=font_size, row_height=ROW_HEIGHT, fit=fit,
-                          image=image_config(f"attention-{name}", image_format)["toImageButtonOptions"],
-                          rule=PLAIN_MERGE_RULE, y_title="translation", sync_words=choice is not None)
-    heatmap_component()(key=COMPONENT_KEY, data=data, on_words_change=on_words)
+        fit = {view: fitted_rows(size.rows, room - heatmap_chrome(size.source_chars, font_size) + FIGURE_CHROME,
+                                 font_size) for view, size in sizes.items()}
+    mount_heatmap(COMPONENT_KEY, payload, f"attention-{name}", image_format, on_words=on_words, merge=merge,
+                  classroom=big, font_size=font_size, row_height=ROW_HEIGHT, fit=fit, y_title="translation",
+                  sync_words=choice is not None)
     if choice is not None:
         show_heads(name, sentence, settings, trace, choice, merge, font_size)
 

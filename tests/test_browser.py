@@ -80,6 +80,11 @@ def plotly(key: str) -> str:
     return f".st-key-{key} .js-plotly-plot .main-svg"
 
 
+def heatmap(key: str) -> str:
+    """The heatmap component (components/heatmap.js) mounted with key ``key``."""
+    return f'.ae-heatmap[data-key="{key}"]'
+
+
 def main_text(page, text: str):
     """st.text output in the main area (the sidebar's sentence box holds the same words)."""
     return page.locator('[data-testid="stMain"] [data-testid="stText"]', has_text=text).first
@@ -199,12 +204,12 @@ def check_compare(page, classroom: bool) -> None:
                 name, exact=True).wait_for(timeout=TIMEOUT_MS)
         else:
             page.get_by_role("heading", name=name, exact=True).wait_for(timeout=TIMEOUT_MS)
-        wait_visible(page, plotly(f"compare_heatmap_{name}"))
+        wait_visible(page, f"{heatmap(f'compare_heatmap_{name}')} .ae-hm-cell")
         wait_visible(page, plotly(f"compare_alignment_{name}"))
     expect_count(page.locator('[data-testid="stMain"] [data-testid="stText"]', has_text=REVERSED), 2)
     if not classroom:
         wait_visible(page, plotly("compare_entropy"))
-        wait_visible(page, plotly("compare_difference"))
+        wait_visible(page, f"{heatmap('compare_difference')} .ae-hm-cell")
 
 
 def check_models(page, classroom: bool) -> None:
@@ -513,6 +518,52 @@ def test_translate_heatmap_switches_words_and_saves_images_in_the_browser(tabs, 
 
 
 @pytest.mark.slow
+def test_compare_words_switch_redraws_every_heatmap_in_the_browser(tabs, server, shots):
+    """Compare's heatmaps (a column per model and the difference) follow the first column's switch together, with
+    no message to the server; their rows stay side by side; the link keeps ?words=."""
+    page, sent = open_counting(tabs, server, "compare", NORMAL_VIEWPORT, words=0, text="alpha beta gamma delta",
+                               models=f"{MODEL},{SECOND_MODEL}")
+    keys = [f"compare_heatmap_{MODEL}", f"compare_heatmap_{SECOND_MODEL}", "compare_difference"]
+    try:
+        main_text(page, "delta gamma beta alpha").wait_for(timeout=3 * TIMEOUT_MS)  # both models decoded
+        for key in keys:
+            wait_visible(page, f"{heatmap(key)} .ae-hm-cell")
+        settle(page)
+        page.wait_for_timeout(500)
+        assert [page.locator(heatmap(k)).get_attribute("data-mode") for k in keys] == ["pieces"] * 3
+        switches = page.locator(".ae-heatmap [data-ae=words]:visible")
+        expect_count(switches, 1)  # one switch, in the first column
+        before = len(sent)
+        page.locator(f"{heatmap(keys[0])} [data-ae=words]").check()
+        for key in keys:
+            page.wait_for_function(f"document.querySelector({heatmap(key)!r}).dataset.mode === 'words'",
+                                   timeout=TIMEOUT_MS)
+            labels = page.locator(f"{heatmap(key)} [data-ae=xlabel]").all_inner_texts()
+            assert labels[:4] == ["alpha", "beta", "gamma", "delta"], (key, labels)
+        wait_url_param(page, "words", 1)
+        tops = first_rows(page, keys[:2])
+        assert max(tops) - min(tops) < 1, tops  # still row for row
+        page.locator(f"{heatmap(keys[1])} .ae-hm-cell").first.hover()
+        readout = page.locator(f"{heatmap(keys[1])} [data-ae=readout]").inner_text()
+        assert "\u2190 alpha" in readout and "attention: " in readout, readout
+        page.locator(f"{heatmap('compare_difference')} .ae-hm-cell").first.hover()
+        assert "A \u2212 B: " in page.locator(f"{heatmap('compare_difference')} [data-ae=readout]").inner_text()
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(shots / "compare-words.png"), full_page=True)
+        page.locator(f"{heatmap(keys[0])} [data-ae=words]").uncheck()
+        page.wait_for_function(f"document.querySelector({heatmap(keys[2])!r}).dataset.mode === 'pieces'",
+                               timeout=TIMEOUT_MS)
+        wait_url_param(page, "words", 0)
+        page.wait_for_timeout(300)
+        assert len(sent) == before, "the words/pieces switch sent messages to the server"
+        with page.expect_download(timeout=TIMEOUT_MS) as info:  # each column saves its own image
+            page.locator(f"{heatmap(keys[1])} [data-ae=download]").click()
+        assert info.value.suggested_filename == f"attention-{SECOND_MODEL}.png"
+    finally:
+        close_tabs(page)
+
+
+@pytest.mark.slow
 def test_beam_tree_labels_never_overlap_and_the_tree_steps_in_the_browser(tabs, server, shots):
     page, sent = open_counting(tabs, server, "beam", NORMAL_VIEWPORT, text=TWENTY_WORDS, beam=16)
     try:
@@ -587,11 +638,6 @@ def go_to_step(page, component: str, step: int) -> None:
     wait_url_param(page, "step", step)
 
 
-def plotly_ticks(page, key: str, axis: str) -> list[dict]:
-    """The drawn tick labels of one axis ("x" or "y") of the plotly figure with widget key ``key``."""
-    return boxes(page, f".st-key-{key} .{axis}tick text")
-
-
 def translation_rows(page, eos: bool) -> int:
     """Rows of a words heatmap of the tiny model's translation (shown as text, or as "Translation: ..."):
     its words, and </s> when the heatmap has a row for it (``eos``)."""
@@ -600,42 +646,59 @@ def translation_rows(page, eos: bool) -> int:
     return len(shown.inner_text().removeprefix("Translation:").split()) + int(eos)
 
 
-def fit_plotly_heatmaps(page, keys: list[str], classroom: bool, eos: bool) -> tuple[list[dict], list[dict]]:
-    """The figures (boxes) of plotly heatmaps side by side and their tick labels, checked: every row and
-    (in classroom mode, in words) every source word and </s> labelled, no label on another, each inside
-    its figure."""
+def fit_heatmaps(page, keys: list[str], classroom: bool, eos: bool) -> tuple[list[dict], list[dict]]:
+    """The heatmap components side by side (their boxes) and their labels, checked: every row and column
+    labelled (none dropped) and, in classroom mode, in words, every source word and </s>; no label on another,
+    none cut, none outside its grid, no grid scrolled sideways."""
     for key in keys:
-        wait_visible(page, f".st-key-{key} .ytick text")
+        wait_visible(page, f"{heatmap(key)} [data-ae=ylabel]")
     settle(page)
     page.wait_for_timeout(500)
     figures, labels = [], []
     for key in keys:
-        (figure,) = boxes(page, f".st-key-{key}")
-        rows, columns = plotly_ticks(page, key, "y"), plotly_ticks(page, key, "x")
-        assert rows and not overlaps(rows), (key, overlaps(rows)[:5])  # rows labelled, none on another
-        assert not crowded(columns), (key, crowded(columns)[:5])
+        main = heatmap(key)
+        rows, columns = boxes(page, f"{main} [data-ae=ylabel]"), boxes(page, f"{main} [data-ae=xlabel]")
+        assert rows and not overlaps(rows), (key, overlaps(rows)[:5])
+        assert not overlaps(columns), (key, overlaps(columns)[:5])
+        shown = page.locator(main)
+        assert len(rows) == int(shown.get_attribute("data-rows")), (key, [b["text"] for b in rows])
+        assert len(columns) == int(shown.get_attribute("data-columns")), (key, [b["text"] for b in columns])
         if classroom:  # words on a projector: the 15 words and </s>, one label each; a row per target word
             assert len(columns) == 16, (key, [b["text"] for b in columns])
             assert len(rows) == translation_rows(page, eos), (key, [b["text"] for b in rows])
             assert not any("\u2581" in b["text"] for b in rows + columns), key
-        outside = [b["text"] for b in rows + columns if not within_glyphs(b, figure)]
+        (grid,) = boxes(page, f"{main} [data-ae=heatmap]")
+        outside = [b["text"] for b in rows + columns if not within(b, grid)]
         assert not outside, (key, outside)
+        assert page.evaluate("s => { const g = document.querySelector(s); return g.scrollWidth <= g.clientWidth + 1; }",
+                             f"{main} [data-ae=heatmap]"), key  # nothing scrolled out of view
+        clipped = [b["text"] for b in rows + columns if b["clipped"]]
+        assert not clipped, (key, clipped)
+        (figure,) = boxes(page, main)
         figures.append(figure)
         labels += rows + columns
     return figures, labels
 
 
+def first_rows(page, keys: list[str]) -> list[float]:
+    """The top of each heatmap's first row label (side by side, they line up)."""
+    return [boxes(page, f"{heatmap(key)} [data-ae=ylabel]")[0]["y"] for key in keys]
+
+
 def measure_compare(page, classroom: bool, **_) -> list[dict]:
     keys = [f"compare_heatmap_{name}" for name in (MODEL, SECOND_MODEL)]
-    figures, _ = fit_plotly_heatmaps(page, keys, classroom, eos=False)  # a row per emitted token but </s>
-    first_rows = [plotly_ticks(page, key, "y")[0]["y"] for key in keys]
-    assert max(first_rows) - min(first_rows) < 1, first_rows  # side by side, row for row
+    figures, _ = fit_heatmaps(page, keys, classroom, eos=False)  # a row per emitted token but </s>
+    tops = first_rows(page, keys)
+    assert max(tops) - min(tops) < 1, tops  # side by side, row for row
     return figures
 
 
 def measure_explain(page, classroom: bool, **_) -> list[dict]:
     # a row per decoding step, the one that emitted </s> included
-    figures, _ = fit_plotly_heatmaps(page, ["explain_attention", "explain_attribution"], classroom, eos=True)
+    keys = ["explain_attention", "explain_attribution"]
+    figures, _ = fit_heatmaps(page, keys, classroom, eos=True)
+    tops = first_rows(page, keys)
+    assert max(tops) - min(tops) < 1, tops
     return figures
 
 
@@ -643,15 +706,16 @@ def measure_models(page, classroom: bool, probe: dict, **_) -> list[dict]:
     """The probe heatmap (epoch 1, first probe), once its tab is open (a click, no scrolling)."""
     page.get_by_role("tab", name="Attention as it formed").click()
     key = f"models_probe_heatmap_{MODEL}"
-    wait_visible(page, plotly(key))
-    wait_visible(page, f".st-key-{key} .ytick text")
+    wait_visible(page, f"{heatmap(key)} [data-ae=ylabel]")
     settle(page)
     page.wait_for_timeout(500)
-    (figure,) = boxes(page, f".st-key-{key}")
-    rows, columns = plotly_ticks(page, key, "y"), plotly_ticks(page, key, "x")
+    (figure,) = boxes(page, heatmap(key))
+    rows, columns = boxes(page, f"{heatmap(key)} [data-ae=ylabel]"), boxes(page, f"{heatmap(key)} [data-ae=xlabel]")
     assert len(rows) == len(probe["target_tokens"]) and len(columns) == len(probe["source_tokens"]), (rows, columns)
-    assert not overlaps(rows) and not crowded(columns), (overlaps(rows), crowded(columns))
-    assert all(within_glyphs(b, figure) for b in rows + columns)
+    assert not overlaps(rows) and not overlaps(columns), (overlaps(rows), overlaps(columns))
+    (grid,) = boxes(page, f"{heatmap(key)} [data-ae=heatmap]")
+    assert all(within(b, grid) for b in rows + columns)
+    assert not [b["text"] for b in rows + columns if b["clipped"]]
     assert classroom == (not any("\u2581" in b["text"] for b in columns))  # words on a projector, else pieces
     return [figure]
 

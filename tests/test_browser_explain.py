@@ -20,9 +20,10 @@ from tests.test_browser import (
     REVERSED,
     TIMEOUT_MS,
     check_fit,
+    heatmap,
     main_text,
+    open_counting,
     open_page,
-    plotly,
     settle,
     sync_api,
 )
@@ -75,10 +76,10 @@ def test_explain_page_in_a_real_browser(tabs, server, shots, tiny_checkpoint_dir
             timeout=3 * TIMEOUT_MS)
         settle(page)
         for key in ("explain_attention", "explain_attribution"):  # both heatmaps drawn
-            page.locator(plotly(key)).first.wait_for(state="visible", timeout=3 * TIMEOUT_MS)
-        for key in ("explain_attention", "explain_attribution"):  # pieces on the axes, </s> shown as text
+            page.locator(f"{heatmap(key)} .ae-hm-cell").first.wait_for(state="visible", timeout=3 * TIMEOUT_MS)
+        for key in ("explain_attention", "explain_attribution"):  # labels on the axes, </s> shown as text
             for piece in ("gamma", "</s>"):
-                page.locator(f"{plotly(key)} text", has_text=piece).first.wait_for(timeout=TIMEOUT_MS)
+                page.locator(f"{heatmap(key)} [data-ae=xlabel]", has_text=piece).first.wait_for(timeout=TIMEOUT_MS)
         page.get_by_role("heading", name="Inside attention at step 1").wait_for(timeout=TIMEOUT_MS)
         main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)  # "Before": the model's own translation
         settle(page)
@@ -96,9 +97,49 @@ def test_explain_page_in_a_real_browser(tabs, server, shots, tiny_checkpoint_dir
             page.screenshot(path=str(shots / "explain-intervention.png"))  # scrolled to the intervention
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-        page.locator(plotly("explain_attention")).first.scroll_into_view_if_needed()  # the two heatmaps in the picture
+        page.locator(heatmap("explain_attention")).first.scroll_into_view_if_needed()  # the two heatmaps in the picture
         page.mouse.move(0, 0)  # no hover toolbar over a figure in the picture
         page.screenshot(path=str(shots / f"{prefix}explain.png"))
         check_fit(page, shots, tiny_checkpoint_dir, "explain", viewport)
+    finally:
+        close_tabs(page)
+
+
+def test_explain_words_switch_redraws_both_heatmaps_in_the_browser(tabs, server, shots):
+    """The attention heatmap's switch turns both heatmaps (and the attribution's correlations) to words and back
+    with no message to the server; the link keeps ?words=."""
+    page, sent = open_counting(tabs, server, "explain", NORMAL_VIEWPORT, words=0, attribution="saliency",
+                               text="alpha beta gamma delta")
+    keys = ("explain_attention", "explain_attribution")
+    try:
+        page.get_by_role("heading", name="Intervention: does the output follow the attention?").wait_for(
+            timeout=3 * TIMEOUT_MS)
+        for key in keys:
+            page.locator(f"{heatmap(key)} .ae-hm-cell").first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        settle(page)
+        page.wait_for_timeout(500)
+        assert [page.locator(heatmap(k)).get_attribute("data-mode") for k in keys] == ["pieces", "pieces"]
+        notes = page.locator(f"{heatmap('explain_attribution')} .ae-hm-note").all_inner_texts()
+        assert len(notes) == int(page.locator(heatmap("explain_attribution")).get_attribute("data-rows"))
+        before = len(sent)
+        assert page.locator(f"{heatmap('explain_attribution')} [data-ae=words]").is_hidden()  # one switch for both
+        switch = page.locator(f"{heatmap('explain_attention')} [data-ae=words]")
+        switch.check()
+        for key in keys:
+            page.wait_for_function(f"document.querySelector({heatmap(key)!r}).dataset.mode === 'words'",
+                                   timeout=TIMEOUT_MS)
+            labels = page.locator(f"{heatmap(key)} [data-ae=xlabel]").all_inner_texts()
+            assert labels[:4] == ["alpha", "beta", "gamma", "delta"], (key, labels)
+        page.wait_for_function("new URLSearchParams(location.search).get('words') === '1'", timeout=TIMEOUT_MS)
+        page.locator(f"{heatmap('explain_attribution')} .ae-hm-cell").first.hover()
+        readout = page.locator(f"{heatmap('explain_attribution')} [data-ae=readout]").inner_text()
+        assert "\u2190 alpha" in readout and "|score|: " in readout, readout
+        page.mouse.move(0, 0)
+        page.screenshot(path=str(shots / "explain-words.png"))
+        switch.uncheck()
+        page.wait_for_function(f"document.querySelector({heatmap(keys[1])!r}).dataset.mode === 'pieces'",
+                               timeout=TIMEOUT_MS)
+        page.wait_for_timeout(300)
+        assert len(sent) == before, "the words/pieces switch sent messages to the server"
     finally:
         close_tabs(page)

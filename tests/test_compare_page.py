@@ -14,10 +14,12 @@ import pytest
 
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import DecodeSettings
-from nmt_core.figures.traces import CONTEXT_ROW, label
+from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT, label
 from nmt_core.views.attention import attention_view, entropy
+from nmt_core.views.heatmap_data import CONTEXT_ROW, DECIMALS
 from tests.apphelpers import run_page, vega_charts
 from tests.conftest import WORDS, tiny_config, trained
+from tests.test_translate_page import heatmaps
 
 SENTENCE = "alpha beta gamma delta"
 
@@ -76,22 +78,26 @@ def test_default_selection_puts_models_side_by_side(compare_root):
     settings = app.session_state["settings"]
     expected = [decode(compare_root, name, SENTENCE, settings).translation for name in chosen]
     assert [t.value for t in app.text] == expected
-    figures = charts(app)
-    luong, copy = figures["compare_heatmap_tiny-luong"], figures["compare_heatmap_tiny-luong-copy"]
-    # Same source axis, same row height and margins: rows line up across columns.
-    assert luong["layout"]["xaxis"]["ticktext"] == copy["layout"]["xaxis"]["ticktext"]
-    assert luong["layout"]["height"] == copy["layout"]["height"]
-    assert luong["layout"]["margin"]["t"] == figures["compare_context_tiny-none"]["layout"]["margin"]["t"]
+    shown = heatmaps(app)
+    luong, copy, bar = (shown[f"compare_{kind}_{name}"] for kind, name in (
+        ("heatmap", "tiny-luong"), ("heatmap", "tiny-luong-copy"), ("context", "tiny-none")))
+    # Same source axis, same rows, one group: the component lines their rows up across columns.
+    assert luong["pieces"]["source"] == copy["pieces"]["source"]
+    assert luong["row_height"] == copy["row_height"] == bar["row_height"] and luong["fit"] is None
+    assert luong["group"] == copy["group"] == bar["group"] == "compare"
+    assert [bar["switch"], luong["switch"], copy["switch"]] == [True, False, False]  # one switch, the first column's
+    assert luong["scale"] == {"show": False} and luong["y_title"] == ""  # narrow columns: no scale, no row title
+    assert not charts(app).keys() & {"compare_heatmap_tiny-luong", "compare_context_tiny-none"}  # no plotly heatmap
 
 
 def test_no_attention_model_gets_a_uniform_context_bar_and_a_note(compare_root):
     app = run_page("compare", SENTENCE)
     trace = decode(compare_root, "tiny-none", SENTENCE, app.session_state["settings"])
-    bar = charts(app)["compare_context_tiny-none"]
-    assert bar["layout"]["yaxis"]["ticktext"] == [CONTEXT_ROW]
-    assert bar["layout"]["xaxis"]["ticktext"] == [label(t) for t in trace.source_tokens]
-    z = array(bar["data"][0]["z"])
+    bar = heatmaps(app)["compare_context_tiny-none"]
+    assert bar["pieces"]["target"] == [CONTEXT_ROW] and bar["pieces"]["source"] == trace.source_tokens
+    z = np.asarray(bar["pieces"]["matrix"])
     assert z.shape == (1, len(trace.source_tokens)) and np.allclose(z, z[0, 0])
+    assert bar["scale"]["colors"] == "grey" and "final state" in bar["hover_note"]
     assert any("final state" in c for c in captions(app))
     assert "compare_alignment_tiny-none" not in charts(app)
     assert any("No attention, so no alignment" in c for c in captions(app))
@@ -113,9 +119,10 @@ def test_entropy_per_step_in_bits_for_models_with_attention(compare_root):
 def test_difference_of_a_model_and_its_copy_is_zero(compare_root):
     app = run_page("compare", SENTENCE)
     assert app.selectbox(key="compare_pair").options == ["tiny-luong − tiny-luong-copy"]  # tiny-none has none
-    figure = charts(app)["compare_difference"]
-    assert np.allclose(array(figure["data"][0]["z"]), 0.0)
-    assert figure["data"][0]["zmid"] == 0
+    difference = heatmaps(app)["compare_difference"]
+    assert np.allclose(difference["pieces"]["matrix"], 0.0) and np.allclose(difference["words"]["matrix"], 0.0)
+    assert difference["scale"] == {"colors": "diverging", "range": "symmetric", "label": "A − B"}  # centred at 0
+    assert difference["group"] == "compare" and difference["switch"] is False
     assert any("same translation" in c for c in captions(app))
     assert app.query_params["pair"] in ("tiny-luong,tiny-luong-copy", ["tiny-luong,tiny-luong-copy"])
 
@@ -133,10 +140,10 @@ def test_difference_forces_b_to_write_as_translation_when_they_differ(models_roo
     forced = decode(models_root, "tiny-rough", sentence, settings, prefix=a.target_ids)
     assert forced.target_ids[:len(a.target_ids)] == a.target_ids
     assert any("forced to write" in c for c in captions(app))
-    figure = charts(app)["compare_difference"]
-    assert figure["layout"]["yaxis"]["ticktext"] == [label(t) for t in a.target_tokens]
+    difference = heatmaps(app)["compare_difference"]["pieces"]
+    assert difference["target"] == a.target_tokens
     expected = np.array(a.attention) - np.array(forced.attention[:len(a.target_ids)])
-    np.testing.assert_allclose(array(figure["data"][0]["z"]), expected, atol=1e-6)
+    np.testing.assert_allclose(difference["matrix"], expected, atol=10**-DECIMALS)
 
 
 def test_word_alignment_links_every_target_word(compare_root):
@@ -154,28 +161,34 @@ def test_models_come_from_the_url_and_unknown_names_are_dropped(compare_root):
     app = run_page("compare", SENTENCE, models="tiny-none,../../etc,tiny-luong-copy,<b>")
     assert not app.exception
     assert app.multiselect[0].value == ["tiny-none", "tiny-luong-copy"]
-    assert set(charts(app)) >= {"compare_context_tiny-none", "compare_heatmap_tiny-luong-copy"}
+    assert set(heatmaps(app)) >= {"compare_context_tiny-none", "compare_heatmap_tiny-luong-copy"}
 
 
 def test_one_model_asks_for_another(compare_root):
     app = run_page("compare", SENTENCE, models="tiny-luong")
     assert not app.exception
     assert "at least two" in app.info[0].value
-    assert not app.get("plotly_chart")
+    assert not app.get("plotly_chart") and not heatmaps(app)
 
 
-def test_words_toggle_merges_every_heatmap(compare_root):
+def test_every_heatmap_sends_words_and_pieces_and_the_link_chooses(compare_root):
+    """The words/pieces switch is the heatmaps' own, in the browser (tests/test_browser.py): every heatmap of the
+    page carries both views, and ?words= names the one they open on."""
     sentence = "alphabeta gamma"  # an unseen word cut into several pieces
     app = run_page("compare", sentence)
-    app.toggle(key="compare_words").set_value(True).run()
-    assert not app.exception
+    assert not app.exception and not app.main.toggle  # no server-side toggle
     trace = decode(compare_root, "tiny-luong", sentence, app.session_state["settings"])
     words = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words=True)
     assert len(words.source) < len(trace.source_tokens)
-    figures = charts(app)
+    shown = heatmaps(app)
     for key in ("compare_heatmap_tiny-luong", "compare_context_tiny-none", "compare_difference"):
-        assert figures[key]["layout"]["xaxis"]["ticktext"] == [label(w) for w in words.source]
-    assert app.query_params["words"] in ("1", ["1"])
+        assert shown[key]["words"]["source"] == words.source and shown[key]["pieces"]["source"] == trace.source_tokens
+        assert shown[key]["merge"] is False
+    np.testing.assert_allclose(shown["compare_heatmap_tiny-luong"]["words"]["matrix"], words.matrix,
+                               atol=10**-DECIMALS)
+    assert app.query_params["words"] in ("0", ["0"])
+    linked = run_page("compare", sentence, words="1")
+    assert all(data["merge"] is True for data in heatmaps(linked).values())
 
 
 def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
@@ -185,9 +198,9 @@ def test_classroom_mode_keeps_translations_heatmaps_and_alignment(compare_root):
     (picker,) = [e for e in app.expander if e.label.replace("\\", "").startswith("Models: tiny-")]
     assert picker.multiselect(key="compare_models").value == app.session_state["compare_models"]
     figures = charts(app)
-    assert "compare_entropy" not in figures and "compare_difference" not in figures
+    assert "compare_entropy" not in figures and "compare_difference" not in heatmaps(app)
     assert "compare_alignment_tiny-luong" in figures
-    assert figures["compare_heatmap_tiny-luong"]["layout"]["font"]["size"] == 22
+    assert heatmaps(app)["compare_heatmap_tiny-luong"]["font_size"] == 22
     assert len(app.text) == 2  # two models by default on a projector
 
 
@@ -196,7 +209,7 @@ def test_a_broken_checkpoint_is_an_error_in_its_own_column(compare_root):
     app = run_page("compare", SENTENCE)
     assert not app.exception
     assert len(app.error) == 1 and "cannot be loaded" in app.error[0].value
-    assert "compare_heatmap_tiny-luong" in charts(app) and len(app.text) == 2
+    assert "compare_heatmap_tiny-luong" in heatmaps(app) and len(app.text) == 2
 
 
 def test_an_empty_sentence_is_a_warning_not_a_traceback(compare_root):
@@ -272,14 +285,14 @@ def test_a_transformer_columns_head_choice_drives_its_heatmap_entropy_and_alignm
     trace = decode(history_root, "tiny-transformer", SENTENCE, settings)
     picker = app.selectbox(key="compare_heads_tiny-transformer")
     assert picker.value == "L2"  # the model's own default row
-    np.testing.assert_allclose(array(charts(app)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
-                               trace.attention, atol=1e-6)
+    np.testing.assert_allclose(heatmaps(app)["compare_heatmap_tiny-transformer"]["pieces"]["matrix"],
+                               trace.attention, atol=10**-DECIMALS)
     per_head = np.asarray(trace.layer_attention).transpose(1, 2, 0, 3)  # (L, h, T, S)
     picker.set_value("L1H4").run()
     assert not app.exception
     figures = charts(app)
-    np.testing.assert_allclose(array(figures["compare_heatmap_tiny-transformer"]["data"][0]["z"]), per_head[0, 3],
-                               atol=1e-6)
+    np.testing.assert_allclose(heatmaps(app)["compare_heatmap_tiny-transformer"]["pieces"]["matrix"],
+                               per_head[0, 3], atol=10**-DECIMALS)
     line = next(d for d in figures["compare_entropy"]["data"] if d.get("name") == "tiny-transformer")
     np.testing.assert_allclose(array(line["y"]), entropy(per_head[0, 3], base=2), atol=1e-6)
     words = attention_view(trace.source_tokens, trace.target_tokens, per_head[0, 3], merge_words=True)
@@ -288,53 +301,56 @@ def test_a_transformer_columns_head_choice_drives_its_heatmap_entropy_and_alignm
     assert app.query_params["column_heads"] in ("tiny-transformer:L1H4", ["tiny-transformer:L1H4"])
     reopened = run_page("compare", SENTENCE, models="tiny-luong,tiny-transformer",
                         column_heads="tiny-transformer:all")
-    np.testing.assert_allclose(array(charts(reopened)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
-                               per_head.mean(axis=(0, 1)), atol=1e-6)
+    np.testing.assert_allclose(heatmaps(reopened)["compare_heatmap_tiny-transformer"]["pieces"]["matrix"],
+                               per_head.mean(axis=(0, 1)), atol=10**-DECIMALS)
 
 
 # --- issue 13: classroom mode at 1280x720 ---------------------------------------------------------------
 
 
-def test_classroom_compare_has_no_title_and_the_words_toggle_beside_the_folded_picker(compare_root):
+def test_classroom_compare_has_no_title_and_opens_on_words_sized_to_the_projector(compare_root):
     app = run_page("compare", SENTENCE, classroom="1")
     assert not app.exception
     assert not app.title  # the menu names the page; its height goes to the heatmaps
-    assert app.toggle(key="compare_words").value is True  # words first on a projector
-    (picker,) = [e for e in app.expander if e.label.replace("\\", "").startswith("Models: tiny-")]
-    assert not picker.toggle  # one click from the pieces, not inside the folded picker
+    shown = heatmaps(app)
+    assert all(data["merge"] is True for data in shown.values())  # words first on a projector
     assert app.query_params["words"] in ("1", ["1"])
+    (picker,) = [e for e in app.expander if e.label.replace("\\", "").startswith("Models: tiny-")]
+    assert not app.main.toggle  # pieces one click away, in the first heatmap (its switch)
     # names (one line each) above the heatmaps; the translations below them
     names = [m.value.replace("\\", "") for m in app.markdown if " · " in m.value]
     assert "**tiny-luong** · luong-general" in names and "**tiny-none** · none" in names
-    app.toggle(key="compare_words").set_value(False).run()  # pieces, one toggle away; the link follows
-    assert app.query_params["words"] in ("0", ["0"])
-    trace = decode(compare_root, "tiny-luong", SENTENCE, app.session_state["settings"])
-    assert charts(app)["compare_heatmap_tiny-luong"]["layout"]["xaxis"]["ticktext"] == \
-        [label(t) for t in trace.source_tokens]
+    fits = [data["fit"] for data in shown.values()]
+    assert all(fit == fits[0] for fit in fits)  # one row height for every column: rows line up
+    for view in ("pieces", "words"):
+        row, font, label_font = fits[0][view]
+        assert MIN_CLASSROOM_ROW_HEIGHT <= row <= CLASSROOM_ROW_HEIGHT and label_font <= font <= row - 2
+    assert shown["compare_heatmap_tiny-luong"]["x_title"] == ""  # the upright words say it
 
 
 def test_a_classroom_link_with_words_0_opens_pieces(compare_root):
     app = run_page("compare", SENTENCE, classroom="1", words="0")
     assert not app.exception
-    assert app.toggle(key="compare_words").value is False
+    assert all(data["merge"] is False for data in heatmaps(app).values())
     app = run_page("compare", SENTENCE, words="1")  # and a normal-mode link with words=1, words
-    assert app.toggle(key="compare_words").value is True
+    assert all(data["merge"] is True for data in heatmaps(app).values())
 
 
 def test_classroom_heatmap_rows_fit_the_projector():
     """A 15-word sentence's heatmaps (16 rows: its words and </s>) fit the height left under the names on a
     1280x720 screen; rows shrink, and their labels with them, only as far as needed."""
-    from nmt_core.figures.compare import fitted_aligned_rows
-    from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT
+    from nmt_core.figures.compare import controls_lines, fitted_aligned_rows
+    from nmt_core.figures.traces import component_chrome
     from pages.compare import CLASSROOM_HEATMAP_HEIGHT
 
-    labels = [["alpha", "epsilon", "lambda", "</s>"]]
-    for rows in (3, 7, 16, 22):
-        row_height, font, top = fitted_aligned_rows(rows, labels, CLASSROOM_HEATMAP_HEIGHT, 22)
-        assert MIN_CLASSROOM_ROW_HEIGHT <= row_height <= CLASSROOM_ROW_HEIGHT and font <= min(22, row_height - 2)
-        if rows <= 16:
-            assert top + 10 + rows * row_height <= CLASSROOM_HEATMAP_HEIGHT, rows
-    assert fitted_aligned_rows(3, labels, CLASSROOM_HEATMAP_HEIGHT, 22)[:2] == (CLASSROOM_ROW_HEIGHT, 22)
+    for columns in (2, 4):
+        for rows in (3, 7, 16, 22):
+            row_height, font = fitted_aligned_rows(rows, 7, CLASSROOM_HEATMAP_HEIGHT, 22, columns)
+            assert MIN_CLASSROOM_ROW_HEIGHT <= row_height <= CLASSROOM_ROW_HEIGHT and font <= min(22, row_height - 2)
+            if rows <= 16 and columns == 2:  # the projector's default; four columns take a line more (the readout)
+                chrome = component_chrome(7, 22, font, controls_lines(columns))
+                assert chrome + rows * (row_height + 1) <= CLASSROOM_HEATMAP_HEIGHT, (columns, rows)
+    assert fitted_aligned_rows(3, 7, CLASSROOM_HEATMAP_HEIGHT, 22, 2) == (CLASSROOM_ROW_HEIGHT, 22)
 
 
 def test_classroom_keeps_a_transformer_columns_head_choice_below_its_heatmap(history_root):
@@ -347,8 +363,9 @@ def test_classroom_keeps_a_transformer_columns_head_choice_below_its_heatmap(his
     per_head = np.asarray(trace.layer_attention).transpose(1, 2, 0, 3)  # (L, h, T, S)
     words = attention_view(trace.source_tokens, trace.target_tokens, per_head[0, 3], merge_words=True)
     assert app.selectbox(key="compare_heads_tiny-transformer").value == "L1H4"
-    np.testing.assert_allclose(array(charts(app)["compare_heatmap_tiny-transformer"]["data"][0]["z"]),
-                               words.matrix, atol=1e-6)  # words by default on a projector
+    shown = heatmaps(app)["compare_heatmap_tiny-transformer"]
+    assert shown["merge"] is True  # words by default on a projector
+    np.testing.assert_allclose(shown["words"]["matrix"], words.matrix, atol=10**-DECIMALS)
 
 
 def test_narrow_columns_shrink_the_upright_labels_until_they_stand_apart():
@@ -357,7 +374,7 @@ def test_narrow_columns_shrink_the_upright_labels_until_they_stand_apart():
     from nmt_core.figures.compare import LABEL_SPACING, SMALLEST_LABEL, upright_label_font
 
     rows = ["yesterday", "market"]
-    assert upright_label_font(519, 16, ["lambda", "</s>"], 22) == 22  # two columns at 1280 px: room enough
+    assert upright_label_font(519, 12, ["lambda", "</s>"], 22) == 22  # two columns at 1280 px: room enough
     font = upright_label_font(338, 16, rows, 22)  # three columns
     assert font < 22 and (338 - (0.62 * 22 * len("yesterday") + 14) - 4) / 16 >= LABEL_SPACING * font
     assert upright_label_font(249, 16, rows, 22) == SMALLEST_LABEL  # four: as small as it goes (not enough)

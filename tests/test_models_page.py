@@ -6,10 +6,10 @@ import shutil
 import numpy as np
 
 from nmt_core.checkpoint import load_checkpoint, read_config, read_probes
-from nmt_core.figures.traces import label
+from nmt_core.views.heatmap_data import DECIMALS
 from nmt_core.views.projection import frequent_pieces
 from tests.apphelpers import run_page, vega_charts
-from tests.test_translate_page import array
+from tests.test_translate_page import array, heatmaps
 
 
 def charts(app, kind: str) -> list:
@@ -51,8 +51,9 @@ def test_card_of_the_sidebars_model(models_root):
     assert lengths["sentences"].sum() == config["metrics"]["test_sentences"]
     assert lengths["BLEU"].tolist() == [b["bleu"] for b in config["metrics"]["test_by_source_length"]]
     # the probe sentence's heatmap and curve (training wrote probes.json), and the embedding projection
-    assert [c.key for c in charts(open_tab("Attention as it formed"), "plotly_chart")] == [
-        "models_probe_heatmap_tiny-luong", "models_probe_curve_tiny-luong"]
+    formed = open_tab("Attention as it formed")
+    assert list(heatmaps(formed)) == ["models_probe_heatmap_tiny-luong"]
+    assert [c.key for c in charts(formed, "plotly_chart")] == ["models_probe_curve_tiny-luong"]
     assert [c.key for c in charts(open_tab("Embeddings"), "plotly_chart")] == ["models_projection_tiny-luong"]
     files = next(d.value for d in open_tab("Files").dataframe if "file" in d.value.columns)
     assert (files.set_index("file").loc["model.safetensors", "bytes"]
@@ -114,7 +115,7 @@ def test_all_models_with_broken_ones(models_root):
             app.session_state[f"models_tab_{name}"] = label
         app.run()
         assert not app.exception
-        return sorted(c.key for c in charts(app, "plotly_chart"))
+        return sorted([c.key for c in charts(app, "plotly_chart")] + list(heatmaps(app)))
 
     assert open_tabs("Attention as it formed") == sorted(
         f"models_probe_{kind}_{name}" for kind in ("heatmap", "curve") for name in ("tiny-luong", "broken-weights"))
@@ -177,10 +178,10 @@ def test_the_probe_scrubber_shows_each_epochs_heatmap_beside_dev_bleu(models_roo
 
     def shown(epoch: int, probe: int):
         recorded = probes[epoch - 1]["traces"][probe]
-        heatmap = plotly(app, "models_probe_heatmap_tiny-transformer")
-        np.testing.assert_allclose(array(heatmap["data"][0]["z"]), recorded["attention"], atol=1e-9)
-        assert heatmap["layout"]["xaxis"]["ticktext"] == [label(t) for t in recorded["source_tokens"]]
-        assert heatmap["layout"]["yaxis"]["title"]["text"] == f"epoch {epoch}"
+        heatmap = heatmaps(app)["models_probe_heatmap_tiny-transformer"]
+        np.testing.assert_allclose(heatmap["pieces"]["matrix"], recorded["attention"], atol=10**-DECIMALS)
+        assert heatmap["pieces"]["source"] == recorded["source_tokens"]
+        assert heatmap["y_title"] == f"epoch {epoch}"
         metrics = {m.label: m for m in app.metric}
         assert metrics["Dev BLEU"].value == f"{probes[epoch - 1]['dev_bleu']:.2f}"
         assert recorded["translation"] in [t.value for t in app.text]
@@ -214,35 +215,39 @@ def test_probe_traces_missing_or_broken(models_root):
 # --- issue 13: classroom mode at 1280x720, words by default there ---------------------------------------
 
 
-def test_probe_heatmap_words_toggle_and_its_link(models_root):
+def test_probe_heatmap_sends_both_views_and_the_link_chooses(models_root):
+    """The switch is the heatmap's (in the browser; it tells the server, whose entropy and curve follow it:
+    tests/test_browser.py); both views are sent, ?words= opens one."""
     probes = read_probes(models_root / "tiny-luong")
     recorded = probes[0]["traces"][0]
     app = open_tab("Attention as it formed")
-    assert not app.exception and app.title
-    toggle = app.toggle(key="models_words_tiny-luong")
-    assert toggle.value is False  # pieces first in normal mode
-    ticks = plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"]
-    assert ticks == [label(t) for t in recorded["source_tokens"]]
-    toggle.set_value(True).run()
-    assert not app.exception and app.query_params["words"] in ("1", ["1"])
+    assert not app.exception and app.title and not app.main.toggle
+    heatmap = heatmaps(app)["models_probe_heatmap_tiny-luong"]
+    assert heatmap["merge"] is False and heatmap["sync_words"] is True  # pieces first; the curve follows the switch
+    assert heatmap["pieces"]["source"] == recorded["source_tokens"]
     words = [t.removeprefix("\u2581") for t in recorded["source_tokens"]]  # one piece per word in the tiny model
-    assert plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"] == [label(w) for w in words]
+    assert heatmap["words"]["source"] == words
     linked = open_tab("Attention as it formed", words="1")  # the link reopens words
-    assert linked.toggle(key="models_words_tiny-luong").value is True
+    assert heatmaps(linked)["models_probe_heatmap_tiny-luong"]["merge"] is True
 
 
 def test_classroom_models_opens_on_words_with_the_headline_in_the_first_tab(models_root):
+    from nmt_core.figures.traces import component_chrome
+    from pages.models import CLASSROOM_HEATMAP_HEIGHT
+
     first = run_page("models", classroom="1")
     assert not first.exception
     assert not first.title  # the menu names the page; its height goes to the tabs
     assert [m.label for m in first.tabs[0].metric] == ["Test BLEU", "Test chrF", "Parameters", "Size on disk"]
     app = open_tab("Attention as it formed", classroom="1")
     assert not app.exception
-    assert app.toggle(key="models_words_tiny-luong").value is True
-    assert app.query_params["words"] in ("1", ["1"])
-    heatmap = plotly(app, "models_probe_heatmap_tiny-luong")
-    assert not any("\u2581" in t for t in heatmap["layout"]["xaxis"]["ticktext"])
-    assert heatmap["layout"]["height"] <= 380  # pages.models.CLASSROOM_HEATMAP_HEIGHT: whole under the tabs
-    app.toggle(key="models_words_tiny-luong").set_value(False).run()  # pieces one toggle away
-    assert not app.exception and app.query_params["words"] in ("0", ["0"])
-    assert any("\u2581" in t for t in plotly(app, "models_probe_heatmap_tiny-luong")["layout"]["xaxis"]["ticktext"])
+    heatmap = heatmaps(app)["models_probe_heatmap_tiny-luong"]
+    assert heatmap["merge"] is True and app.query_params["words"] in ("1", ["1"])
+    assert not any("\u2581" in t for t in heatmap["words"]["source"])
+    for view in ("pieces", "words"):  # whole under the tabs
+        row, font = heatmap["fit"][view]
+        longest = max(len(s) for s in heatmap[view]["source"])
+        rows = len(heatmap[view]["target"])
+        assert component_chrome(longest, heatmap["font_size"], font) + rows * (row + 1) <= CLASSROOM_HEATMAP_HEIGHT
+    pieces = open_tab("Attention as it formed", classroom="1", words="0")  # pieces one switch (or link) away
+    assert heatmaps(pieces)["models_probe_heatmap_tiny-luong"]["merge"] is False

@@ -8,16 +8,10 @@ import pytest
 
 from nmt_core.decoding import Candidate, Step, Trace
 from nmt_core.figures.traces import (
-    CONTEXT_ROW,
-    aligned_top_margin,
     alignment_figure,
     alignment_frame,
     attention_frame,
     attention_heatmap,
-    context_frame,
-    context_heatmap,
-    difference_frame,
-    difference_heatmap,
     entropy_chart,
     entropy_frame,
     image_config,
@@ -26,7 +20,8 @@ from nmt_core.figures.traces import (
     probability_chart,
     probability_frame,
 )
-from nmt_core.views.attention import entropy
+from nmt_core.views.attention import attention_view, entropy
+from nmt_core.views.heatmap_data import CONTEXT_ROW, DECIMALS, context_payload, difference_payload
 
 EOS_ID = 3
 
@@ -73,9 +68,7 @@ def test_heatmaps_built_without_plotly_validation_are_exactly_what_validation_ma
     trace = make_trace(SOURCE, TARGET, ATTENTION)
     other = make_trace(SOURCE, TARGET, np.random.default_rng(2).dirichlet(np.ones(len(SOURCE)), size=4).tolist())
     figures = [attention_heatmap(trace), attention_heatmap(trace, merge_words=True, font_size=22, height_per_row=46),
-               attention_heatmap(trace, top_margin=aligned_top_margin([SOURCE]), show_scale=False),
-               context_heatmap(context_frame(make_trace(SOURCE, TARGET, None))),
-               difference_heatmap(difference_frame(trace, other, 4))]
+               attention_heatmap(other, font_size=18)]
     for figure in figures:
         written = figure.to_dict()
         assert go.Figure(written).to_dict() == written
@@ -100,21 +93,6 @@ def test_heatmap_merged_into_words():
     np.testing.assert_allclose(z[1, 1], (a[1, 1] + a[1, 2] + a[2, 1] + a[2, 2]) / 2)
     assert "pieces: ▁ga to ← ▁ca t" in figure.data[0].text[1][1]
     assert figure.layout.font.size == 22 and figure.layout.height == 120 + 46 * 3
-
-
-def test_side_by_side_heatmaps_share_their_top_margin_and_row_height():
-    long_word = "▁" + "x" * 40
-    a = make_trace(SOURCE, TARGET, ATTENTION)
-    b = make_trace(["▁a", long_word, "</s>"], ["▁b"], [[0.2, 0.3, 0.5]])
-    top = aligned_top_margin([SOURCE, b.source_tokens], font_size=13)
-    figures = [attention_heatmap(t, 30, top_margin=top) for t in (a, b)]
-    for figure, rows in zip(figures, (4, 1), strict=True):
-        assert figure.layout.margin.t == top and figure.layout.xaxis.automargin is False
-        assert figure.layout.height == top + 10 + 30 * rows  # every row exactly 30 px: rows line up
-    shortened = figures[1].layout.xaxis.ticktext[1]
-    assert shortened.endswith("…") and len(shortened) < len(long_word)
-    assert long_word in figures[1].data[0].text[0][1]  # hover keeps the whole piece
-    assert top == aligned_top_margin([["x" * 16]], font_size=13)  # the margin fits the shortened label
 
 
 def test_font_size_reaches_ticks_titles_and_annotations():
@@ -148,13 +126,11 @@ def test_no_attention_trace_has_a_uniform_context_bar_instead():
     assert trace.attention is None and attention_frame(trace).empty
     with pytest.raises(ValueError):
         attention_heatmap(trace)
-    frame = context_frame(trace)
-    assert frame["target_token"].unique().tolist() == [CONTEXT_ROW]
-    np.testing.assert_allclose(frame["weight"], 1 / len(SOURCE))
-    figure = context_heatmap(frame)
-    assert np.array(figure.data[0].z).shape == (1, len(SOURCE)) and not figure.data[0].showscale
-    assert "final state" in figure.data[0].text[0][0]
-    assert context_frame(trace, merge_words=True)["source_token"].tolist() == ["the", "cat", "the", "</s>"]
+    bar = context_payload(trace)  # the heatmap component's data (pages/compare.py)
+    assert bar["pieces"]["target"] == [CONTEXT_ROW] and bar["pieces"]["source"] == SOURCE
+    np.testing.assert_allclose(bar["pieces"]["matrix"], [[1 / len(SOURCE)] * len(SOURCE)], atol=10**-DECIMALS)
+    assert bar["words"]["source"] == ["the", "cat", "the", "</s>"] and bar["words"]["target"] == [CONTEXT_ROW]
+    np.testing.assert_allclose(bar["words"]["matrix"], [[0.25] * 4], atol=10**-DECIMALS)
 
 
 def test_probability_frame_has_every_chosen_token_with_its_runner_up():
@@ -188,27 +164,27 @@ def test_difference_of_a_trace_with_itself_is_zero_and_rows_sum_to_zero():
     a = make_trace(SOURCE, TARGET, ATTENTION)
     other = np.random.default_rng(1).dirichlet(np.ones(len(SOURCE)), size=len(TARGET) + 1)
     b = make_trace(SOURCE, TARGET + ["▁más"], other.tolist())
-    np.testing.assert_allclose(difference_frame(a, a, 4)["weight"], 0.0)
-    frame = difference_frame(a, b, 4)
-    matrix = frame.pivot(index="target_index", columns="source_index", values="weight").to_numpy()
-    np.testing.assert_allclose(matrix, np.array(ATTENTION) - other[:4])
-    np.testing.assert_allclose(matrix.sum(axis=1), 0.0, atol=1e-12)
-    merged = difference_frame(a, b, 4, merge_words=True)
-    assert merged.drop_duplicates("target_index")["target_token"].tolist() == ["el", "gato", "el"]
-    figure = difference_heatmap(frame)
-    extent = np.abs(matrix).max()
-    assert figure.data[0].zmid == 0 and figure.data[0].zmin == pytest.approx(-extent)
-    assert figure.data[0].zmax == pytest.approx(extent)
+    np.testing.assert_allclose(difference_payload(a, a, 4)["pieces"]["matrix"], 0.0)
+    payload = difference_payload(a, b, 4)  # the heatmap component's data (pages/compare.py)
+    matrix = np.asarray(payload["pieces"]["matrix"])
+    np.testing.assert_allclose(matrix, np.array(ATTENTION) - other[:4], atol=10**-DECIMALS)
+    np.testing.assert_allclose(matrix.sum(axis=1), 0.0, atol=1e-2)
+    assert payload["words"]["target"] == ["el", "gato", "el"]
+    # merging is linear: the words view of A − B is A's words view less B's
+    words = attention_view(SOURCE, TARGET, np.array(ATTENTION) - other[:4], True).matrix
+    np.testing.assert_allclose(payload["words"]["matrix"], words, atol=10**-DECIMALS)
+    np.testing.assert_allclose(words, attention_view(SOURCE, TARGET, ATTENTION, True).matrix
+                               - attention_view(SOURCE, TARGET, other[:4], True).matrix, atol=1e-12)
 
 
 def test_difference_needs_the_same_source_pieces_and_enough_rows():
     a = make_trace(SOURCE, TARGET, ATTENTION)
     with pytest.raises(ValueError):
-        difference_frame(a, make_trace(SOURCE[1:], TARGET, [row[1:] for row in ATTENTION]), 4)
+        difference_payload(a, make_trace(SOURCE[1:], TARGET, [row[1:] for row in ATTENTION]), 4)
     with pytest.raises(ValueError):
-        difference_frame(a, a, 5)
+        difference_payload(a, a, 5)
     with pytest.raises(ValueError):
-        difference_frame(a, make_trace(SOURCE, TARGET, None), 4)
+        difference_payload(a, make_trace(SOURCE, TARGET, None), 4)
 
 
 def test_alignment_links_each_target_word_to_its_argmax_source_word():

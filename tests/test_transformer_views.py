@@ -325,8 +325,8 @@ def test_translate_page_of_an_rnn_has_no_head_controls(transformer_root):
 
 def test_probe_views_follow_the_recorded_epochs(tiny_transformer_dir):
     from nmt_core.checkpoint import read_probes
-    from nmt_core.figures.probes import probe_curve_figure, probe_heatmap
-    from nmt_core.views.probes import probe_curve, probe_epochs, probe_sources, probe_view
+    from nmt_core.figures.probes import probe_curve_figure
+    from nmt_core.views.probes import probe_curve, probe_epochs, probe_payload, probe_sources, probe_view
 
     probes = read_probes(tiny_transformer_dir)
     assert probe_epochs(probes) == [1, 2, 3]
@@ -347,6 +347,8 @@ def test_probe_views_follow_the_recorded_epochs(tiny_transformer_dir):
     figure = probe_curve_figure(curve, 2)
     assert [t.name for t in figure.data] == ["dev BLEU", "attention entropy (bits)", "epoch 2"]
     assert list(figure.data[2].y) == [probes[1]["dev_bleu"]]
-    heatmap = probe_heatmap(probe_view(probes, 2, 1))
-    np.testing.assert_allclose(heatmap.data[0].z, probes[1]["traces"][1]["attention"])
-    assert list(heatmap.layout.yaxis.ticktext) == [label(t) for t in probes[1]["traces"][1]["target_tokens"]]
+    heatmap = probe_payload(probes, 2, 1)  # the heatmap component's data, both views
+    np.testing.assert_allclose(heatmap["pieces"]["matrix"], probes[1]["traces"][1]["attention"], atol=1e-3)
+    assert heatmap["pieces"]["target"] == probes[1]["traces"][1]["target_tokens"]
+    assert heatmap["words"]["source"] == probe_view(probes, 2, 1, merge_words=True).source_tokens
+    assert probe_payload(probes, 9, 0) is None

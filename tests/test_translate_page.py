@@ -50,6 +50,15 @@ def heatmap(app) -> dict:
     return {**message["payload"], **message["view"]}
 
 
+def heatmaps(app) -> dict[str, dict]:
+    """Every heatmap component of the page by its key (compare_heatmap_NAME...), its data merged as in heatmap()."""
+    found = {}
+    for element in components(app):
+        message = json.loads(element.proto.bytes)
+        found[element.proto.id.split("-", 2)[2]] = {**message["payload"], **message["view"]}
+    return found
+
+
 def shown(data: dict) -> dict:
     """The view the component opens on: words or pieces, as the page says (``merge``)."""
     return data["words" if data["merge"] else "pieces"]
@@ -148,12 +157,15 @@ def test_the_js_puts_text_in_the_page_only_as_text():
     assert "textContent" in js
 
 
-def test_the_js_colours_are_plotly_blues():
-    """The component's scale is plotly.py's Blues, the scale of the app's plotly heatmaps."""
+@pytest.mark.parametrize(("name", "plotly_name"), [("BLUES", "Blues"), ("RDBU_R", "RdBu_r")])
+def test_the_js_colours_are_plotly_scales(name, plotly_name):
+    """The component's scales are plotly.py's Blues (attention) and RdBu_r (Compare's A − B, centred at 0), the
+    scales the app's plotly heatmaps had."""
     js = component_js("heatmap.js")
-    stops = js[js.index("const BLUES = ["):js.index("];", js.index("const BLUES = ["))]
-    drawn = [tuple(int(v) for v in found) for found in re.findall(r"\[(\d+), (\d+), (\d+)\]", stops)]
-    scale = plotly.colors.get_colorscale("Blues")
+    start = js.index(f"const {name} = [")
+    drawn = [tuple(int(v) for v in found) for found in re.findall(r"\[(\d+), (\d+), (\d+)\]",
+                                                                    js[start:js.index("];", start)])]
+    scale = plotly.colors.get_colorscale(plotly_name)
     expected = [tuple(int(v) for v in re.findall(r"\d+", colour)) for _, colour in scale]
     assert drawn == expected
 

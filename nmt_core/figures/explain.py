@@ -1,57 +1,37 @@
-"""The Explain page's figures: attention and attribution as heatmaps of the same shape, side by side."""
+"""The Explain page's heatmaps: attention and attribution of the same shape, side by side, as the heatmap
+component's data (nmt_core/views/heatmap_data.py), each row of the attribution with its rank correlation to the
+attention's row. No streamlit here."""
 
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 
-from .traces import CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT, label, set_font_size
+from ..explain.attribution import rank_correlation
+from ..views.attention import attention_view
+from ..views.heatmap_data import matrix_payload
 
 ROW_HEIGHT = 26  # px per row
-CHROME = 150  # px of a heatmap besides its rows (title, source labels, margins), top_margin not given
-BOTTOM = 10  # px below the rows
+RHO = "Spearman ρ"  # the title of the attribution's notes: each row's rank correlation with the attention's
 
 
-def score_heatmap(matrix: np.ndarray, source: list[str], target: list[str], title: str,
-                  font_size: int, row_height: int = ROW_HEIGHT, top_margin: int | None = None) -> go.Figure:
-    """A (T, S) matrix of scores, one row per target token: attention or attribution on the Explain page.
-
-    Integer axes with tick labels (text axes would merge repeated tokens like "the"); labels HTML-escaped
-    (plotly reads tick text as HTML: "</s>" would vanish). Height: CHROME + ``row_height`` per row.
-    ``top_margin`` (:func:`score_top_margin`): source labels upright in that much room under the title, and
-    the height is exactly ``top_margin`` + BOTTOM + the rows (what :func:`fitted_score_rows` fits)."""
-    figure = go.Figure(go.Heatmap(z=matrix, colorscale="Blues", showscale=False,
-                                  hovertemplate="%{z:.3f}<extra></extra>"))
-    # the title at the very top, the source pieces (ticks on top) below it: they must not overlap
-    figure.update_layout(title=dict(text=title, font=dict(size=font_size), y=1.0, yref="container", yanchor="top",
-                                    pad=dict(t=8)),
-                         height=CHROME + row_height * len(target),
-                         margin=dict(l=10, r=10, t=40 + 3 * font_size, b=BOTTOM), font=dict(size=font_size))
-    figure.update_xaxes(tickmode="array", tickvals=list(range(len(source))), ticktext=[label(s) for s in source],
-                        side="top")
-    figure.update_yaxes(tickmode="array", tickvals=list(range(len(target))), ticktext=[label(t) for t in target],
-                        autorange="reversed")
-    if top_margin is not None:
-        figure.update_layout(height=top_margin + BOTTOM + row_height * max(len(target), 1),
-                             margin=dict(t=top_margin))
-        figure.update_xaxes(tickangle=-90, automargin=False)
-    return set_font_size(figure, font_size)  # the ticks too: Streamlit's theme sets their size otherwise
+def normalised_scores(scores) -> np.ndarray:
+    """|attribution|, each row scaled to sum to 1 (comparable with an attention row)."""
+    scores = np.abs(np.asarray(scores, dtype=float))
+    return scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
 
 
-def score_top_margin(source: list[str], font_size: int) -> int:
-    """Room above the rows for the title and the source labels set upright under it."""
-    longest = max((len(s) for s in source), default=1)
-    return int(1.5 * font_size + 20 + 0.62 * font_size * longest)
+def explain_payloads(source: list[str], target: list[str], attention, scores) -> tuple[dict | None, dict]:
+    """(the attention's payload, None without attention; the attribution's) over ``source`` x ``target`` pieces,
+    both views each. ``scores``: the raw (T, S) attribution; drawn as :func:`normalised_scores`. With attention,
+    each attribution row notes its Spearman ρ with the attention row (words: both merged first)."""
+    scored = normalised_scores(scores)
+    if attention is None:
+        return None, matrix_payload(source, target, scored)
+    attention = np.asarray(attention, dtype=float)
 
+    def rho(view: str, merged: np.ndarray) -> list[str]:
+        rows = attention_view(source, target, attention, view == "words").matrix
+        values = [rank_correlation(a, b) for a, b in zip(rows, merged, strict=True)]
+        return ["–" if r is None else f"{r:.2f}" for r in values]
 
-def fitted_score_rows(rows: int, source: list[str], height: int, font_size: int) -> tuple[int, int, int]:
-    """(row height, font size, top margin) for a score heatmap of ``rows`` rows to fit in ``height`` px on a
-    projector, source labels upright: rows of up to CLASSROOM_ROW_HEIGHT px, fewer px (not below
-    MIN_CLASSROOM_ROW_HEIGHT) when they do not fit, and the labels never larger than a row."""
-    rows, font = max(rows, 1), font_size
-    row_height = CLASSROOM_ROW_HEIGHT
-    for _ in range(3):  # a smaller font frees room above the rows
-        top = score_top_margin(source, font)
-        row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, (height - top - BOTTOM) // rows))
-        font = min(font, row_height - 2)
-    return row_height, font, score_top_margin(source, font)
+    return matrix_payload(source, target, attention), matrix_payload(source, target, scored, notes=rho)

@@ -1,21 +1,14 @@
-"""Figures of attention as it forms over the training epochs (nmt_core.views.probes)."""
+"""The curve of attention as it forms over the training epochs (nmt_core.views.probes); the probe's heatmap is
+the browser component (nmt_core.views.probes.probe_payload)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..views.probes import ProbeView
-from .traces import ROW_HEIGHT, heatmap_figure, label, matrix_frame, set_font_size
+from .traces import label, set_font_size
 
 CURRENT_COLOR = "#d62728"
-
-
-def probe_heatmap(view: ProbeView, *, height_per_row: int = ROW_HEIGHT, font_size: int = 13) -> go.Figure:
-    """The probe's attention at one epoch, drawn like every other heatmap (target down, source across)."""
-    frame = matrix_frame(view.attention, view.source_tokens, view.target_tokens)
-    return heatmap_figure(frame, height_per_row=height_per_row, font_size=font_size, source=view.source_tokens,
-                          y_title=f"epoch {view.epoch}")
 
 
 def probe_curve_figure(curve: pd.DataFrame, epoch: int, *, font_size: int = 13, height: int = 300) -> go.Figure:

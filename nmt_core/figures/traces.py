@@ -47,7 +47,6 @@ FRAME_COLUMNS = ["target_index", "target_token", "target_pieces", "source_index"
 PROBABILITY_COLUMNS = ["step", "token", "probability", "forced", "runner_up", "runner_up_probability"]
 ENTROPY_COLUMNS = ["model", "step", "token", "entropy", "uniform"]
 ALIGNMENT_COLUMNS = ["target_index", "target_word", "source_index", "source_word", "weight"]
-CONTEXT_ROW = "context"  # the no-attention bar's one row: the same vector at every step
 NO_ATTENTION_NOTE = ("No attention: the decoder sees only the encoder's final state, one fixed vector for the whole "
                      "sentence, the same at every step. The bar stands for that vector: every source piece goes into "
                      "it, none is singled out.")
@@ -131,50 +130,34 @@ def _hover(frame: pd.DataFrame, rows: int, columns: int, value_name: str) -> lis
 
 
 def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, font_size: int = 13,
-                   colorscale="Blues", zmin: float = 0.0, zmax: float = 1.0, zmid: float | None = None,
-                   value_name: str = "attention", y_title: str = "translation", show_scale: bool = True,
-                   source: list[str] | None = None, top_margin: int | None = None) -> go.Figure:
-    """A long frame (:data:`FRAME_COLUMNS`) as a heatmap: target rows down, source columns across.
+                   value_name: str = "attention", y_title: str = "translation",
+                   source: list[str] | None = None) -> go.Figure:
+    """A long frame (:data:`FRAME_COLUMNS`) as a Blues heatmap: target rows down, source columns across (the Step
+    page's revealed heatmap; every other heatmap is the browser component, nmt_core/figures/components/heatmap.js).
 
-    Height is ``max(220, FIGURE_CHROME + height_per_row * rows)``. ``top_margin`` (see
-    :func:`aligned_top_margin`) pins the space above the first row and makes
-    every row exactly ``height_per_row`` px, so figures side by side line up
-    row for row even when their source labels differ. ``source``: the column
-    labels when the frame has no rows yet (nothing decoded).
+    Height is ``max(220, FIGURE_CHROME + height_per_row * rows)``. ``source``: the column labels when the frame
+    has no rows yet (nothing decoded).
     """
     source, target, matrix = _axes(frame, source)
 
     def sized() -> dict:  # a dict of its own for every font: an unvalidated figure keeps the spec's dicts
         return {"size": font_size}
 
-    x_labels = [label(s) for s in source] if top_margin is None else [label(_shorten(s)) for s in source]
-    y_labels = [label(t) for t in target] if top_margin is None else [label(_shorten(t)) for t in target]
     heatmap = {"type": "heatmap", "z": matrix, "x": list(range(len(source))),
-               "y": list(range(len(target))), "colorscale": named_colorscale(colorscale), "zmin": zmin, "zmax": zmax,
+               "y": list(range(len(target))), "colorscale": named_colorscale("Blues"), "zmin": 0.0, "zmax": 1.0,
                "text": _hover(frame, len(target), len(source), value_name), "hoverinfo": "text",
-               "xgap": 1, "ygap": 1, "showscale": show_scale,
+               "xgap": 1, "ygap": 1, "showscale": True,
                "colorbar": {"title": {"text": value_name, "font": sized()}, "thickness": 12, "tickfont": sized()}}
-    if zmid is not None:
-        heatmap["zmid"] = zmid
     layout = {
         "xaxis": {"tickmode": "array", "showgrid": False, "tickfont": sized(), "tickvals": list(range(len(source))),
-                  "ticktext": x_labels, "side": "top", "title": {"text": "source", "font": sized()}},
+                  "ticktext": [label(s) for s in source], "side": "top", "title": {"text": "source", "font": sized()}},
         "yaxis": {"tickmode": "array", "showgrid": False, "tickfont": sized(), "tickvals": list(range(len(target))),
-                  "ticktext": y_labels, "autorange": "reversed", "title": {"text": y_title, "font": sized()}},
+                  "ticktext": [label(t) for t in target], "autorange": "reversed",
+                  "title": {"text": y_title, "font": sized()}},
         "height": max(220, FIGURE_CHROME + height_per_row * len(target)),
         "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
         "font": sized(), "legend": {"font": sized()}, "plot_bgcolor": "white",
     }
-    if top_margin is not None:
-        # Labels upright (long ones shortened; hover keeps them whole) and no automatic margin:
-        # the plot area starts at the same height in every figure.
-        # The left margin is set from the row labels too: narrow columns need every pixel for cells.
-        left = int(0.62 * font_size * max((len(_shorten(t)) for t in target), default=1) + 14)
-        layout["height"] = top_margin + 10 + height_per_row * max(len(target), 1)
-        layout["margin"] = {"t": top_margin, "l": left, "r": 4, "b": 10}
-        layout["xaxis"].update(tickangle=-90, automargin=False)
-        layout["yaxis"].update(automargin=False)
-        layout["yaxis"]["title"]["standoff"] = 4
     return unvalidated_figure({"data": [heatmap], "layout": layout})
 
 
@@ -211,52 +194,45 @@ def unvalidated_figure(spec: dict) -> go.Figure:
         return go.Figure(spec)
 
 
-ALIGNED_LABEL_CHARACTERS = 16  # source labels longer than this are shortened in side-by-side heatmaps
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= ALIGNED_LABEL_CHARACTERS else text[:ALIGNED_LABEL_CHARACTERS - 1] + "…"
-
-
-def aligned_top_margin(source_labels: list[list[str]], font_size: int = 13) -> int:
-    """Room above heatmaps placed side by side: enough for the longest (shortened) source label set
-    upright, plus the axis title; the same value for every figure makes their rows line up."""
-    longest = max((len(_shorten(text)) for labels in source_labels for text in labels), default=1)
-    return int(2.5 * font_size + 0.62 * font_size * longest)
+ALIGNED_LABEL_CHARACTERS = 16  # labels longer than this are shortened in side-by-side heatmaps (whole on hover)
 
 
 def attention_heatmap(trace: Trace, height_per_row: int = ROW_HEIGHT, *, merge_words: bool = False,
-                      font_size: int = 13, show_scale: bool = True, top_margin: int | None = None,
-                      y_title: str = "translation") -> go.Figure:
+                      font_size: int = 13) -> go.Figure:
     """Target tokens down, source tokens across. Integer axes with tick labels,
     so repeated tokens (two "the") stay separate rows instead of merging.
 
     Hover shows the target and source piece (or word, with its pieces) and the weight.
-    ``top_margin``: line up with other heatmaps (see :func:`heatmap_figure`).
     """
     if trace.attention is None and trace.output_steps:
-        raise ValueError("this trace has no attention (a model without attention); use context_heatmap")
+        raise ValueError("this trace has no attention (a model without attention)")
     source = attention_view(trace.source_tokens, [], np.zeros((0, len(trace.source_tokens))), merge_words).source
     return heatmap_figure(attention_frame(trace, merge_words), height_per_row=height_per_row, font_size=font_size,
-                          show_scale=show_scale, source=source, top_margin=top_margin, y_title=y_title)
+                          source=source)
 
 
-def context_frame(trace: Trace, merge_words: bool = False) -> pd.DataFrame:
-    """A model without attention: one row standing for the fixed context, the same weight on every source piece."""
-    view = attention_view(trace.source_tokens, [], np.zeros((0, len(trace.source_tokens))), merge_words)
-    n = len(view.source)
-    return matrix_frame(np.full((1, n), 1.0 / max(n, 1)), view.source, [CONTEXT_ROW], view.source_pieces)
+def component_chrome(longest: int, font_size: int, label_font: int | None = None, lines: int = 1) -> int:
+    """px of a heatmap component (components/heatmap.css) besides its rows: ``lines`` lines of title and controls
+    (1.6 em and 0.3 em below, at ``font_size``) and the source labels set upright above the cells (~0.62 em a
+    character, 0.6 em of padding, at ``label_font``), with a few px of gaps."""
+    label = label_font or font_size
+    return int(lines * 1.9 * font_size + 0.62 * label * longest + 0.6 * label + 6)
 
 
-def context_heatmap(frame: pd.DataFrame, height_per_row: int = ROW_HEIGHT, font_size: int = 13,
-                    top_margin: int | None = None) -> go.Figure:
-    """The no-attention "heatmap": one uniform grey bar across the source, with the explanation on hover."""
-    figure = heatmap_figure(frame, height_per_row=height_per_row, font_size=font_size,
-                            colorscale=[[0, "#9e9e9e"], [1, "#9e9e9e"]], value_name="share", y_title="",
-                            show_scale=False, top_margin=top_margin)
-    note = "encoder's final state: the same context at every step"
-    figure.update_traces(text=[[f"{label(row.source_token)} → {note}" for row in frame.itertuples()]])
-    return figure
+def fitted_component_rows(rows: int, longest: int, height: int, font_size: int, lines: int = 1,
+                          label_font: int | None = None) -> tuple[int, int]:
+    """(row height, label font) for a heatmap component of ``rows`` rows, source labels of up to ``longest``
+    characters, to fit in ``height`` px on a projector: rows of CLASSROOM_ROW_HEIGHT px when they fit, else fewer
+    (not below MIN_CLASSROOM_ROW_HEIGHT); the labels never larger than a row (the source labels drawn at most
+    ``label_font``, as the component draws them). A smaller
+    font shortens the upright labels and frees room for the rows, so it settles in a few rounds."""
+    rows, font = max(rows, 1), font_size
+    row_height = CLASSROOM_ROW_HEIGHT
+    for _ in range(3):
+        room = height - component_chrome(longest, font_size, min(font, label_font or font), lines)
+        row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, room // rows - 1))  # 1 px grid gap
+        font = min(font, row_height - 2)  # only ever smaller: the loop cannot swing back
+    return row_height, font
 
 
 # --- Per-token probability --------------------------------------------------------------------------------
@@ -348,31 +324,6 @@ def entropy_chart(frame: pd.DataFrame, font_size: int = 13, height: int = 300) -
         legend={"orientation": "h", "y": -0.25},
     )
     return set_font_size(figure, font_size)
-
-
-def difference_frame(trace_a: Trace, trace_b: Trace, rows: int, merge_words: bool = False) -> pd.DataFrame:
-    """Long form of A − B over the first ``rows`` target tokens (both over the same source pieces).
-
-    The labels are A's target tokens; B must have read the same source pieces.
-    """
-    if trace_a.attention is None or trace_b.attention is None:
-        raise ValueError("both traces need attention")
-    if trace_a.source_tokens != trace_b.source_tokens:
-        raise ValueError("the two traces read different source pieces")
-    if rows > min(len(trace_a.target_tokens), len(trace_b.target_tokens)):
-        raise ValueError(f"cannot compare {rows} rows")
-    target = trace_a.target_tokens[:rows]
-    a = attention_view(trace_a.source_tokens, target, trace_a.attention[:rows], merge_words)
-    b = attention_view(trace_b.source_tokens, target, trace_b.attention[:rows], merge_words)
-    return matrix_frame(a.matrix - b.matrix, a.source, a.target, a.source_pieces, a.target_pieces)
-
-
-def difference_heatmap(frame: pd.DataFrame, height_per_row: int = ROW_HEIGHT, font_size: int = 13) -> go.Figure:
-    """A − B on a diverging scale centred at 0: red where A attends more, blue where B does."""
-    extent = float(frame["weight"].abs().max()) if len(frame) else 0.0
-    extent = extent if extent > 1e-9 else 1.0  # all zero: keep a readable scale
-    return heatmap_figure(frame, height_per_row=height_per_row, font_size=font_size, colorscale="RdBu_r",
-                          zmin=-extent, zmax=extent, zmid=0.0, value_name="A − B")
 
 
 def alignment_frame(trace: Trace, merge_words: bool = True) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .attention import attention_view, entropy
+from .heatmap_data import matrix_payload
 
 CURVE_COLUMNS = ["epoch", "dev_bleu", "entropy", "translation"]
 
@@ -44,13 +45,31 @@ class ProbeView:
     entropy: float | None  # mean bits over the rows: lower is sharper
 
 
-def probe_view(probes: list[dict], epoch: int, index: int, merge_words: bool = False) -> ProbeView | None:
-    """Probe ``index`` at ``epoch`` (pieces merged into words when asked); None when that epoch or probe
-    is not recorded."""
+def _recorded(probes: list[dict], epoch: int, index: int) -> tuple[dict, dict] | None:
+    """(the epoch's entry, probe ``index``'s trace there); None when that epoch or probe is not recorded."""
     entry = next((e for e in probes if e["epoch"] == epoch), None)
     if entry is None or not 0 <= index < len(entry["traces"]):
         return None
-    trace = entry["traces"][index]
+    return entry, entry["traces"][index]
+
+
+def probe_payload(probes: list[dict], epoch: int, index: int) -> dict | None:
+    """The heatmap component's data of probe ``index`` at ``epoch``: pieces and words
+    (:func:`nmt_core.views.heatmap_data.matrix_payload`); None when not recorded or without attention."""
+    found = _recorded(probes, epoch, index)
+    if found is None or found[1].get("attention") is None:
+        return None
+    trace = found[1]
+    return matrix_payload(list(trace["source_tokens"]), list(trace["target_tokens"]), trace["attention"])
+
+
+def probe_view(probes: list[dict], epoch: int, index: int, merge_words: bool = False) -> ProbeView | None:
+    """Probe ``index`` at ``epoch`` (pieces merged into words when asked); None when that epoch or probe
+    is not recorded."""
+    found = _recorded(probes, epoch, index)
+    if found is None:
+        return None
+    entry, trace = found
     source_tokens, target_tokens = list(trace["source_tokens"]), list(trace["target_tokens"])
     attention, bits = trace.get("attention"), None
     if attention is not None:
