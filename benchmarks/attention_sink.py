@@ -71,7 +71,9 @@ def measure(folder: Path, sentences: int, data: Path | None, mask_end: bool) -> 
         forced.append(attention_matrix(model, pair.src_ids, pair.tgt_ids))
     aer = score_methods(checkpoint, rows, ["attention", "shift"])
     return {"checkpoint": str(folder), "attention": model.cfg.attention,
-            "attend_to_source_end": model.cfg.attend_to_source_end, "masked_at_inference_only": mask_end,
+            # A Transformer has no such option: its source </s> is always attendable.
+            "attend_to_source_end": getattr(model.cfg, "attend_to_source_end", True),
+            "masked_at_inference_only": mask_end,
             "sentences": len(sources), "end_mass_greedy": end_mass([g for g in greedy if g.size]),
             "end_mass_forced": end_mass(forced),
             "aer": {method: scores["aer"] for method, scores in aer.items()},
