@@ -1,13 +1,18 @@
-"""Translate: the translation, its attention heatmap (pieces or words), per-token probabilities,
-the n-best list and downloads. Classroom mode keeps only the translation and a large heatmap.
+"""Translate: the translation, its attention heatmap (pieces or words) with each token's probability beside its
+row, the n-best list and downloads. Classroom mode keeps only the translation and a large heatmap.
 
 The heatmap is a ``st.components.v2`` component (nmt_core/figures/components/heatmap.js): a decode's pieces
 and words views go to the browser once (nmt_core/views/heatmap_data.py), and the words/pieces switch, the
-hover and the PNG/SVG download run there, with no server run; the switch keeps ``?words=0|1`` in the URL.
+hover and the PNG/SVG download run there, with no server run; the switch keeps ``?words=0|1`` in the URL. Each
+row's bar is the model's probability of that token (a word's: the product of its pieces'), the runner-up on hover:
+it was a Vega-Lite chart of its own, whose compile and draw took about a third of the browser's work for a new
+sentence (benchmarks/new_sentence_ab.py).
 
 A Transformer also gets a layer and head choice for the heatmap (one head, a layer's mean, or every
 layer and head averaged; ``?heads=L2H3``), the layer x head grid of its cross-attention (click a panel
 to open that head), and its encoder and decoder self-attention with the causal mask drawn."""
+
+import math
 
 import streamlit as st
 
@@ -21,8 +26,6 @@ from nmt_core.figures.traces import (
     fitted_rows,
     image_config,
     nbest_frame,
-    probability_chart,
-    probability_frame,
 )
 from nmt_core.views.attention_heads import (
     HeadChoice,
@@ -35,7 +38,7 @@ from nmt_core.views.attention_heads import (
     head_shape,
     with_choice,
 )
-from nmt_core.views.heatmap_data import heatmap_payload, view_sizes
+from nmt_core.views.heatmap_data import heatmap_payload, view_sizes, with_probabilities
 from pages.lib.common import (
     NO_CHECKPOINT,
     classroom,
@@ -103,15 +106,9 @@ def render():
         show_notices(trace_key(name, sentence, settings), trace)
 
     if not big:
-        sure, candidates = st.columns([2, 3])
-        with sure:
-            st.subheader("How sure was the model?")
-            st.caption("The probability the model gave each token it emitted. Hover a bar for the runner-up.")
-            st.vega_lite_chart(probability_spec(trace_key(name, sentence, settings), font_size), width="stretch")
-        with candidates:
-            st.subheader("Candidates")
-            st.caption("The n-best list: log-prob, and log-prob divided by the length penalty (what ranks them).")
-            st.dataframe(nbest_frame(trace), hide_index=True, width="stretch")
+        st.subheader("Candidates")
+        st.caption("The n-best list: log-prob, and log-prob divided by the length penalty (what ranks them).")
+        st.dataframe(nbest_frame(trace), hide_index=True, width="stretch")
 
         st.subheader("Download")
         left, right = st.columns(2)
@@ -183,7 +180,11 @@ def draw_heatmap(name, sentence, settings, trace, big, merge, font_size, image_f
                                  font_size) for view, size in sizes.items()}
     mount_heatmap(COMPONENT_KEY, payload, f"attention-{name}", image_format, on_words=on_words, merge=merge,
                   classroom=big, font_size=font_size, row_height=ROW_HEIGHT, fit=fit, y_title="translation",
-                  sync_words=choice is not None)
+                  sync_words=choice is not None, show_probability=not big)  # on a projector: the essentials
+    if not big:
+        end = f" It stopped with </s> at p = {math.exp(trace.steps[-1].logprob):.3f}." if trace.finished else ""
+        st.caption("Beside each row, the probability the model gave that token (a word's: the product of its "
+                   "pieces'); hover a bar for the runner-up; orange: a token forced on the model." + end)
     if choice is not None:
         show_heads(name, sentence, settings, trace, choice, merge, font_size)
 
@@ -195,14 +196,8 @@ def heatmap_data(key: tuple, choice: str | None) -> tuple[bytes, dict]:
     trace = trace_of(key)
     shape = head_shape(trace)
     parsed = HeadChoice.parse(choice, *shape) if choice is not None and shape is not None else None
-    payload = heatmap_payload(with_choice(trace, parsed))
+    payload = with_probabilities(heatmap_payload(with_choice(trace, parsed)), trace)
     return payload_json(payload), view_sizes(payload)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def probability_spec(key: tuple, font_size: int) -> dict:
-    """The probability chart's Vega-Lite spec, built once per decode and shared (Streamlit copies it to send)."""
-    return probability_chart(probability_frame(trace_of(key)), font_size=font_size)
 
 
 def choice_label(key: str, layers: int, heads: int) -> str:

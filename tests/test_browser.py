@@ -142,13 +142,15 @@ def heatmap_rows(page):
 def check_translate(page, classroom: bool) -> None:
     main_text(page, REVERSED).wait_for(timeout=TIMEOUT_MS)
     wait_visible(page, ".ae-heatmap .ae-hm-cell")  # the heatmap component, drawn
+    # each token's probability beside its row, but on a projector (the essentials only)
+    expect_count(page.locator(".ae-heatmap [data-ae=probability]"), 0 if classroom else int(
+        page.locator(".ae-heatmap").get_attribute("data-rows")))
     page.locator(".ae-heatmap [data-ae=xlabel]", has_text="gamma").first.wait_for(timeout=TIMEOUT_MS)  # a source label
     # words first on a projector, pieces otherwise; the link says which
     assert heatmap_mode(page) == ("words" if classroom else "pieces")
     assert url_param(page, "words") == str(int(classroom))
     if not classroom:
         page.get_by_role("heading", name="Candidates").wait_for(timeout=TIMEOUT_MS)
-        wait_visible(page, VEGA)  # how sure was the model
 
 
 def check_step(page, classroom: bool) -> None:
@@ -471,6 +473,11 @@ def test_translate_heatmap_switches_words_and_saves_images_in_the_browser(tabs, 
         page.locator(".ae-heatmap .ae-hm-cell").first.hover()
         readout = page.locator(".ae-heatmap [data-ae=readout]").inner_text()
         assert "\u2190 alpha" in readout and "attention: " in readout, readout  # target ← source, weight
+        page.locator(".ae-heatmap [data-ae=probability]").first.hover()  # each row's probability, beside it
+        readout = page.locator(".ae-heatmap [data-ae=readout]").inner_text()
+        assert readout.startswith("p(") and "runner-up" in readout, readout
+        expect_count(page.locator(".ae-heatmap [data-ae=probability]"), int(
+            page.locator(".ae-heatmap").get_attribute("data-rows")))
         page.mouse.move(0, 0)
         switch.uncheck()
         assert heatmap_mode(page) == "pieces" and label_texts(page, "xlabel") == pieces

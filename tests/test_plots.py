@@ -1,6 +1,5 @@
 """Figures from hand-made traces: heatmaps (pieces and words), probabilities, entropy, difference, alignment."""
 
-import json
 import math
 
 import numpy as np
@@ -17,11 +16,16 @@ from nmt_core.figures.traces import (
     image_config,
     label,
     nbest_frame,
-    probability_chart,
-    probability_frame,
 )
 from nmt_core.views.attention import attention_view, entropy
-from nmt_core.views.heatmap_data import CONTEXT_ROW, DECIMALS, context_payload, difference_payload
+from nmt_core.views.heatmap_data import (
+    CONTEXT_ROW,
+    DECIMALS,
+    context_payload,
+    difference_payload,
+    heatmap_payload,
+    with_probabilities,
+)
 
 EOS_ID = 3
 
@@ -133,20 +137,20 @@ def test_no_attention_trace_has_a_uniform_context_bar_instead():
     np.testing.assert_allclose(bar["words"]["matrix"], [[0.25] * 4], atol=10**-DECIMALS)
 
 
-def test_probability_frame_has_every_chosen_token_with_its_runner_up():
+def test_each_row_carries_the_probability_of_its_token_and_the_runner_up():
+    """Translate's heatmap rows (pieces: each token of the translation) with the model's probability of the token
+    and, on hover, the best other candidate; a word's probability is the product of its pieces' (the chain rule)."""
     trace = make_trace(SOURCE, TARGET, ATTENTION, probs=[0.9, 0.6, 0.3, 0.8])
-    frame = probability_frame(trace)
-    assert frame["token"].tolist() == TARGET + ["</s>"]
-    np.testing.assert_allclose(frame["probability"], [0.9, 0.6, 0.3, 0.8, 0.9])
-    assert frame["runner_up"].tolist()[:4] == ["▁other"] * 4
-    np.testing.assert_allclose(frame["runner_up_probability"][:4], [0.05, 0.2, 0.35, 0.1])
-    assert frame["runner_up"].iloc[4] == "" and math.isnan(frame["runner_up_probability"].iloc[4])
-    spec = probability_chart(frame)
-    assert spec["encoding"]["y"]["sort"] == ["1. ▁el", "2. ▁ga", "3. to", "4. ▁el", "5. </s>"]  # repeats kept
-    assert spec["data"]["values"][4]["runner_up_probability"] is None  # JSON has no NaN
-    import altair as alt  # the spec is written by hand: it must be valid Vega-Lite (from_dict validates it)
-
-    assert alt.Chart.from_dict(json.loads(json.dumps(spec))).to_dict()["encoding"] == spec["encoding"]
+    payload = with_probabilities(heatmap_payload(trace), trace)
+    pieces, words = payload["pieces"], payload["words"]
+    np.testing.assert_allclose(pieces["probability"], [0.9, 0.6, 0.3, 0.8])
+    assert pieces["forced"] == [0] * 4 and len(pieces["probability_notes"]) == len(pieces["target"])
+    assert pieces["probability_notes"][1] == "p(▁ga) = 0.600 · runner-up ▁other 0.200"
+    assert words["target"] == ["el", "gato", "el"]
+    np.testing.assert_allclose(words["probability"], [0.9, 0.6 * 0.3, 0.8], atol=1e-3)
+    assert words["probability_notes"][1] == "p(gato) = 0.180 = ▁ga 0.600 × to 0.300"
+    assert words["probability_notes"][0] == "p(el) = 0.900 · runner-up ▁other 0.050"  # one piece: its runner-up
+    assert payload["id"] == heatmap_payload(trace)["id"] and payload["words"]["matrix"] == words["matrix"]
 
 
 def test_entropy_frame_in_bits_per_model_without_attention_left_out():

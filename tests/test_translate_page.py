@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import math
 import re
 
 import numpy as np
@@ -122,7 +123,11 @@ def test_probabilities_candidates_and_trace_download(models_root, translator, do
     app = run_page("translate", "alpha beta gamma")
     assert not app.exception
     trace = expected_trace(translator, app, "alpha beta gamma")
-    assert len(app.get("vega_lite_chart")) == 1  # per-token probability chart
+    assert not app.get("vega_lite_chart")  # each token's probability is drawn beside its heatmap row
+    data = heatmap(app)
+    assert data["show_probability"] is True
+    np.testing.assert_allclose(data["pieces"]["probability"], [math.exp(s.logprob) for s in trace.output_steps],
+                               atol=1e-3)
     nbest = app.dataframe[0].value
     assert nbest["translation"].tolist() == [h.translation for h in trace.beam.hypotheses]
     buttons = app.get("download_button")
@@ -147,6 +152,17 @@ def test_heatmap_can_be_saved_as_png_or_svg(models_root):
     assert heatmap(app)["image"]["format"] == "svg"
     js = component_js("heatmap.js")
     assert "image/svg+xml" in js and '"image/png"' in js  # both drawn in the browser
+
+
+def test_the_component_is_sent_without_its_comments_and_indentation(models_root):
+    """Streamlit writes the component's JS and CSS into every element message (each new decode): they go compact,
+    every code line kept, in order."""
+    (element,) = components(run_page("translate", "alpha beta gamma"))
+    js, css = element.proto.js_content, element.proto.css_content
+    kept = [line.strip() for line in component_js("heatmap.js").splitlines()
+            if line.strip() and not line.strip().startswith("//")]
+    assert js.split("\n") == kept and len(js) < 0.85 * len(component_js("heatmap.js"))
+    assert "/*" not in css and ".ae-heatmap .ae-hm-cell {" in css
 
 
 def test_the_js_puts_text_in_the_page_only_as_text():
@@ -208,7 +224,7 @@ def test_classroom_mode_shows_only_translation_and_a_bigger_heatmap(models_root)
         assert heatmap_chrome(longest, font) + row * len(big[view]["target"]) <= CLASSROOM_HEATMAP_HEIGHT
     assert heatmap(run_page("translate", "alpha beta gamma", classroom="1", words="0"))["merge"] is False
     assert not app.dataframe and not app.get("download_button") and not app.get("vega_lite_chart")
-    assert not app.subheader
+    assert not app.subheader and big["show_probability"] is False  # the essentials only
 
 
 def test_classroom_rows_shrink_to_fit_a_long_sentence(models_root):
@@ -234,17 +250,16 @@ def test_user_text_is_sent_as_data_not_markup(models_root):
 
 
 def test_a_rerun_that_changes_nothing_rebuilds_nothing(models_root, monkeypatch):
-    """The heatmap's data and the probability chart are built once per decode; a rerun (a click elsewhere) reuses
-    them, and sends the heatmap's same bytes."""
-    from nmt_core.figures import traces  # the page imports these names afresh on every run
-    from nmt_core.views import heatmap_data
+    """The heatmap's data (its probabilities included) is built once per decode; a rerun (a click elsewhere) reuses
+    it, and sends the heatmap's same bytes."""
+    from nmt_core.views import heatmap_data  # the page imports these names afresh on every run
 
     built = []
-    for module, function in ((heatmap_data, "heatmap_payload"), (traces, "probability_chart")):
+    for module, function in ((heatmap_data, "heatmap_payload"), (heatmap_data, "with_probabilities")):
         original = getattr(module, function)
         monkeypatch.setattr(module, function, lambda *a, _f=original, _n=function, **k: built.append(_n) or _f(*a, **k))
     app = run_page("translate", "delta alpha mu beta")  # a sentence no other test decodes (the caches are shared)
-    assert sorted(built[-2:]) == ["heatmap_payload", "probability_chart"]
+    assert sorted(built[-2:]) == ["heatmap_payload", "with_probabilities"]
     (element,) = components(app)
     sent = element.proto.bytes
     built.clear()
@@ -253,9 +268,8 @@ def test_a_rerun_that_changes_nothing_rebuilds_nothing(models_root, monkeypatch)
     assert not app.exception
     assert built == []
     assert components(app)[0].proto.bytes == sent
-    assert len(app.get("vega_lite_chart")) == 1
     app.sidebar.text_area[0].set_value("mu delta alpha beta").run()  # a new decode: built afresh
-    assert sorted(built) == ["heatmap_payload", "probability_chart"]
+    assert sorted(built) == ["heatmap_payload", "with_probabilities"]
 
 
 def test_payload_without_attention_is_refused(translator):

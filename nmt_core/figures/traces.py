@@ -44,7 +44,6 @@ def fitted_rows(rows: int, height: int, font_size: int) -> tuple[int, int]:
 
 FRAME_COLUMNS = ["target_index", "target_token", "target_pieces", "source_index", "source_token", "source_pieces",
                  "weight"]
-PROBABILITY_COLUMNS = ["step", "token", "probability", "forced", "runner_up", "runner_up_probability"]
 ENTROPY_COLUMNS = ["model", "step", "token", "entropy", "uniform"]
 ALIGNMENT_COLUMNS = ["target_index", "target_word", "source_index", "source_word", "weight"]
 NO_ATTENTION_NOTE = ("No attention: the decoder sees only the encoder's final state, one fixed vector for the whole "
@@ -233,58 +232,6 @@ def fitted_component_rows(rows: int, longest: int, height: int, font_size: int, 
         row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, room // rows - 1))  # 1 px grid gap
         font = min(font, row_height - 2)  # only ever smaller: the loop cannot swing back
     return row_height, font
-
-
-# --- Per-token probability --------------------------------------------------------------------------------
-
-
-def probability_frame(trace: Trace) -> pd.DataFrame:
-    """One row per emitted token (``</s>`` included): its model probability and the best other candidate."""
-    rows = []
-    for step in trace.steps:
-        others = [c for c in step.candidates if c.token_id != step.token_id]
-        rows.append({"step": step.index + 1, "token": step.token, "probability": math.exp(step.logprob),
-                     "forced": step.forced, "runner_up": others[0].token if others else "",
-                     "runner_up_probability": others[0].prob if others else float("nan")})
-    return pd.DataFrame(rows, columns=PROBABILITY_COLUMNS)
-
-
-def probability_chart(frame: pd.DataFrame, font_size: int = 13) -> dict:
-    """Horizontal bars, one per emitted token in reading order (as the heatmap's rows): the probability
-    the model gave it. Forced tokens are orange (the legend appears only when there are some).
-
-    A Vega-Lite spec (``st.vega_lite_chart``) with its data inline, written as a dict rather than through
-    Altair: Altair validates the chart against the Vega-Lite schema on every build (~25 ms of a new
-    sentence). Vega-Lite draws labels as text, not markup. Each bar is labelled "step. token"
-    so a repeated token ("the" twice) keeps two bars.
-    """
-    labels = [f"{s}. {t}" for s, t in zip(frame["step"], frame["token"], strict=True)]
-    rows = [{"step": int(row.step), "token": row.token, "probability": float(row.probability),
-             "forced": bool(row.forced), "runner_up": row.runner_up,
-             # JSON has no NaN: a step without a runner-up has none
-             "runner_up_probability": None if math.isnan(row.runner_up_probability) else
-             float(row.runner_up_probability),
-             "label": text, "kind": "forced" if row.forced else "chosen by the decoder"}
-            for row, text in zip(frame.itertuples(index=False), labels, strict=True)]
-    legend = {"orient": "bottom", "labelFontSize": font_size} if frame["forced"].any() else None
-    return {
-        "data": {"values": rows},
-        "mark": {"type": "bar"},
-        "encoding": {
-            "y": {"field": "label", "type": "nominal", "sort": labels, "title": None,
-                  "axis": {"labelFontSize": font_size, "labelLimit": 240, "labelOverlap": False}},
-            "x": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "probability",
-                  "axis": {"labelFontSize": font_size, "titleFontSize": font_size, "tickCount": 5}},
-            "color": {"field": "kind", "type": "nominal", "title": None, "legend": legend,
-                      "scale": {"domain": ["chosen by the decoder", "forced"], "range": ["#1f77b4", "#ff7f0e"]}},
-            "tooltip": [{"field": "step", "type": "quantitative"}, {"field": "token", "type": "nominal"},
-                        {"field": "probability", "type": "quantitative", "format": ".3f"},
-                        {"field": "runner_up", "type": "nominal", "title": "runner-up"},
-                        {"field": "runner_up_probability", "type": "quantitative", "title": "runner-up probability",
-                         "format": ".3f"}],
-        },
-        "height": max(len(rows), 1) * (font_size + 12) + 50,
-    }
 
 
 # --- Compare: entropy, difference, word alignment --------------------------------------------------------

@@ -9,7 +9,10 @@ Both views travel together, so the words/pieces switch redraws in the browser wi
             "matrix": [[w, ...], ...],        T x S values, rounded to DECIMALS (0.0 written as 0)
             "source_pieces": [[piece, ...] | 0, ...],   words view only: a word's pieces, 0 for a one-piece word
             "target_pieces": [[piece, ...] | 0, ...],   (the hover names them)
-            "notes": [text, ...]}             optional: a short text per row, drawn right of it (Explain's rho)
+            "notes": [text, ...],             optional: a short text per row, drawn right of it (Explain's rho)
+            "probability": [p, ...],          optional (Translate): the model's probability of each row's token,
+            "forced": [0 | 1, ...],           drawn as a bar right of the row (orange where the token was forced),
+            "probability_notes": [text, ...]} and what its hover says (the runner-up; a word's pieces)
 
 Views come from :func:`nmt_core.views.attention.attention_view`: words sum a word's source pieces and average
 its target pieces, as every other words view in the app. That merge is linear, so the words view of a
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 
 from ..decoding.trace import Trace
-from .attention import attention_view
+from .attention import attention_view, word_groups, word_text
 
 PAYLOAD_VERSION = 2
 DECIMALS = 3  # the hover prints 3 decimals
@@ -79,6 +83,39 @@ def heatmap_payload(trace: Trace) -> dict:
     if trace.attention is None:
         raise ValueError("this trace has no attention (a model without attention)")
     return matrix_payload(trace.source_tokens, trace.target_tokens, trace.attention)
+
+
+def with_probabilities(payload: dict, trace: Trace) -> dict:
+    """``payload`` (the attention of ``trace``) with each row's probability (see the module docstring): a piece's
+    is the model's probability of it, with the best other candidate; a word's is the product of its pieces'
+    (the chain rule), forced where any of them was."""
+    steps, tokens = trace.output_steps, trace.target_tokens
+    pieces = [math.exp(step.logprob) for step in steps]
+    forced = [int(step.forced) for step in steps]
+    runner = []  # " · runner-up TOKEN P" per piece, "" where the model had no other candidate
+    for step in steps:
+        other = next((c for c in step.candidates if c.token_id != step.token_id), None)
+        runner.append(f" · runner-up {other.token} {other.prob:.3f}" if other else "")
+
+    def note(label: str, p: float, group: list[int]) -> str:
+        parts = " = " + " × ".join(f"{tokens[i]} {pieces[i]:.3f}" for i in group) if len(group) > 1 else \
+            runner[group[0]]
+        return f"p({label}) = {p:.3f}{parts}" + (" · forced" if any(forced[i] for i in group) else "")
+
+    groups = word_groups(tokens)
+    words = [math.prod(pieces[i] for i in group) for group in groups]
+    return {**payload,
+            "pieces": {**payload["pieces"], "probability": _rounded(pieces), "forced": forced,
+                       "probability_notes": [note(t, p, [i]) for i, (t, p) in enumerate(zip(tokens, pieces,
+                                                                                          strict=True))]},
+            "words": {**payload["words"], "probability": _rounded(words),
+                      "forced": [int(any(forced[i] for i in g)) for g in groups],
+                      "probability_notes": [note(word_text(tokens, g), p, g) for g, p in zip(groups, words,
+                                                                                             strict=True)]}}
+
+
+def _rounded(values: list[float]) -> list[float]:
+    return [round(v, DECIMALS) for v in values]
 
 
 def difference_payload(trace_a: Trace, trace_b: Trace, rows: int) -> dict:

@@ -8,8 +8,10 @@
 // View fields the page sets (all optional): key (the element's, for tests and the group), merge, classroom, font_size, row_height, fit {pieces|words: [row, font]},
 // label_font (px of the column labels: narrow side-by-side columns), shorten (labels cut to that many characters,
 // whole on hover), title, x_title, y_title, scale {colors: blues|diverging|grey, range: unit|auto|symmetric,
-// label, show}, hover_note (the readout says this instead of a value), notes_title, image, rule, switch,
-// group, compact, sync_words.
+// label, show}, hover_note (the readout says this instead of a value), notes_title, probability_title, image,
+// rule, switch, group, compact, sync_words, show_probability. A view with "probability" (Translate) gets a bar per
+// row beside its cells (unless show_probability is false): the model's probability of the row's token, the
+// runner-up on hover.
 //
 // Heatmaps of one group (Compare's columns and difference, Explain's two) follow one words/pieces switch, and
 // their label rows take the same height, so side-by-side heatmaps line up row for row.
@@ -297,6 +299,7 @@ export default function (component) {
   let colHeads = [];
   let lit = [];
   let head = 0; // px of the label row, set by the group (0: as tall as its labels)
+  let bars = false; // the view's probability bars are drawn
   let xlabel = 13; // px of the source labels (build sets it; fitWidth may shrink it)
 
   function unlight() {
@@ -324,7 +327,7 @@ export default function (component) {
   }
 
   function colourScale(fragment, S, T) {
-    const at = S + 3 + (view.notes ? 1 : 0);
+    const at = S + 3 + (bars ? 1 : 0) + (view.notes ? 1 : 0);
     const scaleTitle = el("div", "ae-hm-scaletitle", scale.label);
     scaleTitle.style.gridColumn = String(at);
     fragment.append(scaleTitle);
@@ -352,9 +355,14 @@ export default function (component) {
       fragment.append(node);
       return node;
     });
+    if (bars) {
+      const title = el("div", "ae-hm-notestitle", data.probability_title || "probability");
+      title.style.gridColumn = String(S + 3);
+      fragment.append(title);
+    }
     if (view.notes) {
       const notesTitle = el("div", "ae-hm-notestitle", data.notes_title || "");
-      notesTitle.style.gridColumn = String(S + 3);
+      notesTitle.style.gridColumn = String(S + 3 + (bars ? 1 : 0));
       fragment.append(notesTitle);
     }
     if (T) { // even without a title: it holds the first column, so the cells flow into theirs
@@ -367,6 +375,7 @@ export default function (component) {
 
   function build() {
     view = words ? data.words : data.pieces;
+    bars = !!view.probability && data.show_probability !== false;
     scale = scaleOf(data, view);
     const { row, font } = sizing(data, words);
     const S = view.source.length;
@@ -377,7 +386,8 @@ export default function (component) {
     root.style.setProperty("--ae-xlabel", `${xlabel}px`);
     // ytitle | row labels | S cells | the rows' notes | the colour scale
     grid.style.gridTemplateColumns = `auto max-content repeat(${S}, minmax(calc(1.3 * var(--ae-xlabel)), 1fr))`
-      + `${view.notes ? " max-content" : ""}${scale.show ? " max-content" : ""}`;
+      + `${bars ? " minmax(3em, 6em)" : ""}${view.notes ? " max-content" : ""}`
+      + `${scale.show ? " max-content" : ""}`;
     setHead(head);
     grid.setAttribute("aria-label", `${data.title || "Attention heatmap"}, ${words ? "words" : "pieces"}: `
       + `${T} rows, ${S} columns`);
@@ -392,6 +402,7 @@ export default function (component) {
       fragment.append(rowHead);
       const values = view.matrix[r] || [];
       for (let c = 0; c < S; c++) cell(fragment, r, c, scale.colour(values[c]));
+      if (bars) fragment.append(probabilityBar(r));
       if (view.notes) fragment.append(el("div", "ae-hm-note", view.notes[r] ?? ""));
       return rowHead;
     });
@@ -422,6 +433,17 @@ export default function (component) {
     }
   }
 
+  // The model's probability of row r's token as a bar (orange where the token was forced), its note on hover.
+  function probabilityBar(r) {
+    const box = el("div", "ae-hm-prob" + (view.forced && view.forced[r] ? " ae-hm-forced" : ""));
+    box.dataset.r = String(r);
+    box.dataset.ae = "probability";
+    const bar = el("div", "ae-hm-pbar");
+    bar.style.width = `${Math.round(100 * Math.min(Math.max(view.probability[r] || 0, 0), 1))}%`;
+    box.append(bar);
+    return box;
+  }
+
   const piecesOf = (list, i) => (list && list[i] ? list[i].join(" ") : null);
   function describe(r, c) {
     if (data.hover_note) return `${view.source[c]} → ${data.hover_note}`;
@@ -433,15 +455,15 @@ export default function (component) {
     return text;
   }
   grid.addEventListener("pointerover", (event) => {
-    const target = event.target;
-    if (!target.classList || !target.classList.contains("ae-hm-cell")) return;
+    const target = event.target.closest ? event.target.closest(".ae-hm-cell, .ae-hm-prob") : null;
+    if (!target) return;
     const r = Number(target.dataset.r);
-    const c = Number(target.dataset.c);
-    readout.textContent = describe(r, c);
+    const c = target.classList.contains("ae-hm-prob") ? null : Number(target.dataset.c);
+    readout.textContent = c === null ? view.probability_notes[r] : describe(r, c);
     readout.title = readout.textContent; // whole in the tooltip where a narrow column cuts the line
     readout.classList.remove("ae-hm-idle");
     unlight();
-    lit = [rowHeads[r], colHeads[c]];
+    lit = c === null ? [rowHeads[r]] : [rowHeads[r], colHeads[c]];
     lit.forEach((node) => node.classList.add("ae-hm-lit"));
   });
   grid.addEventListener("pointerleave", () => {
