@@ -12,7 +12,7 @@ COMPONENTS = Path(__file__).resolve().parent / "components"
 
 
 def asset(name: str) -> str:
-    """The text of a component asset (``step.js``, ``step.css``...), inlined into the component."""
+    """The text of a component asset (``heatmap.js``, ``shared.js``...), for a component mounted with inline code."""
     return (COMPONENTS / name).read_text(encoding="utf-8")
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nmt_core.card import language_name
 from nmt_core.checkpoint import (
@@ -90,10 +91,11 @@ def start_preload() -> None:
     """Under ``streamlit run`` only, once per process: load the first link's model (?model=, else the default)."""
     if os.environ.get("ATTENTION_EXPLORER_CHECKPOINTS") or not runtime.exists():
         return  # tests and AppTest: nothing in the background
-    try:
+    # Imported by the server's start-up warm-up (pages/lib/warm_up.py) there is no script run, hence no link to
+    # read: st.query_params would log a "missing ScriptRunContext" warning on every start, so ask first.
+    wanted = PRELOAD_MODEL
+    if get_script_run_ctx(suppress_warning=True) is not None:
         wanted = str(st.query_params.get("model") or PRELOAD_MODEL)
-    except Exception:  # noqa: BLE001 - no script run context
-        wanted = PRELOAD_MODEL
     folder = checkpoint_root() / wanted
     if "/" in wanted or not (folder / "config.json").is_file():
         return

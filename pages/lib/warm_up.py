@@ -75,9 +75,11 @@ def skip_component_scan() -> None:
     """Skip Streamlit's search of every installed package for st.components.v2 manifests (call before the runtime
     starts: app.py, when the server imports it).
 
-    This app declares its components inline (nmt_core/figures/components/), so the search finds nothing here,
-    and it costs ~0.3 s of CPU (the metadata of some 300 packages) on the way to the server's first page. A
-    component that a package declares in a manifest would not be registered: this app uses none.
+    This app is not an installed package: its components are inline, or declare their asset folder
+    (nmt_core/figures/components/) themselves when first mounted (pages.lib.common.file_component). So the
+    search finds nothing here, and it costs ~0.3 s of CPU (the metadata of some 300 packages) on the way to the
+    server's first page. A component that a package declares in a manifest would not be registered: this app
+    uses none.
     """
     try:
         from streamlit.components.v2 import manifest_scanner
