@@ -154,15 +154,13 @@ def test_heatmap_can_be_saved_as_png_or_svg(models_root):
     assert "image/svg+xml" in js and '"image/png"' in js  # both drawn in the browser
 
 
-def test_the_component_is_sent_without_its_comments_and_indentation(models_root):
-    """Streamlit writes the component's JS and CSS into every element message (each new decode): they go compact,
-    every code line kept, in order."""
+def test_the_component_code_is_sent_as_files_not_text(models_root):
+    """Streamlit would write inline JS and CSS into every element message (each new decode): the element names
+    heatmap.js and heatmap.css instead, which the browser fetches once per page (and heatmap.js imports shared.js)."""
     (element,) = components(run_page("translate", "alpha beta gamma"))
-    js, css = element.proto.js_content, element.proto.css_content
-    kept = [line.strip() for line in component_js("heatmap.js").splitlines()
-            if line.strip() and not line.strip().startswith("//")]
-    assert js.split("\n") == kept and len(js) < 0.85 * len(component_js("heatmap.js"))
-    assert "/*" not in css and ".ae-heatmap .ae-hm-cell {" in css
+    assert not element.proto.js_content and not element.proto.css_content
+    assert element.proto.js_source_path.endswith("heatmap.js") and element.proto.css_source_path.endswith("heatmap.css")
+    assert 'from "./shared.js"' in component_js("heatmap.js")
 
 
 def test_the_js_puts_text_in_the_page_only_as_text():

@@ -4,33 +4,21 @@ A page hands it a payload (both views of a matrix, JSON bytes made once per deco
 and this run's view fields; the words/pieces switch, the hover and the PNG/SVG download run in the browser.
 """
 
-import re
 
-import streamlit as st
-
-from nmt_core.figures import asset, component_data, component_js
+from nmt_core.figures import component_data
 from nmt_core.figures.traces import image_config
 from nmt_core.views.attention import MERGE_RULE
-from pages.lib.common import set_url, url_int
+from pages.lib.common import file_component, set_url, url_int
 
 # The merge rule as plain text, for the component (it writes text, not Markdown).
 PLAIN_MERGE_RULE = MERGE_RULE.replace("**", "").replace("`", "")
 
 
-def compact(source: str, comment: str | None = None) -> str:
-    """``source`` without indentation, blank lines and the lines that are wholly a ``comment`` ("//" for JS):
-    Streamlit 1.67 writes a v2 component's JS and CSS into every element message, so each new decode sends them
-    again (~28 kB -> ~20 kB). Line breaks stay, so no statement changes meaning, and no string is touched."""
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not (comment and line.startswith(comment)))
-
-
-@st.cache_resource(show_spinner=False)
 def heatmap_component():
-    """The heatmap component, registered once per process (its JS and CSS are inlined from nmt_core/figures)."""
-    return st.components.v2.component("attention_explorer.heatmap", js=compact(component_js("heatmap.js"), "//"),
-                                      css=compact(re.sub(r"/\*.*?\*/", "", asset("heatmap.css"), flags=re.S)),
-                                      isolate_styles=False)
+    """The heatmap component, its heatmap.js and heatmap.css served as files (pages.lib.common.file_component):
+    each element message carries their URLs, which the browser imports once per page, not ~28 kB of their text
+    with every new decode."""
+    return file_component("heatmap", "heatmap.js", "heatmap.css")
 
 
 def words_choice(big: bool) -> bool:

@@ -19,6 +19,8 @@
 // User text (source and target pieces or words) reaches the page and the SVG only through textContent,
 // never innerHTML.
 
+import { componentData, el } from "./shared.js";
+
 // plotly.py's "Blues" and "RdBu_r" (plotly.colors), the scales the app's plotly heatmaps used
 // (tests/test_translate_page.py checks these stops against plotly's).
 const BLUES = [[247, 251, 255], [222, 235, 247], [198, 219, 239], [158, 202, 225], [107, 174, 214],
