@@ -509,8 +509,13 @@ class WsSession:
         return None
 
 
-async def load_session(url: str, index: int, rounds: int, results: dict, errors: list) -> None:
-    sentence = SENTENCES[index % len(SENTENCES)]
+async def load_session(url: str, index: int, rounds: int, results: dict, errors: list, together: bool = False) -> None:
+    """One session: open Step through, then ``rounds`` times a new sentence, a new beam width and three steps.
+
+    Apart (the default), every session types sentences of its own (numbered, so no two sessions share a decode):
+    the worst case, where every interaction is a decode. ``together``: every session types the same sentences and
+    widths, as a class does that follows the teacher, so sessions share decodes through the server's caches."""
+    sentence = SENTENCES[0 if together else index % len(SENTENCES)]
     try:
         async with WsSession(url) as session:
             session.query = urllib.parse.urlencode({"model": MODEL, "text": sentence, "method": "beam", "beam": 5})
@@ -522,9 +527,10 @@ async def load_session(url: str, index: int, rounds: int, results: dict, errors:
                 results["empty_first_page"] += 1
                 await session.rerun("step")
             for r in range(rounds):
-                session.states["Sentence"] = SENTENCES[(index + r + 1) % len(SENTENCES)] + f" ({index})"
+                own = f" ({index})" if not together else ""
+                session.states["Sentence"] = SENTENCES[(r + 1 + (0 if together else index)) % len(SENTENCES)] + own
                 results["sentence"].append(await session.rerun("step"))
-                session.states["Beam width"] = 4 + (index + r) % 4
+                session.states["Beam width"] = 4 + (r + (0 if together else index)) % 4
                 results["width"].append(await session.rerun("step"))
                 for _ in range(3):  # stepping: a server run only where the page still needs one
                     if "Next ▶" not in session.widgets:
@@ -544,7 +550,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_load(root: Path, sessions: int, rounds: int, timeout: float) -> dict:
+def run_load(root: Path, sessions: int, rounds: int, timeout: float, together: bool = False) -> dict:
     with Server(root) as server:
         watch = MemoryWatch(server.process.pid)
         watch.start()
@@ -556,7 +562,7 @@ def run_load(root: Path, sessions: int, rounds: int, timeout: float) -> dict:
         started = time.perf_counter()
 
         async def everyone():
-            await asyncio.wait_for(asyncio.gather(*(load_session(server.url, i, rounds, results, errors)
+            await asyncio.wait_for(asyncio.gather(*(load_session(server.url, i, rounds, results, errors, together)
                                                     for i in range(sessions))), timeout)
         try:
             asyncio.run(everyone())
@@ -569,7 +575,8 @@ def run_load(root: Path, sessions: int, rounds: int, timeout: float) -> dict:
         tracebacks = Path(server.log.name).read_text(errors="replace").count("Traceback")
     interactions = results["sentence"] + results["width"] + results["step"]
     return {
-        "sessions": sessions, "rounds": rounds, "errors": len(errors) + tracebacks, "error_messages": errors[:10],
+        "sessions": sessions, "rounds": rounds, "sentences": "together" if together else "apart",
+        "errors": len(errors) + tracebacks, "error_messages": errors[:10],
         "server_tracebacks": tracebacks,
         "interaction_s": {"p50": round(statistics.median(interactions), 3) if interactions else None,
                           "p95": round(percentile(interactions, 0.95), 3) if interactions else None,
@@ -607,6 +614,8 @@ def main(argv=None) -> int:
                         help="with --cold-breakdown: another checkout, started in turn with --root")
     parser.add_argument("--load", type=int, default=0, help="websocket sessions to add (0: none)")
     parser.add_argument("--load-rounds", type=int, default=2, help="sentence/width/step rounds per session")
+    parser.add_argument("--load-together", action="store_true",
+                        help="every load session types the same sentences (a class following the teacher)")
     parser.add_argument("--load-timeout", type=float, default=600)
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
@@ -644,7 +653,7 @@ def main(argv=None) -> int:
             print("cold_breakdown", report["cold_breakdown_s"], flush=True)
             save(args.json, report)
     if args.load:
-        report["load"] = run_load(args.root, args.load, args.load_rounds, args.load_timeout)
+        report["load"] = run_load(args.root, args.load, args.load_rounds, args.load_timeout, args.load_together)
         print("load", report["load"], flush=True)
     report["load_average_end"] = os.getloadavg()
     save(args.json, report)
