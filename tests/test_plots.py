@@ -9,8 +9,6 @@ from nmt_core.decoding import Candidate, Step, Trace
 from nmt_core.figures.traces import (
     alignment_figure,
     alignment_frame,
-    attention_frame,
-    attention_heatmap,
     entropy_chart,
     entropy_frame,
     image_config,
@@ -49,87 +47,23 @@ TARGET = ["▁el", "▁ga", "to", "▁el"]
 ATTENTION = np.random.default_rng(0).dirichlet(np.ones(len(SOURCE)), size=len(TARGET)).tolist()
 
 
-def heatmap_data(figure):
-    data = figure.data[0]
-    return np.array(data.z, dtype=float), list(figure.layout.xaxis.ticktext), list(figure.layout.yaxis.ticktext)
-
-
-def test_heatmap_keeps_repeated_pieces_apart_on_integer_axes():
-    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION))
-    z, x, y = heatmap_data(figure)
-    assert z.shape == (4, 5)
-    np.testing.assert_allclose(z, ATTENTION)
-    assert x == [label(t) for t in SOURCE] and y == TARGET  # "▁the" twice, "▁el" twice: separate columns and rows
-    assert list(figure.data[0].x) == list(range(5)) and list(figure.data[0].y) == list(range(4))
-    assert figure.layout.height == 120 + 28 * 4
-
-
-def test_heatmaps_built_without_plotly_validation_are_exactly_what_validation_makes():
-    """heatmap_figure skips plotly's per-property validation (unvalidated_figure): each variant it writes must be
-    one that validating again leaves unchanged, so a misspelt property fails here instead of in a browser."""
-    import plotly.graph_objects as go
-
-    trace = make_trace(SOURCE, TARGET, ATTENTION)
-    other = make_trace(SOURCE, TARGET, np.random.default_rng(2).dirichlet(np.ones(len(SOURCE)), size=4).tolist())
-    figures = [attention_heatmap(trace), attention_heatmap(trace, merge_words=True, font_size=22, height_per_row=46),
-               attention_heatmap(other, font_size=18)]
-    for figure in figures:
-        written = figure.to_dict()
-        assert go.Figure(written).to_dict() == written
-    figure = figures[0]  # the spec's dicts are the figure's own: one axis's font is not the other's
-    figure.update_xaxes(tickfont={"size": 30})
-    assert figure.layout.yaxis.tickfont.size == 13 and figures[1].layout.xaxis.tickfont.size == 22
-
-
-def test_heatmap_hover_names_target_source_and_weight():
-    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION))
-    hover = figure.data[0].text
-    assert "▁ga ← ▁ca" in hover[1][1] and f"{ATTENTION[1][1]:.3f}" in hover[1][1]
-
-
-def test_heatmap_merged_into_words():
-    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION), merge_words=True, font_size=22,
-                               height_per_row=46)
-    z, x, y = heatmap_data(figure)
-    assert x == ["the", "cat", "the", "&lt;/s&gt;"] and y == ["el", "gato", "el"]
-    np.testing.assert_allclose(z.sum(axis=1), 1.0)
-    a = np.array(ATTENTION)
-    np.testing.assert_allclose(z[1, 1], (a[1, 1] + a[1, 2] + a[2, 1] + a[2, 2]) / 2)
-    assert "pieces: ▁ga to ← ▁ca t" in figure.data[0].text[1][1]
-    assert figure.layout.font.size == 22 and figure.layout.height == 120 + 46 * 3
-
-
-def test_font_size_reaches_ticks_titles_and_annotations():
-    figure = attention_heatmap(make_trace(SOURCE, TARGET, ATTENTION), font_size=22)
-    assert figure.layout.xaxis.tickfont.size == 22 and figure.layout.yaxis.title.font.size == 22
+def test_font_size_reaches_the_alignment_figures_annotations():
     frame = alignment_frame(make_trace(SOURCE, TARGET, ATTENTION))
     assert {a.font.size for a in alignment_figure(frame, ["the", "cat", "the", "</s>"], 22).layout.annotations} == {22}
 
 
-def test_labels_are_html_escaped_everywhere():
+def test_labels_are_html_escaped_in_plotly_figures():
     source = ["▁<b>x</b>", "▁&", "</s>"]
     target = ["▁<script>"]
     trace = make_trace(source, target, [[0.2, 0.3, 0.5]])
-    figure = attention_heatmap(trace)
     assert label("<b>") == "&lt;b&gt;"
-    assert "▁&lt;b&gt;x&lt;/b&gt;" in figure.layout.xaxis.ticktext and "&lt;/s&gt;" in figure.layout.xaxis.ticktext
-    assert figure.layout.yaxis.ticktext == ("▁&lt;script&gt;",)
-    assert "<script>" not in str(figure.data[0].text)
     words = [a.text for a in alignment_figure(alignment_frame(trace), ["<b>x</b>", "&", "</s>"]).layout.annotations]
     assert "&lt;b&gt;x&lt;/b&gt;" in words and "&lt;script&gt;" in words and "<b>x</b>" not in words
 
 
-def test_heatmap_of_a_trace_with_no_steps_yet_keeps_the_source_axis():
-    figure = attention_heatmap(make_trace(SOURCE, [], [], finished=False))
-    assert list(figure.layout.xaxis.ticktext) == [label(t) for t in SOURCE]
-    assert np.array(figure.data[0].z).size == 0
-
-
 def test_no_attention_trace_has_a_uniform_context_bar_instead():
     trace = make_trace(SOURCE, TARGET, None)
-    assert trace.attention is None and attention_frame(trace).empty
-    with pytest.raises(ValueError):
-        attention_heatmap(trace)
+    assert trace.attention is None
     bar = context_payload(trace)  # the heatmap component's data (pages/compare.py)
     assert bar["pieces"]["target"] == [CONTEXT_ROW] and bar["pieces"]["source"] == SOURCE
     np.testing.assert_allclose(bar["pieces"]["matrix"], [[1 / len(SOURCE)] * len(SOURCE)], atol=10**-DECIMALS)

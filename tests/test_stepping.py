@@ -1,4 +1,4 @@
-"""nmt_core.views.step and nmt_core.figures.step: reading a trace one step at a time.
+"""nmt_core.views.step: reading a trace one step at a time.
 
 Hand-built traces check the arithmetic exactly; traces from the tiny trained
 model check that the shaping agrees with what the decoder really did.
@@ -6,27 +6,20 @@ model check that the shaping agrees with what the decoder really did.
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 
-import numpy as np
 import pytest
 
 from nmt_core.decoding import Candidate, DecodeSettings, Step, Trace
-from nmt_core.figures.step import CHOOSER_SERIES, MODEL_SERIES, candidate_chart, revealed_heatmap, source_strip
 from nmt_core.text import BOS_ID, EOS_ID, PAD_ID
 from nmt_core.views.step import (
     candidate_frame,
     compare_endings,
-    cut_trace,
     ending_frame,
     force_options,
     forced_prefix,
     format_probability,
-    next_play_step,
     pieces_text,
-    source_attention_frame,
     step_count,
     stopped_trace,
     why_chosen,
@@ -52,15 +45,6 @@ def make_trace(tokens: list[tuple[int, str, float]], method: str = "greedy", att
 SIMPLE = [(10, "▁the", -0.1), (11, "▁ca", -0.5), (12, "t", -0.2), (EOS_ID, "</s>", -0.05)]
 
 
-def plotly_z(figure) -> np.ndarray:
-    """A heatmap's z as an array, whether plotly wrote it as a list or as typed binary data."""
-    z = json.loads(figure.to_json())["data"][0]["z"]
-    if isinstance(z, dict):
-        shape = tuple(int(n) for n in z["shape"].split(","))
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    return np.array(z, dtype=float)
-
-
 # -- reading a trace ------------------------------------------------------------------------------------------
 
 def test_pieces_text_joins_word_pieces_and_drops_eos():
@@ -71,24 +55,6 @@ def test_pieces_text_joins_word_pieces_and_drops_eos():
 def test_steps_count_the_closing_eos():
     trace = make_trace(SIMPLE)
     assert step_count(trace) == 4
-
-
-@pytest.mark.parametrize("t", [1, 2, 3, 4])
-def test_cut_trace_keeps_the_first_t_steps_as_rows_and_the_whole_source(t):
-    trace = make_trace(SIMPLE)
-    cut = cut_trace(trace, t)
-    assert [s.token for s in cut.steps] == [s.token for s in trace.steps[:t]]
-    assert cut.attention == [s.attention for s in trace.steps[:t]]  # </s> included once reached
-    assert cut.source_tokens == trace.source_tokens
-    assert len(trace.steps) == 4  # the original is untouched
-
-
-def test_source_attention_frame_is_the_row_of_step_t():
-    trace = make_trace(SIMPLE)
-    frame = source_attention_frame(trace, 2)
-    assert list(frame["source_token"]) == SOURCE
-    assert list(frame["weight"]) == trace.steps[1].attention
-    assert source_attention_frame(make_trace(SIMPLE, attention=False), 2).empty
 
 
 def test_candidate_frame_marks_the_chosen_token():
@@ -212,72 +178,3 @@ def test_compare_endings_counts_the_shared_prefix_once():
     frame = ending_frame(new_end, 2)
     assert list(frame["position"]) == [2, 3] and list(frame["token"]) == ["▁dog", "</s>"]
     assert list(frame["probability"]) == pytest.approx([math.exp(-2.0), math.exp(-0.3)])
-
-
-def test_play_advances_one_step_and_stops_at_the_end():
-    assert next_play_step(1, 4) == (2, True)
-    assert next_play_step(3, 4) == (4, False)
-    assert next_play_step(4, 4) == (4, False)  # never wraps by itself
-    t, playing, seen = 1, True, [1]
-    while playing:
-        t, playing = next_play_step(t, 5)
-        seen.append(t)
-    assert seen == [1, 2, 3, 4, 5]
-
-
-# -- figures --------------------------------------------------------------------------------------------------
-
-def test_source_strip_shades_each_piece_and_escapes_labels():
-    trace = make_trace(SIMPLE)
-    figure = source_strip(source_attention_frame(trace, 1), font_size=22)
-    spec = json.loads(figure.to_json())
-    assert spec["layout"]["xaxis"]["ticktext"] == ["▁&lt;b&gt;x&lt;/b&gt;", "▁y", "&lt;/s&gt;"]
-    assert plotly_z(figure).tolist() == [trace.steps[0].attention]
-    assert spec["layout"]["xaxis"]["tickfont"]["size"] > 22  # classroom type carries through
-
-
-@pytest.mark.parametrize("t", [1, 3])
-def test_revealed_heatmap_shows_rows_up_to_t_at_full_size(t):
-    trace = make_trace(SIMPLE)
-    figure = revealed_heatmap(trace, t)
-    spec = json.loads(figure.to_json())
-    z = plotly_z(figure)
-    assert z.shape == (t, len(SOURCE))
-    assert np.allclose(z, [s.attention for s in trace.steps[:t]])
-    assert spec["layout"]["yaxis"]["ticktext"] == [s.token for s in trace.steps[:t]]
-    assert spec["layout"]["xaxis"]["ticktext"] == ["▁&lt;b&gt;x&lt;/b&gt;", "▁y", "&lt;/s&gt;"]
-    assert spec["layout"]["yaxis"]["range"] == [3.5, -0.5]  # room for all 4 steps: no jump while playing
-    assert spec["layout"]["height"] == json.loads(revealed_heatmap(trace, 4).to_json())["layout"]["height"]
-    (outline,) = spec["layout"]["shapes"]
-    assert (outline["y0"] + outline["y1"]) / 2 == t - 1  # the current row is outlined
-
-
-def _chart_values(chart) -> list[dict]:
-    spec = chart.to_dict()
-    return next(iter(spec["datasets"].values()))
-
-
-def test_candidate_chart_lists_the_tokens_in_rank_order():
-    candidates = [Candidate(11, "▁ca", 0.6, 0.9), Candidate(20, "▁dog", 0.3, 0.1)]
-    trace = make_trace(SIMPLE, method="sample")
-    trace.steps[1].candidates = candidates
-    frame = candidate_frame(trace, 2)
-    spec = candidate_chart(frame, show_adjusted=True, font_size=22).to_dict()
-    bars, values_text = spec["layer"]
-    assert bars["mark"]["type"] == "bar" and values_text["mark"]["type"] == "text"
-    y = bars["encoding"]["y"]
-    assert y["sort"] == ["▁ca", "▁dog"] and y["axis"]["labelFontSize"] == 24  # classroom size carries through
-    values = _chart_values(candidate_chart(frame, show_adjusted=True))
-    assert {(v["label"], v["series"], v["probability"]) for v in values} == {
-        ("▁ca", MODEL_SERIES, 0.6), ("▁ca", CHOOSER_SERIES, 0.9), ("▁dog", MODEL_SERIES, 0.3),
-        ("▁dog", CHOOSER_SERIES, 0.1)}
-    assert {v["label"] for v in values if v["chosen"]} == {"▁ca"}
-    single = _chart_values(candidate_chart(frame, show_adjusted=False))
-    assert {v["series"] for v in single} == {MODEL_SERIES}
-
-
-def test_candidate_chart_keeps_two_ids_with_one_spelling_apart():
-    trace = make_trace(SIMPLE)
-    trace.steps[0].candidates = [Candidate(10, "▁the", 0.5, 1.0), Candidate(40, "▁the", 0.4, 0.0)]
-    labels = [v["label"] for v in _chart_values(candidate_chart(candidate_frame(trace, 1), False))]
-    assert len(set(labels)) == 2

@@ -22,7 +22,6 @@ from nmt_core.figures.traces import label
 from nmt_core.views.attention_heads import (
     ALL,
     HeadChoice,
-    chosen_rows,
     decoder_self_view,
     default_choice,
     display_layer,
@@ -117,7 +116,6 @@ def test_an_rnn_trace_has_no_per_head_rows(translator):
     assert trace.layer_attention is None and head_shape(trace) is None and head_grid(trace) is None
     assert all(s.layer_attention is None for s in trace.steps)
     assert all(n.layer_attention is None for n in trace.beam.nodes)
-    assert chosen_rows(trace, HeadChoice()) is None
     assert attention_maps(translator, trace) is None
 
 
@@ -160,7 +158,6 @@ def test_every_choice_gives_its_rows_and_the_default_gives_the_traces_own(traces
     for key in head_options(LAYERS, HEADS):
         choice = HeadChoice.parse(key, LAYERS, HEADS)
         expected = choice.select(weights)
-        np.testing.assert_allclose(chosen_rows(trace, choice), expected, atol=1e-9)
         chosen = with_choice(trace, choice)
         np.testing.assert_allclose(chosen.attention, expected, atol=1e-9)
         np.testing.assert_allclose(np.asarray(chosen.attention).sum(-1), 1.0, atol=1e-5)

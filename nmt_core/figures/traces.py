@@ -4,23 +4,17 @@ Token labels go through :func:`label`, which HTML-escapes them: plotly renders
 a subset of HTML in tick labels and hover text, and user text must be shown as
 text, never as markup.
 
-Heatmaps use integer axes with tick labels: with text axes plotly would merge
-repeated tokens (two "the") into one row. Every heatmap here puts target
-tokens down and source tokens across with the same margins and row height, so
-figures placed side by side (the Compare page) line up row for row.
+Every attention heatmap is the browser component (nmt_core/figures/components/heatmap.js, its data from
+nmt_core/views/heatmap_data.py); the row heights and the classroom fitting that its pages size it with are here.
 """
 
 from __future__ import annotations
 
-import functools
 import html
 import math
 
-import numpy as np
 import pandas as pd
-import plotly.colors
 import plotly.graph_objects as go
-import plotly.io
 
 from ..decoding.trace import Trace
 from ..views.attention import argmax_alignment, attention_view, entropy
@@ -42,8 +36,6 @@ def fitted_rows(rows: int, height: int, font_size: int) -> tuple[int, int]:
     return row_height, min(font_size, row_height - 2)
 
 
-FRAME_COLUMNS = ["target_index", "target_token", "target_pieces", "source_index", "source_token", "source_pieces",
-                 "weight"]
 ENTROPY_COLUMNS = ["model", "step", "token", "entropy", "uniform"]
 ALIGNMENT_COLUMNS = ["target_index", "target_word", "source_index", "source_word", "weight"]
 NO_ATTENTION_NOTE = ("No attention: the decoder sees only the encoder's final state, one fixed vector for the whole "
@@ -81,133 +73,7 @@ def set_font_size(figure: go.Figure, font_size: int) -> go.Figure:
 # --- Attention heatmaps -----------------------------------------------------------------------------------
 
 
-def matrix_frame(matrix, source: list[str], target: list[str], source_pieces: list[list[str]] | None = None,
-                 target_pieces: list[list[str]] | None = None) -> pd.DataFrame:
-    """Long form of a (T, S) matrix: one row per (target, source) cell with its ``weight``."""
-    matrix = np.asarray(matrix, dtype=float).reshape(len(target), len(source))
-    source_pieces = source_pieces or [[s] for s in source]
-    target_pieces = target_pieces or [[t] for t in target]
-    rows = [
-        {"target_index": t, "target_token": target[t], "target_pieces": " ".join(target_pieces[t]),
-         "source_index": s, "source_token": source[s], "source_pieces": " ".join(source_pieces[s]),
-         "weight": float(matrix[t, s])}
-        for t in range(len(target)) for s in range(len(source))
-    ]
-    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
-
-
-def attention_frame(trace: Trace, merge_words: bool = False) -> pd.DataFrame:
-    """Long form: one row per (target token, source token) with its attention weight.
-
-    ``merge_words``: pieces merged into words (sum over source pieces, mean over
-    target pieces; see :mod:`nmt_core.views.attention`). Empty for a model without attention.
-    """
-    if trace.attention is None:
-        return pd.DataFrame([], columns=FRAME_COLUMNS)
-    view = attention_view(trace.source_tokens, trace.target_tokens, trace.attention, merge_words)
-    return matrix_frame(view.matrix, view.source, view.target, view.source_pieces, view.target_pieces)
-
-
-def _axes(frame: pd.DataFrame, source: list[str] | None = None) -> tuple[list[str], list[str], np.ndarray]:
-    """Source labels, target labels and the (T, S) matrix of a long frame (``source``: labels for an empty one)."""
-    if len(frame) or source is None:
-        source = frame.drop_duplicates("source_index").sort_values("source_index")["source_token"].tolist()
-    target = frame.drop_duplicates("target_index").sort_values("target_index")["target_token"].tolist()
-    matrix = np.zeros((len(target), len(source)))
-    matrix[frame["target_index"].to_numpy(int), frame["source_index"].to_numpy(int)] = frame["weight"].to_numpy(float)
-    return source, target, matrix
-
-
-def _hover(frame: pd.DataFrame, rows: int, columns: int, value_name: str) -> list[list[str]]:
-    hover = [[""] * columns for _ in range(rows)]
-    for row in frame.itertuples(index=False):
-        text = f"{label(row.target_token)} ← {label(row.source_token)}<br>{value_name}: {row.weight:.3f}"
-        if row.source_pieces != row.source_token or row.target_pieces != row.target_token:
-            text += f"<br>pieces: {label(row.target_pieces)} ← {label(row.source_pieces)}"
-        hover[row.target_index][row.source_index] = text
-    return hover
-
-
-def heatmap_figure(frame: pd.DataFrame, *, height_per_row: int = ROW_HEIGHT, font_size: int = 13,
-                   value_name: str = "attention", y_title: str = "translation",
-                   source: list[str] | None = None) -> go.Figure:
-    """A long frame (:data:`FRAME_COLUMNS`) as a Blues heatmap: target rows down, source columns across (the Step
-    page's revealed heatmap; every other heatmap is the browser component, nmt_core/figures/components/heatmap.js).
-
-    Height is ``max(220, FIGURE_CHROME + height_per_row * rows)``. ``source``: the column labels when the frame
-    has no rows yet (nothing decoded).
-    """
-    source, target, matrix = _axes(frame, source)
-
-    def sized() -> dict:  # a dict of its own for every font: an unvalidated figure keeps the spec's dicts
-        return {"size": font_size}
-
-    heatmap = {"type": "heatmap", "z": matrix, "x": list(range(len(source))),
-               "y": list(range(len(target))), "colorscale": named_colorscale("Blues"), "zmin": 0.0, "zmax": 1.0,
-               "text": _hover(frame, len(target), len(source), value_name), "hoverinfo": "text",
-               "xgap": 1, "ygap": 1, "showscale": True,
-               "colorbar": {"title": {"text": value_name, "font": sized()}, "thickness": 12, "tickfont": sized()}}
-    layout = {
-        "xaxis": {"tickmode": "array", "showgrid": False, "tickfont": sized(), "tickvals": list(range(len(source))),
-                  "ticktext": [label(s) for s in source], "side": "top", "title": {"text": "source", "font": sized()}},
-        "yaxis": {"tickmode": "array", "showgrid": False, "tickfont": sized(), "tickvals": list(range(len(target))),
-                  "ticktext": [label(t) for t in target], "autorange": "reversed",
-                  "title": {"text": y_title, "font": sized()}},
-        "height": max(220, FIGURE_CHROME + height_per_row * len(target)),
-        "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-        "font": sized(), "legend": {"font": sized()}, "plot_bgcolor": "white",
-    }
-    return unvalidated_figure({"data": [heatmap], "layout": layout})
-
-
-def named_colorscale(colorscale):
-    """plotly.py's colorscale of that name, as a list (plotly.js has other scales under some of the same names)."""
-    return [list(stop) for stop in _colorscale(colorscale)] if isinstance(colorscale, str) else colorscale
-
-
-@functools.lru_cache(maxsize=16)
-def _colorscale(name: str) -> tuple:
-    return tuple(tuple(stop) for stop in plotly.colors.get_colorscale(name))  # ~0.5 ms a lookup: kept
-
-
-@functools.lru_cache(maxsize=4)
-def _template(name: str) -> dict:
-    """The default template's JSON (Streamlit's own, once Streamlit is imported), made once: a figure would
-    otherwise deep-copy its ~1,400 values on every build (~10 ms)."""
-    return plotly.io.templates[name].to_plotly_json()
-
-
-def unvalidated_figure(spec: dict) -> go.Figure:
-    """A plotly Figure of a spec written by hand, without plotly's property validation.
-
-    Validation walks every property through plotly's validators: ~35 ms of a ~40 ms heatmap, paid on every
-    new decode. The specs here are fixed in code, and tests/test_plots.py checks each against the validated
-    ``go.Figure(spec)``, so the check is made once, in the tests, instead of on every request.
-    """
-    default = plotly.io.templates.default
-    if isinstance(default, str) and "template" not in spec.get("layout", {}):
-        spec = {**spec, "layout": {**spec.get("layout", {}), "template": _template(default)}}
-    try:
-        return go.Figure(spec, _validate=False)
-    except TypeError:  # a plotly without the private flag: validate after all
-        return go.Figure(spec)
-
-
 ALIGNED_LABEL_CHARACTERS = 16  # labels longer than this are shortened in side-by-side heatmaps (whole on hover)
-
-
-def attention_heatmap(trace: Trace, height_per_row: int = ROW_HEIGHT, *, merge_words: bool = False,
-                      font_size: int = 13) -> go.Figure:
-    """Target tokens down, source tokens across. Integer axes with tick labels,
-    so repeated tokens (two "the") stay separate rows instead of merging.
-
-    Hover shows the target and source piece (or word, with its pieces) and the weight.
-    """
-    if trace.attention is None and trace.output_steps:
-        raise ValueError("this trace has no attention (a model without attention)")
-    source = attention_view(trace.source_tokens, [], np.zeros((0, len(trace.source_tokens))), merge_words).source
-    return heatmap_figure(attention_frame(trace, merge_words), height_per_row=height_per_row, font_size=font_size,
-                          source=source)
 
 
 def component_chrome(longest: int, font_size: int, label_font: int | None = None, lines: int = 1) -> int:

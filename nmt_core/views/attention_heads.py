@@ -110,17 +110,6 @@ def head_shape(trace: Trace) -> tuple[int, int] | None:
     return None
 
 
-def chosen_rows(trace: Trace, choice: HeadChoice) -> list[list[float]] | None:
-    """One row per target token (over the source pieces) for ``choice``; None without per-head attention."""
-    layers = trace.layer_attention
-    if layers is None:
-        return None
-    if not layers:
-        return []
-    # (T, L, h, S) -> (L, h, T, S): the choice selects over the two leading axes
-    return choice.select(np.asarray(layers, dtype=float).transpose(1, 2, 0, 3)).tolist()
-
-
 def with_choice(trace: Trace, choice: HeadChoice | None) -> Trace:
     """A copy of ``trace`` whose steps' ``attention`` rows are ``choice``'s; ``trace`` itself when there is
     nothing to choose (no choice, or no per-head attention). The cached trace is never changed."""

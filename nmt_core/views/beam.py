@@ -10,8 +10,6 @@ Nothing here runs the model: the trace already holds every node ever expanded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from ..decoding import DecodeSettings
@@ -113,24 +111,6 @@ def beam_at_step(beam: BeamTrace, step: int) -> pd.DataFrame:
              f"finished at step {n.step + 1}" if n.finished else "in the beam", n.id)
             for rank, n in enumerate(ranked, start=1)]
     return pd.DataFrame(rows, columns=BEAM_COLUMNS)
-
-
-@dataclass
-class NodeSummary:
-    """One node as the page describes it."""
-
-    node: BeamNode
-    hypothesis: str  # root to node, as text
-    tokens: list[str]  # root to node, as pieces (a closing </s> included)
-    status: str
-    rank: int  # n-best rank (1 = the translation), 0 when the node ends no returned hypothesis
-
-
-def node_summary(beam: BeamTrace, node_id: int) -> NodeSummary:
-    path = node_path(beam, node_id)
-    node = next(n for n in beam.nodes if n.id == node_id)
-    ranks = {h.node_id: i + 1 for i, h in enumerate(beam.hypotheses)}
-    return NodeSummary(node, hypothesis_text(path), [n.token for n in path], status(node), ranks.get(node_id, 0))
 
 
 def attention_row_frame(source_tokens: list[str], node: BeamNode) -> pd.DataFrame:

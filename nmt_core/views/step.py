@@ -25,7 +25,6 @@ WORD_MARKER = "\u2581"  # SentencePiece's "a word starts here" (▁)
 EOS_PIECE = "</s>"
 
 CANDIDATE_COLUMNS = ["rank", "token_id", "token", "prob", "adjusted_prob", "chosen", "in_top_k"]
-SOURCE_COLUMNS = ["source_index", "source_token", "weight"]
 ENDING_COLUMNS = ["position", "token", "log-prob", "probability"]
 
 
@@ -52,34 +51,6 @@ def pieces_text(tokens: list[str]) -> str:
     ["▁the", "▁ca", "t", "</s>"] -> "the cat"
     """
     return "".join(t for t in tokens if t != EOS_PIECE).replace(WORD_MARKER, " ").strip()
-
-
-def cut_trace(trace: Trace, t: int) -> Trace:
-    """The trace as it stood after step ``t``: its first ``t`` steps, every one a row.
-
-    ``finished`` is False so that a ``</s>`` reached at step ``t`` stays a visible
-    row (the model's decision to stop has an attention row too). The source is
-    untouched, so a heatmap of the cut trace keeps the full source axis.
-    """
-    steps = trace.steps[: max(t, 0)]
-    return replace(trace, steps=list(steps), finished=False, beam=None,
-                   translation=pieces_text([s.token for s in steps]))
-
-
-def source_attention_frame(trace: Trace, t: int) -> pd.DataFrame:
-    """One row per source piece with its attention weight at step ``t``.
-
-    Columns: source_index, source_token, weight. Empty for a model without
-    attention (or a forced beam-prefix step that recorded none).
-    """
-    row = step_at(trace, t).attention
-    if row is None:
-        return pd.DataFrame([], columns=SOURCE_COLUMNS)
-    return pd.DataFrame(
-        [{"source_index": i, "source_token": token, "weight": float(weight)}
-         for i, (token, weight) in enumerate(zip(trace.source_tokens, row, strict=True))],
-        columns=SOURCE_COLUMNS,
-    )
 
 
 def candidate_frame(trace: Trace, t: int) -> pd.DataFrame:
@@ -259,12 +230,3 @@ def ending_frame(end: Ending, t: int) -> pd.DataFrame:
          for i, (token, lp) in enumerate(zip(end.tokens, end.logprobs, strict=True))],
         columns=ENDING_COLUMNS,
     )
-
-
-def next_play_step(t: int, n: int) -> tuple[int, bool]:
-    """One tick of "play": the next step, and whether playing goes on after it.
-
-    Playing stops on the last step (it never wraps around by itself).
-    """
-    following = min(t + 1, n)
-    return following, following < n
