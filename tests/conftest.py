@@ -54,9 +54,9 @@ _keep_bytecode_in_the_cache()
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first. pytest-xdist hands tests out in this order, so the long ones (browser, torchrun,
-    training) start at once on both workers, and the run ends on a tail of short tests instead of one
-    worker finishing a long one alone while the other waits."""
+    """The slow tests first. pytest-xdist hands tests out in this order, two at a time (--maxschedchunk=1 in
+    pyproject.toml), so the long ones (browser, torchrun, training) spread over both workers, and the run ends
+    on a tail of short tests instead of one worker finishing a long one alone while the other waits."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
