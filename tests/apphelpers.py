@@ -46,3 +46,12 @@ def vega_charts(app: AppTest) -> list[tuple[dict, pd.DataFrame]]:
         frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
         charts.append((json.loads(chart.proto.spec), pd.concat(frames) if frames else pd.DataFrame()))
     return charts
+
+
+COMPONENTS = ROOT / "nmt_core" / "figures" / "components"
+
+
+def component_js(name: str) -> str:
+    """The code the browser runs for component module ``name`` (``step.js``, ``heatmap.js``...), with the
+    ``shared.js`` it imports before it: text, for checks on what the code may do (no innerHTML...)."""
+    return "\n".join((COMPONENTS / file).read_text(encoding="utf-8") for file in ("shared.js", name))

@@ -19,7 +19,7 @@ from nmt_core.figures.trees import beam_tree_figure
 from nmt_core.views.beam import beam_at_step, beam_settings, nodes_frame, step_range
 from nmt_core.views.beam_data import beam_payload, node_ids, unpack
 from pages.lib.style import CLASSROOM_FONT_SIZE
-from tests.apphelpers import ROOT, run_page
+from tests.apphelpers import ROOT, component_js, run_page
 
 SENTENCE = "alpha beta gamma delta"
 
@@ -212,8 +212,6 @@ def test_classroom_mode_uses_large_figure_text(models_root):
 
 
 def test_the_js_puts_text_in_the_page_only_as_text():
-    from nmt_core.figures import component_js
-
     js = component_js("beam.js")
     for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
         assert sink not in js, sink

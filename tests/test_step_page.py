@@ -21,7 +21,7 @@ from nmt_core.decoding import Translator
 from nmt_core.text import EOS_ID
 from nmt_core.views.step import force_options, forced_prefix, pieces_text
 from nmt_core.views.step_data import step_payload, unpack_steps, word_index
-from tests.apphelpers import ROOT
+from tests.apphelpers import ROOT, component_js
 from tests.conftest import tiny_config
 from tests.test_beam_page import NEEDS_NODE, run_in_node
 
@@ -137,8 +137,6 @@ def test_the_js_and_css_are_files_the_browser_fetches_once():
 
 
 def test_the_js_puts_text_in_the_page_only_as_text():
-    from nmt_core.figures import component_js
-
     js = component_js("step.js")
     for sink in (".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
         assert sink not in js, sink

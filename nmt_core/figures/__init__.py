@@ -11,16 +11,6 @@ from pathlib import Path
 COMPONENTS = Path(__file__).resolve().parent / "components"
 
 
-def asset(name: str) -> str:
-    """The text of a component asset (``heatmap.js``, ``shared.js``...), for a component mounted with inline code."""
-    return (COMPONENTS / name).read_text(encoding="utf-8")
-
-
-def component_js(name: str) -> str:
-    """A component's module (``step.js``, ``beam.js``) with ``shared.js`` (DOM and piece helpers) before it."""
-    return asset("shared.js") + "\n" + asset(name)
-
-
 def payload_json(payload: dict) -> bytes:
     """A decode's component payload as JSON bytes: made once per decode (the pages cache it), not per run."""
     return json.dumps(payload, separators=(",", ":")).encode("utf-8")
