@@ -54,9 +54,9 @@ _keep_bytecode_in_the_cache()
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first. pytest-xdist hands tests out in this order, two at a time (--maxschedchunk=1 in
-    pyproject.toml), so the long ones (browser, torchrun, training) spread over both workers, and the run ends
-    on a tail of short tests instead of one worker finishing a long one alone while the other waits."""
+    """The slow tests first. pytest-xdist hands out whole files (--dist loadfile in pyproject.toml) in the order
+    their first test comes here, so the files with long tests (browser, torchrun, training) start at once, and
+    the run ends on files of short tests instead of one worker finishing a long file alone while the other waits."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
