@@ -272,3 +272,21 @@ def test_edges_join_each_node_to_its_parent():
             segments.add((xs[i], ys[i], xs[i + 1], ys[i + 1]))
     expected = {(-1, y[0], 0, y[n]) for n in (1, 2, 3)} | {(0, y[1], 1, y[4]), (0, y[2], 1, y[5])}
     assert segments == expected
+
+
+def test_payload_numbers_round_as_python_rounds():
+    """The columns are rounded with numpy (one pass each): half to even, as round(v * 1000), negatives too;
+    attention rows of different lengths (a hand-made trace) each keep their own."""
+    from nmt_core.views.beam_data import _attention, _milli
+
+    values = [0.0005, 0.0015, -0.0025, -1.2345, 2.5e-4, -0.0004999, 12.3456789, 0.0]
+    assert _milli(values) == [round(v * 1000) for v in values]
+    assert all(type(v) is int for v in _milli(values))
+    nodes = [BeamNode(0, None, -1, 1, "<s>", 0.0, 0.0, 0.0, None),
+             BeamNode(1, 0, 0, 5, "a", -0.5, -0.5, -0.5, [0.25, 0.7505]),
+             BeamNode(2, 0, 0, 6, "b", -0.9, -0.9, -0.9, [0.5, 0.5]),
+             BeamNode(3, 1, 1, 6, "b", -0.2, -0.7, -0.7, [0.1, 0.2, 0.7])]
+    beam = BeamTrace(nodes, [[1]], [])
+    assert _attention(beam, [-1, 0, 0, 1]) == {"0": [250, 750], "1": [100, 200, 700]}
+    nodes[3].attention = [0.3, 0.7]
+    assert _attention(beam, [-1, 0, 0, 1]) == {"0": [250, 750], "1": [300, 700]}

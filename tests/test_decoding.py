@@ -127,3 +127,18 @@ def test_out_of_range_settings_are_clear_errors(settings, message):
 def test_bad_sentences_are_clear_errors(text, message):
     with pytest.raises(InputError, match=message):
         stub_translator().translate(text)
+
+
+def test_beam_step_candidates_are_each_steps_siblings_best_first():
+    """A beam trace's steps list, as candidates, every proposal of the chosen node's parent (its siblings, found
+    in the step's range of nodes), most likely first; the pieces come from the tokenizer (remembered per id)."""
+    translator = stub_translator()
+    trace = translator.translate("a", beam(2))
+    nodes = trace.beam.nodes
+    for step in trace.steps:
+        chosen = next(n for n in nodes if n.step == step.index and n.token_id == step.token_id
+                      and math.isclose(n.logprob, step.logprob))
+        siblings = sorted((n for n in nodes if n.parent == chosen.parent), key=lambda n: n.logprob, reverse=True)
+        assert [c.token_id for c in step.candidates] == [n.token_id for n in siblings]
+        assert [c.prob for c in step.candidates] == pytest.approx([math.exp(n.logprob) for n in siblings])
+    assert all(n.token == translator.tgt_tokenizer.pieces([n.token_id])[0] for n in nodes)

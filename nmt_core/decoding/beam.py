@@ -7,6 +7,7 @@ The selection rule is :func:`nmt_core.decoding.beam_rule.select`, shared with th
 from __future__ import annotations
 
 import math
+import weakref
 from typing import TYPE_CHECKING
 
 import torch
@@ -21,6 +22,23 @@ if TYPE_CHECKING:
     from .translator import Translator
 
 
+_PIECES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> {token id: piece}
+
+
+def _piece_memo(tokenizer):
+    """``ids -> pieces`` for ``tokenizer``, remembering each id's piece: a wide search asks for the same few
+    hundred pieces thousands of times, and each SentencePiece lookup is a call into C++ (~1 µs)."""
+    memo = _PIECES.setdefault(tokenizer, {})
+
+    def pieces(ids: list[int]) -> list[str]:
+        missing = [i for i in dict.fromkeys(ids) if i not in memo]
+        if missing:
+            memo.update(zip(missing, tokenizer.pieces(missing), strict=True))
+        return [memo[i] for i in ids]
+
+    return pieces
+
+
 class _TracedBeam:
     """The bookkeeping of one sentence's traced beam search: every node ever proposed, and the live beam.
 
@@ -30,7 +48,9 @@ class _TracedBeam:
     def __init__(self, translator: Translator, settings: DecodeSettings):
         self.tokenizer, self.settings = translator.tgt_tokenizer, settings
         self.nodes = [BeamNode(0, None, -1, BOS_ID, self.tokenizer.pieces([BOS_ID])[0], 0.0, 0.0, 0.0, None)]
-        self.children: dict[int, list[BeamNode]] = {}
+        self.pieces = _piece_memo(self.tokenizer)  # token id -> piece, shared by every search of this tokenizer
+        # Where each expanded step's nodes start and end in self.nodes (a node's siblings are in its step's range).
+        self.step_range: dict[int, tuple[int, int]] = {}
         self.beams: list[list[int]] = []
         self.finished: list[BeamNode] = []
         self.alive = [self.nodes[0]]
@@ -62,38 +82,36 @@ class _TracedBeam:
 
         log_probs (k, V) and attention (k, S) or None belong to the k live hypotheses, in order.
         """
-        scores = torch.tensor([[n.score for n in self.alive]])
-        chosen = select(scores, log_probs.cpu()[None], self.settings.beam_size)
+        alive = self.alive
+        chosen = select(torch.tensor([[n.score for n in alive]]), log_probs.cpu()[None], self.settings.beam_size)
         penalty = length_penalty(step_index + 1, self.settings.length_penalty)
         layers = layer_attention(state)
         rows = None if attention is None else attention.float().cpu().tolist()
         valid = int(chosen.valid[0].sum())  # -inf proposals sort last and are not recorded
-        # Plain Python values once per step: indexing tensors element by element costs microseconds each.
-        tokens, logprobs, cumulative, parents, finishes, grows = (
+        # Plain Python values once per step, and one comprehension for the nodes: a width-12 step records ~150
+        # proposals, and per-node tensor indexing or attribute writes cost microseconds each.
+        tokens, logprobs, cumulative, parents, finishes, pruned = (
             t[0, :valid].tolist() for t in (chosen.tokens, chosen.logprobs, chosen.scores, chosen.parents,
-                                            chosen.finishes, chosen.grows))
-        pieces = self.tokenizer.pieces(tokens)
-        next_alive, parent_rows = [], []
-        for j in range(valid):
-            row = parents[j]
-            node = BeamNode(id=len(self.nodes), parent=self.alive[row].id, step=step_index, token_id=tokens[j],
-                            token=pieces[j], logprob=logprobs[j], score=cumulative[j],
-                            normalized_score=cumulative[j] / penalty, attention=None if rows is None else rows[row])
-            self.nodes.append(node)
-            if layers is not None:
-                self.node_layers[node.id] = (layers, row)
-            self.children.setdefault(node.parent, []).append(node)
-            if finishes[j]:
-                node.finished = True
-                self.finished.append(node)
-            elif grows[j]:
-                next_alive.append(node)
-                parent_rows.append(row)
-            else:
-                node.pruned = True
-        self.beams.append([n.id for n in next_alive])
-        self.alive = next_alive
-        return parent_rows
+                                            chosen.finishes, chosen.pruned))
+        parent_ids, pieces, first = [n.id for n in alive], self.pieces(tokens), len(self.nodes)
+        new = [BeamNode(first + j, parent_ids[row], step_index, token, piece, logprob, score, score / penalty,
+                        None if rows is None else rows[row], done, cut)
+               for j, (token, piece, logprob, score, row, done, cut) in
+               enumerate(zip(tokens, pieces, logprobs, cumulative, parents, finishes, pruned, strict=True))]
+        self.nodes.extend(new)
+        self.step_range[step_index] = (first, first + valid)
+        if layers is not None:
+            self.node_layers.update((node.id, (layers, row)) for node, row in zip(new, parents, strict=True))
+        self.finished.extend(node for node in new if node.finished)
+        grown = [j for j, node in enumerate(new) if not (node.finished or node.pruned)]
+        self.alive = [new[j] for j in grown]
+        self.beams.append([node.id for node in self.alive])
+        return [parents[j] for j in grown]
+
+    def siblings(self, node: BeamNode) -> list[BeamNode]:
+        """The proposals of ``node``'s parent at ``node``'s step (``node`` among them), in the order recorded."""
+        first, end = self.step_range.get(node.step, (0, 0))
+        return [n for n in self.nodes[first:end] if n.parent == node.parent]
 
     def path(self, node: BeamNode) -> list[BeamNode]:
         """The nodes from the root's child down to ``node``."""
@@ -126,7 +144,7 @@ class _TracedBeam:
             Step(index=n.step, token_id=n.token_id, token=n.token, logprob=n.logprob, attention=n.attention,
                  layer_attention=n.layer_attention,
                  candidates=[Candidate(c.token_id, c.token, math.exp(c.logprob), math.exp(c.logprob))
-                             for c in sorted(self.children.get(n.parent, []), key=lambda c: c.logprob, reverse=True)])
+                             for c in sorted(self.siblings(n), key=lambda c: c.logprob, reverse=True)])
             for n in self.path(end)[skip:]
         ]
 
