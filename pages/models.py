@@ -1,10 +1,12 @@
 """Models: a card per checkpoint (architecture, data, training curves, scores, embedding projection).
 
 A checkpoint trained with probe sentences (probes.json) also gets "Attention as it formed": one probe
-sentence's heatmap epoch by epoch, on a slider, with dev BLEU and the attention's entropy beside it, in
-words or pieces (the heatmap component's switch, nmt_core/figures/components/heatmap.js: it redraws in the
-browser, then tells the server, since the entropy and its curve follow it; words first on a projector;
-mirrored as ``?words=0|1``).
+sentence's heatmap epoch by epoch, with dev BLEU and the attention's entropy beside it, in words or pieces. Every
+epoch of the chosen probe reaches the browser once, and the epoch scrubber (a slider, play, a click on the curve),
+the words/pieces switch, the metrics and the curve's marker all run there (the heatmap component,
+nmt_core/figures/components/heatmap.js and epochs.js): no server run until another probe sentence is chosen. The
+link keeps the view (``?words=0|1``, words first on a projector) and, on the sidebar's model's card, the epoch
+(``?epoch=``).
 
 On a projector (classroom mode) the page has no title and the card's headline opens its first tab, so a
 tab's figure, the probe heatmap sized to the screen, is whole on the first screen.
@@ -14,18 +16,16 @@ checkpoint that cannot be read or loaded shows its error in its own card and
 the rest of the page keeps working.
 """
 
-from functools import partial
+import json
 
 import streamlit as st
 
 from nmt_core.checkpoint import PROBES, CheckpointError, read_config, read_probes
-from nmt_core.figures import payload_json
+from nmt_core.figures import component_data
 from nmt_core.figures.models import history_chart, length_chart, projection_figure
-from nmt_core.figures.probes import probe_curve_figure
-from nmt_core.figures.traces import ROW_HEIGHT, fitted_component_rows, image_config
+from nmt_core.figures.traces import ROW_HEIGHT, fitted_component_rows
 from nmt_core.views import models as model_info
-from nmt_core.views.heatmap_data import view_sizes
-from nmt_core.views.probes import probe_curve, probe_epochs, probe_payload, probe_sources, probe_view
+from nmt_core.views.probes import epoch_at, epoch_panel_payload, epoch_view_sizes, epochs_payload, probe_sources
 from nmt_core.views.projection import SIDES, Projection, embedding_projection
 from pages.lib.common import (
     NO_CHECKPOINT,
@@ -41,14 +41,13 @@ from pages.lib.common import (
     set_url,
     url_int,
 )
-from pages.lib.heatmap import draw_heatmap
+from pages.lib.heatmap import draw_heatmap, heatmap_component
 from pages.lib.style import figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
 VIEWS = {"one": "The sidebar's model", "all": "All models"}
 PIECE_COUNTS = (100, 200, 300, 500, 1000)
-WORDS_KEY = "models_words"  # words or pieces in every card's probe heatmap; mirrored as ?words=0|1
 # px for the probe heatmap on a 1280x720 projector: it starts ~320 px down, below the card's name and its tabs
 CLASSROOM_HEATMAP_HEIGHT = 380
 TAB_PARAM = "tab"  # the open tab of the sidebar's model's card, in the link: ?tab=Embeddings
@@ -76,27 +75,23 @@ def probes_of(folder) -> list[dict]:
 
 
 def words_choice() -> bool:
-    """Words or pieces for the probe heatmaps: the link's ?words= (words first on a projector), then the
-    toggles' last choice."""
-    if WORDS_KEY not in st.session_state:
-        st.session_state[WORDS_KEY] = bool(url_int("words", int(classroom()), 0, 1))
-    return bool(st.session_state[WORDS_KEY])
+    """Words or pieces for the probe heatmaps: the link's ?words= (words first on a projector). The switch is the
+    heatmap's, in the browser, which rewrites ?words= there: the next run (another probe, another card) reads it."""
+    words = bool(url_int("words", int(classroom()), 0, 1))
+    set_url(words=int(words))
+    return words
 
 
-def keep_words(key: str) -> None:
-    """A card's heatmap switched words/pieces (in the browser): every card, the metrics, the curve and the URL
-    follow it."""
-    value = getattr(st.session_state.get(key), "words", None)
-    if isinstance(value, bool):
-        st.session_state[WORDS_KEY] = value
-        set_url(words=int(value))
+def formation(name: str, folder, bound: bool = False) -> None:
+    """Attention as it formed: a probe sentence's heatmap epoch by epoch, dev BLEU and the entropy beside it.
 
+    Every epoch of the chosen probe goes to the browser once, in two elements of the heatmap component that
+    nmt_core/figures/components/epochs.js links: the heatmap, and the panel beside it (the epoch scrubber, the
+    translation, the metrics, the curve). Scrubbing and the words/pieces switch run there; choosing another probe
+    sentence is a server run. ``bound``: the page's one card, whose epoch is the link's ``?epoch=``.
 
-def formation(name: str, folder) -> None:
-    """Attention as it formed: a probe sentence's heatmap at the epoch on the slider, dev BLEU beside it.
-
-    On a projector the heatmap (sized to the screen) has the left column to itself, right below the tabs, and
-    the probe, the epoch, the toggle, the translation, the metrics and the curve stand right of it."""
+    On a projector the heatmap (sized to the screen) has the left column to itself, right below the tabs, and the
+    probe and the panel stand right of it."""
     try:
         probes = probes_of(folder)
     except CheckpointError as error:
@@ -106,78 +101,52 @@ def formation(name: str, folder) -> None:
         st.info("This checkpoint has no probe traces.")
         return
     big = classroom()
-    epochs = probe_epochs(probes)
     if big:
         left, right = st.columns([3, 2])
+    sources = probe_sources(probes)
     with right if big else st.container():
-        index, epoch = probe_controls(name, probe_sources(probes), epochs)
+        index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=sources.__getitem__,
+                             key=f"models_probe_{name}",
+                             help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
+    panel = epoch_panel_payload(probes, index)
+    epochs = panel["epochs"]["epoch"]
+    if not epochs:  # this probe was recorded at no epoch (a file written by another version)
+        st.info("This probe sentence was not recorded.")
+        return
+    epoch = epoch_at(epochs, url_int("epoch", epochs[0], epochs[0], epochs[-1])) if bound else epochs[0]
     words = words_choice()
-    set_url(words=int(words))
+    font = figure_font_size(big)
     if not big:
         left, right = st.columns([3, 2])
-    view = probe_view(probes, epoch, index, merge_words=words)
-    if view is None:  # this probe was not recorded at this epoch (a file written by another version)
-        st.info("This probe sentence was not recorded at this epoch.")
-        return
-    font = figure_font_size(big)
-    with right if big else left:
-        st.caption(f"What the model wrote after epoch {epoch}")
-        st.text(view.translation or "(empty)")
+    link = dict(link=f"models_probe_{name}", epoch=epoch, merge=words, font_size=font, classroom=big)
     with left:
-        probe_heatmap_of(name, probe_payload(probes, epoch, index), epoch, words, font)
+        probe_heatmap_of(name, epochs_payload(probes, index), link, font)
     with right:
-        position = epochs.index(epoch)
-        before = probe_view(probes, epochs[position - 1], index, merge_words=words) if position else None
-        probe_metrics(view, before)
-        st.plotly_chart(probe_curve_figure(probe_curve(probes, index, merge_words=words), epoch, font_size=font),
-                        width="stretch", key=f"models_probe_curve_{name}", config=image_config(f"probe-curve-{name}"))
+        heatmap_component()(key=f"models_probe_panel_{name}", data=component_data(
+            compact_json(panel), key=f"models_probe_panel_{name}", panel=True, url="epoch" if bound else None,
+            **link))
     if not big:
         st.caption("After every training epoch the model translated the same few dev sentences and kept its "
                    "attention (probes.json). Early on the attention is spread out; as the model learns, each "
-                   "target word locks onto the source words it translates, and dev BLEU rises with it.")
+                   "target word locks onto the source words it translates, and dev BLEU rises with it. Slide "
+                   "through the epochs, press play, or click the curve.")
 
 
-def probe_controls(name: str, sources: list[str], epochs: list[int]) -> tuple[int, int]:
-    """The probe sentence and the epoch slider (a caption when one epoch was recorded)."""
-    index = st.selectbox("Probe sentence", list(range(len(sources))), format_func=lambda i: sources[i],
-                         key=f"models_probe_{name}",
-                         help="Dev sentences the model never trained on, decoded (greedy) after every epoch")
-    if len(epochs) > 1:
-        epoch = st.select_slider("Epoch", epochs, value=epochs[0], key=f"models_epoch_{name}",
-                                 help="Slide to watch the attention sharpen as the model learns")
-    else:
-        epoch = epochs[0]
-        st.caption(f"One epoch recorded (epoch {epoch}).")
-    return index, epoch
+def compact_json(payload: dict) -> bytes:
+    """A payload as JSON bytes, pieces as UTF-8 (3 bytes a ▁, where \\u2581 is 6)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def probe_heatmap_of(name: str, payload: dict | None, epoch: int, words: bool, font: int) -> None:
-    """The probe's heatmap at this epoch, both views (on a projector sized to the screen, labels shrinking with
-    the rows); ``payload``: None for a model without attention."""
+def probe_heatmap_of(name: str, payload: dict | None, link: dict, font: int) -> None:
+    """The probe's heatmap, every epoch (on a projector sized to the screen, labels shrinking with the rows: one size
+    for all epochs); ``payload``: None for a model without attention."""
     if payload is None:
         st.info("This model has no attention, so there is no heatmap: only the translation changes.")
         return
-    big = classroom()
     fit = {view: list(fitted_component_rows(size.rows, size.source_chars, CLASSROOM_HEATMAP_HEIGHT, font))
-           for view, size in view_sizes(payload).items()} if big else None
-    key = f"models_probe_heatmap_{name}"
-    draw_heatmap(key, payload_json(payload), f"probe-{name}-epoch-{epoch}", on_words=partial(keep_words, key),
-                 merge=words, classroom=big, font_size=font, row_height=ROW_HEIGHT, fit=fit,
-                 y_title=f"epoch {epoch}", sync_words=True)
-
-
-def probe_metrics(view, before) -> None:
-    """Dev BLEU and the attention's entropy at this epoch, each with its change since the epoch ``before``."""
-    metrics = st.columns(2)
-    metrics[0].metric("Dev BLEU", f"{view.dev_bleu:.2f}" if view.dev_bleu is not None else "–",
-                      delta=None if before is None or None in (before.dev_bleu, view.dev_bleu)
-                      else f"{view.dev_bleu - before.dev_bleu:+.2f}",
-                      help="Greedy BLEU on the dev sentences after this epoch")
-    metrics[1].metric("Attention entropy", f"{view.entropy:.2f} bits" if view.entropy is not None else "–",
-                      delta=None if before is None or None in (before.entropy, view.entropy)
-                      else f"{view.entropy - before.entropy:+.2f} bits", delta_color="inverse",
-                      help="Mean entropy of this sentence's attention rows: lower is sharper (0 bits: all "
-                           "attention on one piece)")
+           for view, size in epoch_view_sizes(payload).items()} if link["classroom"] else None
+    draw_heatmap(f"models_probe_heatmap_{name}", compact_json(payload), f"probe-{name}", row_height=ROW_HEIGHT,
+                 fit=fit, **link)
 
 
 def chart_height() -> int:
@@ -321,7 +290,7 @@ def card(name: str, bound: bool = False) -> None:
             training(name, config)
     if "Attention as it formed" in views:
         with views["Attention as it formed"]:
-            formation(name, folder)
+            formation(name, folder, bound)
     if "Embeddings" in views:
         with views["Embeddings"]:
             embeddings(name, checkpoint)

@@ -1,15 +1,18 @@
 """The Models page through streamlit.testing: a card per checkpoint, broken ones included."""
 
+import ast
 import json
 import shutil
 
 import numpy as np
+import pytest
 
 from nmt_core.checkpoint import load_checkpoint, read_config, read_probes
 from nmt_core.views.heatmap_data import DECIMALS
+from nmt_core.views.probes import epoch_view_sizes, probe_view
 from nmt_core.views.projection import frequent_pieces
-from tests.apphelpers import run_page, vega_charts
-from tests.test_translate_page import array, heatmaps
+from tests.apphelpers import ROOT, run_page, vega_charts
+from tests.test_translate_page import components, heatmaps
 
 
 def charts(app, kind: str) -> list:
@@ -50,10 +53,11 @@ def test_card_of_the_sidebars_model(models_root):
     lengths = altair[3][1]
     assert lengths["sentences"].sum() == config["metrics"]["test_sentences"]
     assert lengths["BLEU"].tolist() == [b["bleu"] for b in config["metrics"]["test_by_source_length"]]
-    # the probe sentence's heatmap and curve (training wrote probes.json), and the embedding projection
+    # the probe sentence's heatmap and the panel beside it, with its curve (training wrote probes.json; both are
+    # the heatmap component's: no plotly figure), and the embedding projection
     formed = open_tab("Attention as it formed")
-    assert list(heatmaps(formed)) == ["models_probe_heatmap_tiny-luong"]
-    assert [c.key for c in charts(formed, "plotly_chart")] == ["models_probe_curve_tiny-luong"]
+    assert sorted(heatmaps(formed)) == ["models_probe_heatmap_tiny-luong", "models_probe_panel_tiny-luong"]
+    assert not charts(formed, "plotly_chart") and not formed.select_slider
     assert [c.key for c in charts(open_tab("Embeddings"), "plotly_chart")] == ["models_projection_tiny-luong"]
     files = next(d.value for d in open_tab("Files").dataframe if "file" in d.value.columns)
     assert (files.set_index("file").loc["model.safetensors", "bytes"]
@@ -118,7 +122,9 @@ def test_all_models_with_broken_ones(models_root):
         return sorted([c.key for c in charts(app, "plotly_chart")] + list(heatmaps(app)))
 
     assert open_tabs("Attention as it formed") == sorted(
-        f"models_probe_{kind}_{name}" for kind in ("heatmap", "curve") for name in ("tiny-luong", "broken-weights"))
+        f"models_probe_{kind}_{name}" for kind in ("heatmap", "panel") for name in ("tiny-luong", "broken-weights"))
+    # Not the page's one card: the link's ?epoch= is the sidebar's model's alone.
+    assert all(data["url"] is None for data in heatmaps(app).values() if data.get("panel"))
     assert open_tabs("Embeddings") == ["models_projection_tiny-luong"]
     assert open_tabs("Training") == [] and len(charts(app, "vega_lite_chart")) == 8
     overview = app.dataframe[0].value.set_index("model")
@@ -167,37 +173,79 @@ def test_a_transformers_card_gives_its_architecture_and_the_multi_head_formula(m
     assert "2 encoder layer(s), 2 decoder layer(s), model size 32, 4 heads (8 per head)" in card
 
 
-def test_the_probe_scrubber_shows_each_epochs_heatmap_beside_dev_bleu(models_root, tiny_transformer_dir):
+def epoch_data(app, name: str) -> tuple[dict, dict]:
+    """The probe heatmap's data and its panel's (payload and view fields merged), on card ``name``."""
+    found = heatmaps(app)
+    return found[f"models_probe_heatmap_{name}"], found[f"models_probe_panel_{name}"]
+
+
+def test_every_epoch_of_the_probe_goes_to_the_browser_once(models_root, tiny_transformer_dir):
+    """No epoch slider on the server: the heatmap gets every recorded epoch of the chosen probe (the browser scrubs
+    them: tests/test_browser_models.py) and the panel dev BLEU, the translation and the entropy per epoch. Choosing
+    another probe sentence is a server run, which sends that probe's epochs."""
     shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
     probes = read_probes(models_root / "tiny-transformer")
     assert [p["epoch"] for p in probes] == [1, 2, 3]
     app = open_tab("Attention as it formed", model="tiny-transformer")
-    assert "Attention as it formed" in [tab.label for tab in app.tabs]
-    slider = app.select_slider(key="models_epoch_tiny-transformer")
-    assert slider.value == 1 and list(slider.options) == ["1", "2", "3"]
+    assert not app.exception and not app.select_slider and not charts(app, "plotly_chart")
 
-    def shown(epoch: int, probe: int):
-        recorded = probes[epoch - 1]["traces"][probe]
-        heatmap = heatmaps(app)["models_probe_heatmap_tiny-transformer"]
-        np.testing.assert_allclose(heatmap["pieces"]["matrix"], recorded["attention"], atol=10**-DECIMALS)
-        assert heatmap["pieces"]["source"] == recorded["source_tokens"]
-        assert heatmap["y_title"] == f"epoch {epoch}"
-        metrics = {m.label: m for m in app.metric}
-        assert metrics["Dev BLEU"].value == f"{probes[epoch - 1]['dev_bleu']:.2f}"
-        assert recorded["translation"] in [t.value for t in app.text]
+    def shown(probe: int):
+        heatmap, panel = epoch_data(app, "tiny-transformer")
+        assert heatmap["link"] == panel["link"] == "models_probe_tiny-transformer"  # the pair, one per card
+        assert heatmap["epoch"] == panel["epoch"] == 1 and panel["panel"] is True and panel["url"] == "epoch"
+        assert heatmap["source"] == probes[0]["traces"][probe]["source_tokens"]
+        epochs = heatmap["epochs"]
+        assert epochs["epoch"] == panel["epochs"]["epoch"] == [1, 2, 3]
+        for e, entry in enumerate(probes):
+            recorded = entry["traces"][probe]
+            assert epochs["target"][e] == recorded["target_tokens"]
+            np.testing.assert_allclose(np.asarray(epochs["pieces"][e]) / 1000, recorded["attention"],
+                                       atol=10**-DECIMALS)
+            assert panel["epochs"]["dev_bleu"][e] == entry["dev_bleu"]
+            assert panel["epochs"]["translation"][e] == recorded["translation"]
+            for view in ("pieces", "words"):
+                bits = probe_view(probes, entry["epoch"], probe, merge_words=view == "words").entropy
+                assert panel["epochs"]["entropy"][view][e] == pytest.approx(bits, abs=1e-3)
 
-    shown(1, 0)
-    curve = plotly(app, "models_probe_curve_tiny-transformer")
-    assert array(curve["data"][0]["y"]).tolist() == [p["dev_bleu"] for p in probes]
-    slider.set_value(3).run()
-    assert not app.exception
-    shown(3, 0)
-    delta = {m.label: m for m in app.metric}["Dev BLEU"].proto.delta
-    assert delta == f"{probes[2]['dev_bleu'] - probes[1]['dev_bleu']:+.2f}"
+    shown(0)
     probe = app.selectbox(key="models_probe_tiny-transformer")
     assert probe.options == [t["source"] for t in probes[-1]["traces"]]
     probe.set_value(2).run()
-    shown(3, 2)
+    assert not app.exception
+    shown(2)
+
+
+def test_a_link_opens_the_probe_at_its_epoch(models_root):
+    """The browser keeps the epoch shown in the address bar (?epoch=); the link's epoch is the one both elements
+    open on, clamped to the epochs recorded."""
+    epochs = [p["epoch"] for p in read_probes(models_root / "tiny-luong")]
+    assert epochs == [1, 2, 3, 4]
+    for asked, opened in (("3", 3), ("99", 4), ("0", 1), ("nonsense", 1)):
+        heatmap, panel = epoch_data(open_tab("Attention as it formed", epoch=asked), "tiny-luong")
+        assert heatmap["epoch"] == panel["epoch"] == opened, asked
+    # Another probe sentence keeps the link's epoch (a scrub's epoch is kept by the browser: Streamlit sends a rerun
+    # the query string it last knew, not the address bar's; tests/test_browser_models.py).
+    app = open_tab("Attention as it formed", epoch="3")
+    app.selectbox(key="models_probe_tiny-luong").set_value(1).run()
+    assert not app.exception
+    heatmap, panel = epoch_data(app, "tiny-luong")
+    assert heatmap["epoch"] == panel["epoch"] == 3 and heatmap["link"] == panel["link"] == "models_probe_tiny-luong"
+    assert heatmap["source"] == read_probes(models_root / "tiny-luong")[0]["traces"][1]["source_tokens"]
+
+
+def test_the_epoch_payload_is_smaller_than_the_runs_it_replaces(models_root):
+    """Every epoch at once costs less than one scrub did: each was a run sending that epoch's heatmap (both views)
+    and a plotly curve."""
+    from nmt_core.figures import payload_json
+    from nmt_core.figures.probes import probe_curve_figure
+    from nmt_core.views.probes import probe_curve, probe_payload
+
+    probes = read_probes(models_root / "tiny-luong")
+    app = open_tab("Attention as it formed")
+    sent = sum(len(e.proto.bytes) for e in components(app))
+    per_scrub = len(payload_json(probe_payload(probes, 2, 0))) + len(probe_curve_figure(probe_curve(probes, 0), 2)
+                                                                      .to_json())
+    assert sent < per_scrub, (sent, per_scrub)
 
 
 def test_probe_traces_missing_or_broken(models_root):
@@ -216,24 +264,34 @@ def test_probe_traces_missing_or_broken(models_root):
 
 
 def test_probe_heatmap_sends_both_views_and_the_link_chooses(models_root):
-    """The switch is the heatmap's (in the browser; it tells the server, whose entropy and curve follow it:
-    tests/test_browser.py); both views are sent, ?words= opens one."""
+    """The switch is the heatmap's (in the browser: the panel's entropy follows it there, and the server does not
+    hear it); both views of every epoch are sent, ?words= opens one."""
     probes = read_probes(models_root / "tiny-luong")
     recorded = probes[0]["traces"][0]
     app = open_tab("Attention as it formed")
     assert not app.exception and app.title and not app.main.toggle
-    heatmap = heatmaps(app)["models_probe_heatmap_tiny-luong"]
-    assert heatmap["merge"] is False and heatmap["sync_words"] is True  # pieces first; the curve follows the switch
-    assert heatmap["pieces"]["source"] == recorded["source_tokens"]
-    words = [t.removeprefix("\u2581") for t in recorded["source_tokens"]]  # one piece per word in the tiny model
-    assert heatmap["words"]["source"] == words
+    heatmap, panel = epoch_data(app, "tiny-luong")
+    assert heatmap["merge"] is panel["merge"] is False and not heatmap.get("sync_words")  # pieces first
+    assert heatmap["source"] == recorded["source_tokens"]
+    assert heatmap["epochs"]["source_groups"] == 0  # one piece per word in the tiny model: the words view's
+    assert heatmap["epochs"]["target_groups"] == [0, 0, 0, 0]  # labels are spelled in the browser
+    assert len(heatmap["epochs"]["words"]) == 4
     linked = open_tab("Attention as it formed", words="1")  # the link reopens words
-    assert heatmaps(linked)["models_probe_heatmap_tiny-luong"]["merge"] is True
+    assert all(data["merge"] is True for data in epoch_data(linked, "tiny-luong"))
+
+
+def page_constant(name: str):
+    """A constant of pages/models.py, read without running the page (importing a page runs its script)."""
+    tree = ast.parse((ROOT / "pages" / "models.py").read_text(encoding="utf-8"))
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == name)
+
+
+CLASSROOM_HEATMAP_HEIGHT = page_constant("CLASSROOM_HEATMAP_HEIGHT")
 
 
 def test_classroom_models_opens_on_words_with_the_headline_in_the_first_tab(models_root):
     from nmt_core.figures.traces import component_chrome
-    from pages.models import CLASSROOM_HEATMAP_HEIGHT
 
     first = run_page("models", classroom="1")
     assert not first.exception
@@ -241,13 +299,12 @@ def test_classroom_models_opens_on_words_with_the_headline_in_the_first_tab(mode
     assert [m.label for m in first.tabs[0].metric] == ["Test BLEU", "Test chrF", "Parameters", "Size on disk"]
     app = open_tab("Attention as it formed", classroom="1")
     assert not app.exception
-    heatmap = heatmaps(app)["models_probe_heatmap_tiny-luong"]
+    heatmap, panel = epoch_data(app, "tiny-luong")
     assert heatmap["merge"] is True and app.query_params["words"] in ("1", ["1"])
-    assert not any("\u2581" in t for t in heatmap["words"]["source"])
-    for view in ("pieces", "words"):  # whole under the tabs
-        row, font = heatmap["fit"][view]
-        longest = max(len(s) for s in heatmap[view]["source"])
-        rows = len(heatmap[view]["target"])
-        assert component_chrome(longest, heatmap["font_size"], font) + rows * (row + 1) <= CLASSROOM_HEATMAP_HEIGHT
+    assert panel["classroom"] is True and panel["font_size"] == heatmap["font_size"]
+    for view, size in epoch_view_sizes(heatmap).items():  # every epoch whole under the tabs, one row height
+        row, font = heatmap["fit"][view][:2]
+        assert component_chrome(size.source_chars, heatmap["font_size"], font) + size.rows * (row + 1) \
+            <= CLASSROOM_HEATMAP_HEIGHT
     pieces = open_tab("Attention as it formed", classroom="1", words="0")  # pieces one switch (or link) away
-    assert heatmaps(pieces)["models_probe_heatmap_tiny-luong"]["merge"] is False
+    assert epoch_data(pieces, "tiny-luong")[0]["merge"] is False

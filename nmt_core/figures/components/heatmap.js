@@ -16,9 +16,15 @@
 // Heatmaps of one group (Compare's columns and difference, Explain's two) follow one words/pieces switch, and
 // their label rows take the same height, so side-by-side heatmaps line up row for row.
 //
+// Epoch mode (the Models page's "Attention as it formed"; epochs.js): a payload with `epochs` holds every
+// recorded epoch of one probe sentence, and a second element with `panel: true` scrubs them (view field `link`
+// names the pair, `epoch` the server's epoch); this heatmap draws the epoch the panel shows. Other callers never
+// set either, and nothing here changes for them.
+//
 // User text (source and target pieces or words) reaches the page and the SVG only through textContent,
 // never innerHTML.
 
+import { epochHeatmap, mountPanel } from "./epochs.js";
 import { componentData, el } from "./shared.js";
 
 // plotly.py's "Blues" and "RdBu_r" (plotly.colors), the scales the app's plotly heatmaps used
@@ -261,7 +267,9 @@ function controlsOf(data, format) {
 export default function (component) {
   const { parentElement, key, setTriggerValue } = component;
   const data = componentData(component.data);
-  if (!data || !data.pieces || !data.words) return undefined;
+  if (data && data.panel && data.epochs) return mountPanel(component, data);
+  const epochs = data && data.epochs && data.source ? epochHeatmap(data) : null;
+  if (!data || (!epochs && (!data.pieces || !data.words))) return undefined;
   const id = data.key || key || "heatmap"; // the page's key (Streamlit's own is an instance id)
   const group = data.group || null;
   const memoryKey = group ? `group:${group}` : id;
@@ -272,7 +280,7 @@ export default function (component) {
   const big = !!data.classroom;
   const image = data.image || {};
   const format = image.format === "svg" ? "svg" : "png";
-  const yTitle = data.y_title ?? "translation";
+  const yTitle = () => (epochs ? `epoch ${epochs.epoch()}` : data.y_title ?? "translation");
 
   const root = el("div", "ae-heatmap" + (big ? " ae-big" : "") + (data.compact ? " ae-compact" : ""));
   root.style.setProperty("--ae-font", `${data.font_size || 13}px`);
@@ -368,15 +376,15 @@ export default function (component) {
       fragment.append(notesTitle);
     }
     if (T) { // even without a title: it holds the first column, so the cells flow into theirs
-      const title = el("div", "ae-hm-ytitle", yTitle);
-      if (yTitle) title.dataset.ae = "ytitle";
+      const title = el("div", "ae-hm-ytitle", yTitle());
+      if (yTitle()) title.dataset.ae = "ytitle";
       title.style.gridRow = `2 / span ${T}`;
       fragment.append(title);
     }
   }
 
   function build() {
-    view = words ? data.words : data.pieces;
+    view = epochs ? epochs.view(words) : words ? data.words : data.pieces;
     bars = !!view.probability && data.show_probability !== false;
     scale = scaleOf(data, view);
     const { row, font } = sizing(data, words);
@@ -417,10 +425,22 @@ export default function (component) {
     root.dataset.id = data.id || "";
     root.dataset.rows = String(T);
     root.dataset.columns = String(S);
+    if (epochs) root.dataset.epoch = String(epochs.epoch());
     unlight();
     readout.textContent = IDLE;
     readout.classList.add("ae-hm-idle");
     if (grid.isConnected) fitWidth();
+    if (epochs && grid.isConnected) keepHeight();
+  }
+
+  // Epoch mode: the grid keeps the tallest height an epoch gave it (per view), so scrubbing to an epoch with fewer
+  // rows never pulls the page up under the pointer.
+  const tallest = { pieces: 0, words: 0 };
+  function keepHeight() {
+    const name = words ? "words" : "pieces";
+    grid.style.minHeight = "";
+    tallest[name] = Math.max(tallest[name], grid.offsetHeight);
+    grid.style.minHeight = `${tallest[name]}px`;
   }
 
   // Narrower than its columns (side by side, a long sentence): the source labels, and with them the cells (at
@@ -490,9 +510,14 @@ export default function (component) {
       alignGroup(group);
     }
     // Only where other views on the page follow the switch (a head grid, a curve) does the server hear it.
+    if (epochs) epochs.setWords(words);
     if (data.sync_words && setTriggerValue) setTriggerValue("words", words);
   });
-  download.addEventListener("click", () => saveImage(data, view, words, image));
+  // In epoch mode the image is of the epoch shown, and says which.
+  download.addEventListener("click", () => (epochs
+    ? saveImage({ ...data, y_title: yTitle() }, view, words, { ...image,
+      filename: `${image.filename || "attention"}-epoch-${epochs.epoch()}` })
+    : saveImage(data, view, words, image)));
 
   build();
   memory.set(memoryKey, { words, serverWords });
@@ -500,11 +525,15 @@ export default function (component) {
   parentElement.querySelectorAll(":scope > .ae-heatmap").forEach((node) => node.remove());
   parentElement.append(root);
   fitWidth();
+  if (epochs) keepHeight();
   if (group) {
     members.set(id, { grid, redraw, setHead, headHeight });
     alignGroup(group);
   }
+  if (epochs) epochs.setWords(words); // the panel's entropy is of the view shown here
+  const leave = epochs ? epochs.join(() => build(), root) : null;
   return () => {
     if (group && members.get(id)?.grid === grid) members.delete(id);
+    if (leave) leave();
   };
 }

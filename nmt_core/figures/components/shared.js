@@ -33,3 +33,22 @@ export function pieceLabel(piece, pieces) {
   if (piece.startsWith(MARK)) return piece.slice(MARK.length) || MARK;
   return PUNCTUATION.test(piece) ? piece : "+" + piece;
 }
+
+// Write a component's own URL parameters into the address bar ({step: 3}), from the browser: a link then reopens
+// what the user is looking at, and the next server run reads them. Only when one changed (the URL does not churn);
+// an address that cannot be rewritten (a sandboxed frame) only loses sharing.
+export function setUrlParams(params) {
+  try {
+    const url = new URL(window.location.href);
+    let changed = false;
+    for (const [name, value] of Object.entries(params)) {
+      if (url.searchParams.get(name) !== String(value)) {
+        url.searchParams.set(name, String(value));
+        changed = true;
+      }
+    }
+    if (changed) window.history.replaceState(window.history.state, "", url.toString());
+  } catch (error) {
+    // no address to rewrite
+  }
+}
