@@ -4,7 +4,8 @@ This file is read two ways:
 - **Imported once, when the server starts** (as the module ``app``): Streamlit finds ``app = st.App(...)``
   below and serves it. Its start-up hook begins importing torch, nmt_core and the figure libraries, and
   loading the default model, in a thread (pages/lib/warm_up.py): a fresh server's first visitor would
-  otherwise wait for them in their first script run, after the browser has loaded the page.
+  otherwise wait for them in their first script run, after the browser has loaded the page. A first run waits
+  for what the sidebar and Translate's heatmap need; other pages wait for all of it.
 - **Run as the script of every session** (``__main__``, also under AppTest): the shared sidebar
   (pages/lib/sidebar.py), then the page the URL names, through st.navigation.
 """
@@ -34,10 +35,10 @@ PAGES = [
 # place (pages/lib/common.py:leave_legacy_mode).
 
 if __name__ == "__main__":
-    from pages.lib.warm_up import mark, wait_for_warm_up
+    from pages.lib.warm_up import let_warm_up_finish, mark, wait_for_core, wait_for_warm_up
 
     mark("run_start")
-    wait_for_warm_up()  # a fresh server's imports: finished in the warm-up thread, not started again here
+    wait_for_core()  # a fresh server's imports up to Translate's heatmap: done in the warm-up thread, not here
     mark("run_waited")
     import torch
 
@@ -52,17 +53,25 @@ if __name__ == "__main__":
     mark("sidebar_done")
     # The default page is served at "/" only (Streamlit gives it no path of its own), so Translate is
     # also registered, hidden from the menu, at /translate: every page's URL path opens its page.
-    page = st.navigation([st.Page(f"pages/{path}.py", title=title, default=(path == "translate"),
-                                  url_path="home" if path == "translate" else path)
-                          for title, path in PAGES]
-                         + [st.Page("pages/translate.py", title="Translate", url_path="translate",
-                                    visibility="hidden")])
-    with routed():
-        page.run()
+    pages = {path: st.Page(f"pages/{path}.py", title=title, default=(path == "translate"),
+                           url_path="home" if path == "translate" else path) for title, path in PAGES}
+    translate_link = st.Page("pages/translate.py", title="Translate", url_path="translate", visibility="hidden")
+    page = st.navigation([*pages.values(), translate_link])
+    if page is not pages["translate"] and page is not translate_link:
+        # Translate waits for the rest of the warm-up (pandas, pyarrow) below its heatmap; every other page
+        # imports such modules at its top, which must not happen beside the warm-up thread importing them too.
+        wait_for_warm_up()
+    try:
+        with routed():
+            page.run()
+    finally:
+        let_warm_up_finish()  # a run that never asked for the rest (classroom mode, a model without attention)
     mark("run_end")
 else:
-    from pages.lib.warm_up import mark, skip_component_scan, warm_up
+    from starlette.middleware import Middleware
+
+    from pages.lib.warm_up import ComponentFiles, mark, skip_component_scan, warm_up
 
     mark("app_imported")
     skip_component_scan()  # the components are inline; the search of every installed package finds none
-    app = st.App(__file__, lifespan=warm_up)
+    app = st.App(__file__, lifespan=warm_up, middleware=[Middleware(ComponentFiles)])

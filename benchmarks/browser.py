@@ -318,8 +318,9 @@ def bench_cold_start(playwright, root: Path, tries: int) -> list[float]:
 # the Performance API (epoch milliseconds: timeOrigin + the entry's time) and a wrapped WebSocket.
 COLD_MILESTONES = ["listening", "app_imported", "lifespan", "warm_up_start", "healthy", "goto", "html_served",
                    "dom_content_loaded", "websocket_open", "first_message", "run_start", "core_imported",
-                   "preload_started", "page_imported", "warm_up_done", "run_waited", "sidebar_done",
-                   "heatmap_received", "run_end", "heatmap_painted"]
+                   "preload_started", "core_ready", "run_waited", "sidebar_done", "heatmap_sent", "rest_start",
+                   "heatmap_received", "bidi_chunk_loaded", "heatmap_js_loaded", "shared_js_loaded",
+                   "page_imported", "warm_up_done", "run_end", "heatmap_painted"]
 # Every WebSocket the page opens notes its open, its first message and the first message that carries the
 # heatmap component (Translate's key), in the page's own clock.
 WEBSOCKET_TIMES_JS = """(() => { const Original = window.WebSocket, times = window.__aeWs = {};
@@ -334,8 +335,13 @@ WEBSOCKET_TIMES_JS = """(() => { const Original = window.WebSocket, times = wind
     });
     return ws; };
   Object.assign(window.WebSocket, Original); window.WebSocket.prototype = Original.prototype; })();"""
+# The component's files (and Streamlit's chunk for st.components.v2) from resource timing: when each arrived.
 NAVIGATION_JS = """() => { const n = performance.getEntriesByType('navigation')[0], o = performance.timeOrigin;
+  const loaded = pattern => { const r = performance.getEntriesByType('resource').find(e => pattern.test(e.name));
+    return r ? (o + r.responseEnd) / 1000 : undefined; };
   return {html_served: (o + n.responseEnd) / 1000, dom_content_loaded: (o + n.domContentLoadedEventEnd) / 1000,
+          bidi_chunk_loaded: loaded(/\\/BidiComponent[^/]*\\.js$/), heatmap_js_loaded: loaded(/\\/heatmap\\.js$/),
+          shared_js_loaded: loaded(/\\/shared\\.js$/),
           ...Object.fromEntries(Object.entries(window.__aeWs || {}).map(([k, v]) => [k, v / 1000]))}; }"""
 
 

@@ -10,7 +10,10 @@ sentence (benchmarks/new_sentence_ab.py).
 
 A Transformer also gets a layer and head choice for the heatmap (one head, a layer's mean, or every
 layer and head averaged; ``?heads=L2H3``), the layer x head grid of its cross-attention (click a panel
-to open that head), and its encoder and decoder self-attention with the causal mask drawn."""
+to open that head), and its encoder and decoder self-attention with the causal mask drawn.
+
+A fresh server's first run sends the heatmap before it imports the figures and pandas (the n-best table, the head
+grid): the warm-up imports them meanwhile (pages/lib/warm_up.py), and the functions that draw them import them."""
 
 import math
 
@@ -19,14 +22,7 @@ import streamlit as st
 from nmt_core.decoding import DecodeSettings
 from nmt_core.explain.coverage import coverage_notice
 from nmt_core.figures import payload_json
-from nmt_core.figures.attention_heads import clicked_head, head_grid_figure, self_attention_figure
-from nmt_core.figures.traces import (
-    FIGURE_CHROME,
-    ROW_HEIGHT,
-    fitted_rows,
-    image_config,
-    nbest_frame,
-)
+from nmt_core.figures.sizing import FIGURE_CHROME, ROW_HEIGHT, fitted_rows, image_config
 from nmt_core.views.attention_heads import (
     HeadChoice,
     decoder_self_view,
@@ -58,6 +54,7 @@ from pages.lib.common import (
 from pages.lib.heatmap import draw_heatmap as mount_heatmap
 from pages.lib.heatmap import words_choice as linked_words
 from pages.lib.style import CLASSROOM_TEXT_LINE, classroom_extra_lines, figure_font_size
+from pages.lib.warm_up import heatmap_sent, wait_for_warm_up
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
 
@@ -106,6 +103,9 @@ def render():
         show_notices(trace_key(name, sentence, settings), trace)
 
     if not big:
+        wait_for_warm_up()  # a fresh server's pandas and pyarrow: imported by the warm-up, not beside it
+        from nmt_core.figures.traces import nbest_frame
+
         st.subheader("Candidates")
         st.caption("The n-best list: log-prob, and log-prob divided by the length penalty (what ranks them).")
         st.dataframe(nbest_frame(trace), hide_index=True, width="stretch")
@@ -159,7 +159,7 @@ def on_words() -> None:
 
 def heatmap_chrome(longest: int, font_size: int) -> int:
     """px of the component above its rows: the controls' line and the source labels set upright (about 0.62 of
-    the font a character, as nmt_core.figures.traces.component_chrome reckons), with their padding."""
+    the font a character, as nmt_core.figures.sizing.component_chrome reckons), with their padding."""
     return int(2.2 * font_size + 0.62 * font_size * longest + 16)
 
 
@@ -181,6 +181,7 @@ def draw_heatmap(name, sentence, settings, trace, big, merge, font_size, image_f
     mount_heatmap(COMPONENT_KEY, payload, f"attention-{name}", image_format, on_words=on_words, merge=merge,
                   classroom=big, font_size=font_size, row_height=ROW_HEIGHT, fit=fit, y_title="translation",
                   sync_words=choice is not None, show_probability=not big)  # on a projector: the essentials
+    heatmap_sent()  # a fresh server lets the browser fetch the component before importing the rest
     if not big:
         end = f" It stopped with </s> at p = {math.exp(trace.steps[-1].logprob):.3f}." if trace.finished else ""
         st.caption("Beside each row, the probability the model gave that token (a word's: the product of its "
@@ -230,6 +231,8 @@ def head_picker(trace, config: dict | None) -> HeadChoice | None:
 
 def open_clicked_head():
     """The grid's click callback: open the clicked panel's head in the heatmap above."""
+    from nmt_core.figures.attention_heads import clicked_head
+
     points = ((st.session_state.get(GRID_KEY) or {}).get("selection") or {}).get("points") or []
     heads = st.session_state.get("translate_grid_heads", 1)
     for point in points:
@@ -242,6 +245,8 @@ def open_clicked_head():
 @st.cache_resource(max_entries=64, show_spinner=False)
 def grid_figure(name: str, sentence: str, settings: tuple, merge: bool, selected: str, font_size: int):
     """The layer x head grid (built once per decode and view: ~20 plotly traces)."""
+    from nmt_core.figures.attention_heads import head_grid_figure
+
     trace = translate(name, sentence, DecodeSettings(*settings))
     grid = head_grid(trace, merge)
     selected_choice = HeadChoice.parse(selected, grid.layers, grid.heads)
@@ -249,7 +254,10 @@ def grid_figure(name: str, sentence: str, settings: tuple, merge: bool, selected
 
 
 def show_heads(name, sentence, settings, trace, choice, merge, font_size):
-    """A Transformer's every head (the grid) and its self-attention."""
+    """A Transformer's every head (the grid) and its self-attention: plotly figures, below the heatmap."""
+    wait_for_warm_up()  # a fresh server's figure modules (pandas with them): imported by the warm-up, not beside it
+    from nmt_core.figures.attention_heads import self_attention_figure
+
     layers, heads = head_shape(trace)
     st.subheader("Every layer and head")
     st.caption(f"Cross-attention of each of the {layers} decoder layers (down) and {heads} heads (across): each "

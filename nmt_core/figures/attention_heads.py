@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..views.attention_heads import HeadChoice, HeadGrid, SelfAttentionView
-from .traces import ROW_HEIGHT, label, set_font_size
+from .sizing import ROW_HEIGHT
+from .traces import label, set_font_size
 
 MASK_COLOR = "#d9d9d9"  # the decoder's future: not a weight of 0, a cell it cannot attend to at all
 SELECTED_COLOR = "#d62728"

@@ -5,7 +5,8 @@ a subset of HTML in tick labels and hover text, and user text must be shown as
 text, never as markup.
 
 Every attention heatmap is the browser component (nmt_core/figures/components/heatmap.js, its data from
-nmt_core/views/heatmap_data.py); the row heights and the classroom fitting that its pages size it with are here.
+nmt_core/views/heatmap_data.py); the row heights and the classroom fitting that its pages size it with are in
+nmt_core/figures/sizing.py (imported here too).
 """
 
 from __future__ import annotations
@@ -19,22 +20,18 @@ import plotly.graph_objects as go
 from ..decoding.trace import Trace
 from ..views.attention import argmax_alignment, attention_view, entropy
 
-ROW_HEIGHT = 28  # px per heatmap row
-CLASSROOM_ROW_HEIGHT = 46  # px per row on a projector: cells big enough to read from the back
-# A heatmap's height is FIGURE_CHROME + rows x row height (title, axis labels, margins).
-FIGURE_CHROME = 120
-MIN_CLASSROOM_ROW_HEIGHT = 20  # px: below this the row labels (font = row height - 2) get too small to read
-
-
-def fitted_rows(rows: int, height: int, font_size: int) -> tuple[int, int]:
-    """(row height, font size) for a heatmap of ``rows`` rows to fit in ``height`` px on a projector.
-
-    Rows stay at CLASSROOM_ROW_HEIGHT when they fit, else shrink (not below MIN_CLASSROOM_ROW_HEIGHT) and the
-    labels with them, so that a 15-word sentence's heatmap is whole on a 1280x720 screen.
-    """
-    row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, (height - FIGURE_CHROME) // max(rows, 1)))
-    return row_height, min(font_size, row_height - 2)
-
+# The sizing helpers live in .sizing (no pandas or plotly: Translate's first run mounts its heatmap with them before
+# a fresh server has imported either); re-exported here under their old names, which pages and tests import.
+from .sizing import (  # noqa: F401
+    CLASSROOM_ROW_HEIGHT,
+    FIGURE_CHROME,
+    MIN_CLASSROOM_ROW_HEIGHT,
+    ROW_HEIGHT,
+    component_chrome,
+    fitted_component_rows,
+    fitted_rows,
+    image_config,
+)
 
 ENTROPY_COLUMNS = ["model", "step", "token", "entropy", "uniform"]
 ALIGNMENT_COLUMNS = ["target_index", "target_word", "source_index", "source_word", "weight"]
@@ -46,13 +43,6 @@ NO_ATTENTION_NOTE = ("No attention: the decoder sees only the encoder's final st
 def label(token: str) -> str:
     """A piece as a readable, HTML-safe label (SentencePiece's ▁ word marker kept)."""
     return html.escape(token, quote=False)
-
-
-def image_config(filename: str, image_format: str = "png", scale: int = 2) -> dict:
-    """``st.plotly_chart(config=...)``: the modebar's camera button saves the figure as PNG or SVG in the browser."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in filename)[:80] or "figure"
-    return {"toImageButtonOptions": {"format": image_format, "filename": safe, "scale": scale},
-            "displaylogo": False}
 
 
 def set_font_size(figure: go.Figure, font_size: int) -> go.Figure:
@@ -74,30 +64,6 @@ def set_font_size(figure: go.Figure, font_size: int) -> go.Figure:
 
 
 ALIGNED_LABEL_CHARACTERS = 16  # labels longer than this are shortened in side-by-side heatmaps (whole on hover)
-
-
-def component_chrome(longest: int, font_size: int, label_font: int | None = None, lines: int = 1) -> int:
-    """px of a heatmap component (components/heatmap.css) besides its rows: ``lines`` lines of title and controls
-    (1.6 em and 0.3 em below, at ``font_size``) and the source labels set upright above the cells (~0.62 em a
-    character, 0.6 em of padding, at ``label_font``), with a few px of gaps."""
-    label = label_font or font_size
-    return int(lines * 1.9 * font_size + 0.62 * label * longest + 0.6 * label + 6)
-
-
-def fitted_component_rows(rows: int, longest: int, height: int, font_size: int, lines: int = 1,
-                          label_font: int | None = None) -> tuple[int, int]:
-    """(row height, label font) for a heatmap component of ``rows`` rows, source labels of up to ``longest``
-    characters, to fit in ``height`` px on a projector: rows of CLASSROOM_ROW_HEIGHT px when they fit, else fewer
-    (not below MIN_CLASSROOM_ROW_HEIGHT); the labels never larger than a row (the source labels drawn at most
-    ``label_font``, as the component draws them). A smaller
-    font shortens the upright labels and frees room for the rows, so it settles in a few rounds."""
-    rows, font = max(rows, 1), font_size
-    row_height = CLASSROOM_ROW_HEIGHT
-    for _ in range(3):
-        room = height - component_chrome(longest, font_size, min(font, label_font or font), lines)
-        row_height = max(MIN_CLASSROOM_ROW_HEIGHT, min(CLASSROOM_ROW_HEIGHT, room // rows - 1))  # 1 px grid gap
-        font = min(font, row_height - 2)  # only ever smaller: the loop cannot swing back
-    return row_height, font
 
 
 # --- Compare: entropy, difference, word alignment --------------------------------------------------------

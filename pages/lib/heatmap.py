@@ -6,7 +6,7 @@ and this run's view fields; the words/pieces switch, the hover and the PNG/SVG d
 
 
 from nmt_core.figures import component_data
-from nmt_core.figures.traces import image_config
+from nmt_core.figures.sizing import image_config
 from nmt_core.views.attention import MERGE_RULE
 from pages.lib.common import file_component, set_url, url_int
 

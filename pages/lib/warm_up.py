@@ -1,20 +1,39 @@
 """A fresh server's imports, begun when the server starts instead of in its first visitor's script run.
 
 `streamlit run app.py` imports app.py once to find its ``st.App``, whose start-up hook is :func:`warm_up`. It
-starts a thread that does, in this order, what a first script run of Translate would otherwise do itself:
+starts a thread that does, in two stages, what a first script run of Translate would otherwise do itself:
+
+Stage 1, what the first run needs up to Translate's heatmap (:func:`wait_for_core` waits for it):
 
 1. import torch and nmt_core's core (torch alone is ~2 s of CPU here, the longest part of a cold start);
 2. import pages.lib.common, which begins loading the default model in a thread of its own: that load is
-   mostly waiting on files, so it goes on while step 3 keeps the CPU busy;
-3. import the rest of what Translate's first run imports (pandas with pyarrow, plotly, the figures, Streamlit's
-   emoji table, which an alert with non-ASCII text loads), and fill the sidebar's per-checkpoint caches (the
-   picker describes every checkpoint: its config, and its tokenisers read to check their vocabularies).
+   mostly waiting on files, so it goes on while the rest keeps the CPU busy;
+3. import the sidebar, the heatmap component's helpers and Translate's own module-level imports (no pandas,
+   pyarrow or plotly: the heatmap is a ``st.components.v2`` component fed by nmt_core.views.heatmap_data), and
+   Streamlit's emoji table (an alert with non-ASCII text, like the coverage notice above the heatmap, loads it);
+   fill the sidebar's per-checkpoint caches (the picker describes every checkpoint: its config, and its
+   tokenisers read to check their vocabularies).
+
+Stage 2, the rest of what Translate's first run imports, below its heatmap (:func:`wait_for_warm_up` waits for
+it): pandas with pyarrow (the n-best table), plotly and the figures (a Transformer's head grid).
 
 Meanwhile the server answers: the browser loads the page and opens its websocket. The first script run waits for
-the thread (:func:`wait_for_warm_up`) rather than importing the same modules beside it, which two threads could
-otherwise do in a circular order and deadlock. One interpreter lock runs the server and this thread, so nothing
-is gained by starting sooner (at app.py's import, it slowed the server's own start as much as it saved) or by
-letting the run start early; what the order gains is the model's file reads, hidden behind step 3.
+stage 1 (app.py), draws the sidebar and Translate's heatmap, then waits for stage 2 before its first import of
+pandas or plotly; any other page waits for both before it runs. Two threads never import the same modules side by
+side, which they could otherwise do in a circular order and deadlock (or hand one of them a half-initialised
+module):
+
+- while stage 1 runs, a run waits in :func:`wait_for_core`;
+- when stage 1 ends with a run waiting, stage 2 waits in turn until that run asks for it (:func:`wait_for_warm_up`,
+  after its heatmap), so the run imports nothing while stage 2 does and has the one interpreter lock to itself
+  on the way to the heatmap; stage 2 then lets the browser fetch the heatmap component's files (which the server
+  answers under that lock too: :class:`ComponentFiles`) and runs while the browser draws the heatmap;
+- when stage 1 ends with no run waiting, stage 2 starts at once; a run that comes meanwhile imports nothing up to
+  its heatmap that stage 1 has not (tests/test_warm_up.py checks it) and then waits for stage 2.
+
+One interpreter lock runs the server and this thread, so nothing is gained by starting sooner (at app.py's
+import, it slowed the server's own start as much as it saved); what the order gains is the model's file reads,
+hidden behind the imports, and a heatmap sent before the imports that only the rest of the page needs.
 """
 
 import contextlib
@@ -27,8 +46,19 @@ import time
 # "attention-explorer-timing <event> <epoch seconds>" (benchmarks/browser.py --cold-breakdown reads them).
 TIMING = bool(os.environ.get("ATTENTION_EXPLORER_TIMING"))
 
-_done = threading.Event()
-_started = threading.Event()
+_started = threading.Event()  # the warm-up thread was started (under `streamlit run` only)
+_core = threading.Event()  # stage 1 is over: the first run may start
+_waiting = threading.Event()  # a run waits for stage 1
+_rest_wanted = threading.Event()  # a run asks for stage 2 (it has sent its heatmap, or it needs pandas or plotly)
+_done = threading.Event()  # stage 2 is over
+REST_AFTER_S = 30.0  # stage 2 starts anyway after this long, should no run ask for it
+# After a first run has sent its heatmap, stage 2 also lets the browser fetch the component's files first (see
+# :class:`ComponentFiles`): it starts once they have been served and none was asked for since COMPONENT_QUIET_S,
+# or COMPONENT_WAIT_S after the run's ask at the latest (a browser that had them cached asks for none).
+_heatmap_sent = threading.Event()
+_component_files = {"in_flight": 0, "last": 0.0}  # requests for the components' files: how many now, the last end
+COMPONENT_QUIET_S = 0.3
+COMPONENT_WAIT_S = 2.0
 
 
 def mark(event: str) -> None:
@@ -44,17 +74,63 @@ def _warm_up() -> None:
         _import_core()
         mark("core_imported")
         import pages.lib.common  # noqa: F401  starts loading the default model in its own thread
-        import pages.lib.sidebar  # noqa: F401
 
         mark("preload_started")
-        _import_translate_page()
-        mark("page_imported")
+        _import_first_run()
         _describe_checkpoints()
     except Exception:  # noqa: BLE001  the script run imports them again and shows the real error there
         pass
     finally:
+        mark("core_ready")
+        waiting = _waiting.is_set()
+        _core.set()
+    try:
+        if waiting:  # a run goes first, up to its heatmap, with the interpreter lock to itself
+            _rest_wanted.wait(REST_AFTER_S)
+            if _heatmap_sent.is_set():
+                _let_the_browser_fetch_the_component()
+        mark("rest_start")
+        _import_rest()
+        mark("page_imported")
+    except Exception:  # noqa: BLE001  as above
+        pass
+    finally:
         mark("warm_up_done")
         _done.set()
+
+
+def _let_the_browser_fetch_the_component() -> None:
+    """Wait while the browser fetches the heatmap component's files, up to COMPONENT_WAIT_S.
+
+    The server answers them on its event loop, which needs the interpreter lock that stage 2's imports hold
+    nearly all the time: measured on 2 loaded cores, the component's JS (three requests in a row: Streamlit's
+    chunk for components, heatmap.js, the modules it imports) then came seconds late, and the heatmap with it.
+    """
+    deadline = time.monotonic() + COMPONENT_WAIT_S
+    while time.monotonic() < deadline:
+        files = _component_files
+        if files["last"] and not files["in_flight"] and time.monotonic() - files["last"] >= COMPONENT_QUIET_S:
+            return
+        time.sleep(0.02)
+
+
+class ComponentFiles:
+    """ASGI middleware (app.py): notes the requests for the ``st.components.v2`` components' files while the
+    warm-up is not done (:func:`_let_the_browser_fetch_the_component`); afterwards it only passes requests on."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if _done.is_set() or scope.get("type") != "http" or "/_stcore/bidi-components/" not in scope.get("path", ""):
+            await self.app(scope, receive, send)
+            return
+        _component_files["in_flight"] += 1  # the event loop's thread only: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _component_files["in_flight"] -= 1
+            _component_files["last"] = time.monotonic()
 
 
 def _skip_the_direct_run_warning() -> None:
@@ -101,15 +177,23 @@ def _import_core() -> None:
     import nmt_core.decoding  # noqa: F401
 
 
-def _import_translate_page() -> None:
-    """What pages/translate.py and its first run import: the figures (pandas, pyarrow, plotly), the views."""
+def _import_first_run() -> None:
+    """Stage 1's rest: the sidebar, and what Translate imports at its top and uses up to its heatmap."""
     import streamlit.emojis  # noqa: F401  st.info/st.warning with non-ASCII text look for a leading emoji
 
     import nmt_core.explain.coverage  # noqa: F401
-    import nmt_core.figures.attention_heads  # noqa: F401
-    import nmt_core.figures.traces  # noqa: F401
+    import nmt_core.figures.sizing  # noqa: F401
     import nmt_core.views.attention_heads  # noqa: F401
     import nmt_core.views.heatmap_data  # noqa: F401
+    import pages.lib.heatmap  # noqa: F401
+    import pages.lib.sidebar  # noqa: F401
+    import pages.lib.style  # noqa: F401
+
+
+def _import_rest() -> None:
+    """Stage 2: what Translate imports below its heatmap (pandas, pyarrow, plotly, the figures)."""
+    import nmt_core.figures.attention_heads  # noqa: F401
+    import nmt_core.figures.traces  # noqa: F401  pandas (which imports pyarrow) and plotly
 
 
 def _describe_checkpoints() -> None:
@@ -130,7 +214,29 @@ async def warm_up(_app):
     yield
 
 
+def wait_for_core(timeout: float = 120.0) -> None:
+    """app.py's: block until stage 1 is done, the imports of the sidebar and of Translate up to its heatmap (at
+    once when no warm-up was started: AppTest, a warm server). A run must not import pandas, pyarrow or plotly
+    (nor anything else stage 2 imports) before :func:`wait_for_warm_up`."""
+    if _started.is_set() and not _core.is_set():
+        _waiting.set()
+        _core.wait(timeout)
+
+
+def heatmap_sent() -> None:
+    """Translate's first run has mounted its heatmap: stage 2 lets the browser fetch its files first."""
+    mark("heatmap_sent")
+    _heatmap_sent.set()
+
+
+def let_warm_up_finish() -> None:
+    """Let stage 2 start, if it waits for a run (app.py, when a page's run is over), without waiting for it."""
+    _rest_wanted.set()
+
+
 def wait_for_warm_up(timeout: float = 120.0) -> None:
-    """Block until the warm-up is done (at once when none was started: AppTest, a warm server)."""
-    if _started.is_set():
+    """Let stage 2 start, if it waits for this run, and block until the whole warm-up is done (at once when none
+    was started: AppTest, a warm server). Call it before importing anything stage 2 imports."""
+    if _started.is_set() and not _done.is_set():
+        _rest_wanted.set()
         _done.wait(timeout)
