@@ -290,3 +290,26 @@ def test_payload_numbers_round_as_python_rounds():
     assert _attention(beam, [-1, 0, 0, 1]) == {"0": [250, 750], "1": [100, 200, 700]}
     nodes[3].attention = [0.3, 0.7]
     assert _attention(beam, [-1, 0, 0, 1]) == {"0": [250, 750], "1": [300, 700]}
+
+
+@NEEDS_NODE
+def test_scores_travel_as_deltas_and_read_back_alike_in_python_and_the_browser(translator, tmp_path):
+    """A search's scores go as one character per node (score less parent's and own log-prob, in thousandths);
+    a tree whose parents do not come first, or whose scores are not sums, sends them whole. Both read back to
+    the same thousandths, in Python and in beam.js (run in Node)."""
+    trace = translator.translate("alpha beta gamma delta", beam_settings(DecodeSettings(), 6, 1.0))
+    data = beam_payload(trace)
+    assert "score" not in data and set(data["score_delta"]) <= set("012")
+    assert len(data["score_delta"]) == len(trace.beam.nodes)
+    assert [r["score"] for r in unpack(data)] == [round(n.score * 1000) / 1000 for n in trace.beam.nodes]
+    beam = hand_made_beam()
+    beam.nodes = beam.nodes[:1] + beam.nodes[1:][::-1]  # children before their parents
+    whole = beam_payload(Trace("beam", {"length_penalty": 1.0}, "x", ["x", "</s>"], [], "x", True, beam=beam))
+    assert "score_delta" not in whole and whole["score"] == [round(n.score * 1000) for n in beam.nodes]
+    sums = hand_made_beam()
+    sums.nodes[2].score = -7.0  # not its parent's score plus its log-prob
+    off = beam_payload(Trace("beam", {"length_penalty": 1.0}, "x", ["x", "</s>"], [], "x", True, beam=sums))
+    assert "score_delta" not in off
+    for payload in (data, whole, off):
+        for js, py in zip(run_in_node("beam.js", "unpack", payload, tmp_path), unpack(payload), strict=True):
+            assert js[4] == pytest.approx(py["score"], abs=1e-12)

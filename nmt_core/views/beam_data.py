@@ -11,7 +11,10 @@ pruned, and every new search sends them all. So the nodes go as columns, not one
 * ``parent``: ``i - parent`` per node (the root ``i + 1``): small numbers, since a node's parent is in the
   step before it. A node's step is its depth, so it is not sent;
 * ``token``: an index into ``tokens``, the pieces once each, the most frequent first (short indices);
-* ``logprob`` and ``score``: integers in thousandths (the page prints 3 decimals);
+* ``logprob``: integers in thousandths (the page prints 3 decimals);
+* ``score_delta``: one character per node, its cumulative score in thousandths less its parent's and its own
+  log-prob's (``0``, ``1``, ``2`` for -1, 0, +1: the roundings' difference); it replaces a column of ~3,300
+  five-digit numbers (~20 kB). ``score`` (thousandths) instead when that does not hold (a hand-made trace);
 * ``status``: one character per node, ``0`` start, ``1`` kept, ``2`` pruned, ``3`` finished;
 * ``norm``: the normalised score of the nodes that are not pruned, in order (thousandths): the ones the n-best
   list and the beam's table rank. A pruned node's (shown only in its tooltip) is recomputed in the browser as
@@ -23,7 +26,8 @@ pruned, and every new search sends them all. So the nodes go as columns, not one
 * ``attention``: one row per *parent* (every child of a node is scored from the same decoder state, so
   siblings share it), keyed by the parent's place, weights in thousandths.
 
-A width-12 tree of 15 words: 176 kB as one array per node with its id, 78 kB as columns.
+A width-12 tree of 15 words: 176 kB as one array per node with its id, 78 kB as columns, 68 kB with
+``score_delta``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from ..decoding.beam_rule import length_penalty
 from ..decoding.trace import BeamTrace, Trace
 from .step_data import trace_id, word_index
 
-PAYLOAD_VERSION = 2
+PAYLOAD_VERSION = 3
 STATUS = {"start": 0, "kept": 1, "pruned": 2, "finished": 3}
 SCALE = 1000  # scores and weights are sent as integers in thousandths
 SEARCH_RANKING = ("Ranked as the search ranks its n-best list: by normalised score, log-prob / ((5 + length) / 6)^α, "
@@ -115,6 +119,19 @@ def _attention(beam: BeamTrace, parents: list[int]) -> dict[str, list[int]]:
     return {str(parent): _milli(row) for parent, row in first.items()}
 
 
+def _scores(score: list[int], logprob: list[int], parents: list[int]) -> dict:
+    """``score_delta`` where every parent comes before its children and each node's score (thousandths) is its
+    parent's plus its own log-prob's, give or take the rounding's one thousandth; ``score`` otherwise."""
+    places, parent = np.arange(len(parents)), np.asarray(parents, dtype=np.int64)
+    if not (parent < places).all():
+        return {"score": score}
+    milli = np.asarray(score, dtype=np.int64)
+    delta = milli - np.where(parent >= 0, milli[parent], 0) - np.asarray(logprob, dtype=np.int64)
+    if len(delta) and not ((delta >= -1) & (delta <= 1)).all():
+        return {"score": score}
+    return {"score_delta": (delta + ord("1")).astype(np.uint8).tobytes().decode("ascii")}
+
+
 def beam_payload(trace: Trace) -> dict:
     """The component's ``data`` for a beam-search ``trace`` (pure: no streamlit)."""
     beam: BeamTrace = trace.beam
@@ -131,6 +148,7 @@ def beam_payload(trace: Trace) -> dict:
     depths = _depths(parents)
     alpha = float(trace.settings.get("length_penalty", 1.0) or 0.0)
     columns = _columns(beam)
+    logprob = _milli(columns["logprob"])
     last = max((n.step for n in beam.nodes), default=0) + 1
     first = last - len(beam.beams) + 1 if beam.beams else last
     known = range(len(ids)).__contains__ if ordered else index.__contains__
@@ -141,8 +159,8 @@ def beam_payload(trace: Trace) -> dict:
         "tokens": tokens,
         "parent": [i - p if p >= 0 else i + 1 for i, p in enumerate(parents)],
         "token": [token_index[n.token] for n in beam.nodes],
-        "logprob": _milli(columns["logprob"]),
-        "score": _milli(columns["score"]),
+        "logprob": logprob,
+        **_scores(_milli(columns["score"]), logprob, parents),
         "status": (columns["status"] + ord("0")).tobytes().decode("ascii"),
         **_norms(columns, depths, alpha),
         "alpha": alpha,
@@ -171,6 +189,16 @@ def node_place(payload: dict, node_id: int) -> int | None:
     return next((i for i, n in enumerate(payload["ids"]) if n == node_id), None)
 
 
+def _unpack_scores(payload: dict, parents: list[int]) -> list[int]:
+    """Each node's score in thousandths, from ``score`` or ``score_delta`` (parents first: one pass)."""
+    if "score" in payload:
+        return payload["score"]
+    milli: list[int] = []
+    for i, (parent, logprob, delta) in enumerate(zip(parents, payload["logprob"], payload["score_delta"], strict=True)):
+        milli.append((milli[parent] if 0 <= parent < i else 0) + logprob + ord(delta) - ord("1"))
+    return milli
+
+
 def unpack(payload: dict) -> list[dict]:
     """The nodes as the browser reads them back (beam.js's ``unpack``): one dict per node with ``id``, ``parent``
     (a place, -1 for the root), ``step`` (1-based), ``token``, ``logprob``, ``score``, ``normalised``, ``status``
@@ -193,8 +221,9 @@ def unpack(payload: dict) -> list[dict]:
 
     norms = iter(payload.get("norm", []))
     nodes: list[dict] = []
+    milli = _unpack_scores(payload, parents)
     for i, status in enumerate(payload["status"]):
-        step, score = step_of(i), payload["score"][i] / SCALE
+        step, score = step_of(i), milli[i] / SCALE
         if "norm_all" in payload:
             norm = payload["norm_all"][i] / SCALE
         else:

@@ -59,11 +59,17 @@ export function unpack(data) {
   };
   const ranks = new Map(data.ranked.map((i, r) => [i, r + 1]));
   const nodes = new Array(n);
+  // Scores in thousandths: sent as they are, or as score_delta (parents come first: their score is known).
+  const milli = data.score || new Float64Array(n);
   let k = 0;
   for (let i = 0; i < n; i++) {
     depth(i);
     const status = data.status.charCodeAt(i) - 48;
-    const score = data.score[i] / SCALE;
+    if (!data.score) {
+      milli[i] = (parent[i] >= 0 && parent[i] < i ? milli[parent[i]] : 0) + data.logprob[i]
+        + data.score_delta.charCodeAt(i) - 49;
+    }
+    const score = milli[i] / SCALE;
     let norm;
     if (data.norm_all) norm = data.norm_all[i] / SCALE;
     else if (status !== PRUNED) norm = data.norm[k++] / SCALE;
@@ -100,9 +106,13 @@ export default function (component) {
   const children = Array.from({ length: N }, () => []);
   nodes.forEach((n, i) => { if (n[PARENT] >= 0) children[n[PARENT]].push(i); });
   children.forEach((kids) => kids.sort((a, b) => nodes[b][SCORE] - nodes[a][SCORE] || a - b));
-  const subtree = new Int32Array(N).fill(1); // node counts, children before parents (ids grow with depth)
-  const byDepth = [...nodes.keys()].sort((a, b) => nodes[b][STEP] - nodes[a][STEP]);
-  byDepth.forEach((i) => { if (nodes[i][PARENT] >= 0) subtree[nodes[i][PARENT]] += subtree[i]; });
+  // Node counts under each node, children before parents: the nodes bucketed by depth (one pass, not a sort).
+  const subtree = new Int32Array(N).fill(1);
+  const atDepth = [];
+  nodes.forEach((n, i) => (atDepth[n[STEP]] || (atDepth[n[STEP]] = [])).push(i));
+  for (let s = atDepth.length - 1; s >= 0; s--) {
+    for (const i of atDepth[s] || []) if (nodes[i][PARENT] >= 0) subtree[nodes[i][PARENT]] += subtree[i];
+  }
   const lastBeam = data.beams.length ? data.beams[data.beams.length - 1] : [];
   const finalLive = new Uint8Array(N);
   const markUp = (arr, i) => { while (i >= 0 && !arr[i]) { arr[i] = 1; i = nodes[i][PARENT]; } };
@@ -176,9 +186,14 @@ export default function (component) {
   // the rows inside it without laying out the page around it (contain: strict in beam.css).
   const tableWrap = el("div", "ae-table-wrap");
   tableWrap.append(table);
+  // (finished nodes per step counted once, then summed as the steps go: one pass over the nodes, not one a step)
+  const finishedAt = new Map();
+  nodes.forEach((n) => { if (n[STATUS] === FINISHED) finishedAt.set(n[STEP], (finishedAt.get(n[STEP]) || 0) + 1); });
   let mostRows = 0;
+  let finishedBy = 0;
+  for (const [s, k] of finishedAt) if (s < data.first_step) finishedBy += k;
   for (let s = data.first_step; s <= data.last_step; s++) {
-    const finishedBy = nodes.reduce((k, n) => k + (n[STATUS] === FINISHED && n[STEP] <= s ? 1 : 0), 0);
+    finishedBy += finishedAt.get(s) || 0;
     mostRows = Math.max(mostRows, beamAt(s).length + finishedBy);
   }
   tableWrap.style.height = `${(mostRows + 1) * 1.75 + 0.6}em`;
@@ -206,8 +221,7 @@ export default function (component) {
 
   function visibleTree() {
     // Which nodes are drawn, and the "+k" markers (one per drawn node whose other children fold).
-    const keep = new Uint8Array(N);
-    nodes.forEach((_, i) => { if (finalLive[i]) keep[i] = 1; });
+    const keep = finalLive.slice();
     beamAt(step).forEach((i) => markUp(keep, i));
     markUp(keep, selected);
     const shown = [];
