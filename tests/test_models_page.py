@@ -308,3 +308,20 @@ def test_classroom_models_opens_on_words_with_the_headline_in_the_first_tab(mode
             <= CLASSROOM_HEATMAP_HEIGHT
     pieces = open_tab("Attention as it formed", classroom="1", words="0")  # pieces one switch (or link) away
     assert epoch_data(pieces, "tiny-luong")[0]["merge"] is False
+
+
+def test_a_model_without_attention_still_scrubs_its_translations(models_root):
+    """No heatmap to draw: the panel alone scrubs the translation and dev BLEU per epoch, with no entropy."""
+    path = models_root / "tiny-luong" / "probes.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for entry in data["epochs"]:
+        for trace in entry["traces"]:
+            trace["attention"] = None
+    path.write_text(json.dumps(data), encoding="utf-8")
+    app = open_tab("Attention as it formed")
+    assert not app.exception
+    assert any("no attention" in i.value for i in app.info)
+    (panel,) = heatmaps(app).values()
+    assert panel["panel"] is True and panel["epochs"]["entropy"] is None
+    assert panel["epochs"]["translation"] == [e["traces"][0]["translation"] for e in data["epochs"]]
+    assert panel["epochs"]["dev_bleu"] == [e["dev_bleu"] for e in data["epochs"]]

@@ -142,8 +142,10 @@ function svg(tag, attributes) {
 function drawCurve(box, series, at, font, onPick) {
   const { epochs, bleu, entropy, translation } = series;
   const W = 420;
-  const H = Math.round(13 * font);
-  const pad = { l: 3.2 * font, r: entropy ? 3.2 * font : font, t: font, b: 3.6 * font };
+  // The legend's two entries side by side where they fit (~26 characters' width), else one under the other.
+  const stacked = !!entropy && 26 * font > W;
+  const H = Math.round((stacked ? 14.3 : 13) * font);
+  const pad = { l: 3.2 * font, r: entropy ? 3.2 * font : font, t: font, b: (stacked ? 4.9 : 3.6) * font };
   const plotW = W - pad.l - pad.r;
   const plotH = H - pad.t - pad.b;
   const n = epochs.length;
@@ -192,13 +194,15 @@ function drawCurve(box, series, at, font, onPick) {
     chart.append(marker);
   }
   // legend, under the axis title
-  const legend = (label, colour, dash, lx) => {
-    chart.append(svg("line", { x1: lx, x2: lx + 1.6 * font, y1: H - 0.6 * font, y2: H - 0.6 * font, stroke: colour,
+  const legend = (label, colour, dash, lx, ly) => {
+    chart.append(svg("line", { x1: lx, x2: lx + 1.6 * font, y1: ly - 0.3 * font, y2: ly - 0.3 * font, stroke: colour,
       "stroke-width": 2, ...(dash ? { "stroke-dasharray": "4 3" } : {}) }));
-    text(label, { x: lx + 2 * font, y: H - 0.3 * font });
+    text(label, { x: lx + 2 * font, y: ly });
   };
-  legend("dev BLEU", BLEU_COLOR, false, pad.l);
-  if (entropy) legend("attention entropy (bits)", ENTROPY_COLOR, true, pad.l + 7.5 * font);
+  legend("dev BLEU", BLEU_COLOR, false, pad.l, H - (stacked ? 1.6 : 0.3) * font);
+  if (entropy) {
+    legend("attention entropy (bits)", ENTROPY_COLOR, true, stacked ? pad.l : pad.l + 7.5 * font, H - 0.3 * font);
+  }
   const band = n > 1 ? plotW / (n - 1) : plotW;
   epochs.forEach((e, i) => {
     const hit = svg("rect", { x: x(i) - band / 2, y: pad.t, width: band, height: plotH, fill: "transparent" });
