@@ -170,10 +170,12 @@ def beam_search(translator: Translator, text: str, settings: DecodeSettings, pre
             log_probs, attention, state = next_token_log_probs(model, prev, state, memory, settings.unk_penalty)
             prefix_steps.append(search.force(token_id, log_probs, attention, state))
         step_index = search.alive[0].step + 1
+        memory_k, rows = None, 0  # the source memory repeated for the k live hypotheses: copied when k changes
         while search.alive and step_index < max_length and len(search.finished) < settings.beam_size:
             k = len(search.alive)
             prev = torch.tensor([n.token_id for n in search.alive], device=device)
-            memory_k = memory.index_select(torch.zeros(k, dtype=torch.long, device=device))
+            if rows != k:
+                memory_k, rows = memory.index_select(torch.zeros(k, dtype=torch.long, device=device)), k
             log_probs, attention, state = next_token_log_probs(model, prev, state, memory_k, settings.unk_penalty)
             parent_rows = search.expand(log_probs, attention, state, step_index)
             if parent_rows:
