@@ -1,8 +1,9 @@
 """The browser tests' shared fixtures (a pytest plugin, loaded by tests/conftest.py): one ``streamlit run`` server
 with the tiny checkpoint under two names, one Chromium, and the screenshots folder, per test process.
 
-Session-scoped and defined once here, so tests/test_browser.py and tests/test_browser_explain.py share them: with
-module-scoped fixtures each browser-test module started its own server and Chromium (~30 s each).
+Session-scoped and defined once here, so that every browser test shares them (they are all in tests/test_browser.py,
+so that pytest-xdist's --dist loadfile gives them to one worker): with module-scoped fixtures each browser-test
+module started its own server and Chromium (~30 s each).
 Playwright is imported only when a fixture is built.
 """
 
@@ -62,10 +63,8 @@ def server(tmp_path_factory, tiny_checkpoint_dir):
 
 
 @pytest.fixture(scope="session")
-def browser(server):
-    """One Chromium for every test. The fresh server's very first visit is a deep link: its first
-    script run is Streamlit's legacy multipage mode (see app.py), which must still open the page the
-    link names, keep its address, and show no "Page not found"."""
+def browser():
+    """One Chromium for every test."""
     from playwright import sync_api
 
     with sync_api.sync_playwright() as playwright:
@@ -74,23 +73,27 @@ def browser(server):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )
-        page = chromium.new_page(viewport=NORMAL_VIEWPORT)
-        page.goto(f"{server}/step?{urlencode({'model': MODEL, 'text': SENTENCE, 'step': 2})}")
-        page.get_by_role("heading", name="Step through").wait_for(timeout=60_000)
-        page.locator('[data-testid="stSidebar"]').get_by_text("Sentence").wait_for(timeout=TIMEOUT_MS)
-        assert urlparse(page.url).path == "/step" and parse_qs(urlparse(page.url).query)["step"] == ["2"]
-        assert page.get_by_text("Page not found").count() == 0
-        page.close()
         yield chromium
         chromium.close()
 
 
 @pytest.fixture(scope="session")
-def tabs(browser):
+def tabs(browser, server):
     """One browser context for every test's tabs (:func:`new_tab`). Each tab is a fresh Streamlit session (its own
     websocket), but the context's HTTP and compiled-code caches are shared: a new context per test fetched and
-    compiled Streamlit's JavaScript again, ~1-3 s of Chromium CPU a page load on this machine."""
+    compiled Streamlit's JavaScript again, ~1-3 s of Chromium CPU a page load on this machine.
+
+    The fresh server's very first visit, in this context (so that it also fills its caches for the tests): a deep
+    link, whose first script run is Streamlit's legacy multipage mode (see app.py), which must still open the page
+    the link names, keep its address, and show no "Page not found"."""
     context = browser.new_context(viewport=NORMAL_VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{server}/step?{urlencode({'model': MODEL, 'text': SENTENCE, 'step': 2})}")
+    page.get_by_role("heading", name="Step through").wait_for(timeout=60_000)
+    page.locator('[data-testid="stSidebar"]').get_by_text("Sentence").wait_for(timeout=TIMEOUT_MS)
+    assert urlparse(page.url).path == "/step" and parse_qs(urlparse(page.url).query)["step"] == ["2"]
+    assert page.get_by_text("Page not found").count() == 0
+    page.close()
     yield context
     context.close()
 
