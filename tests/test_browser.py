@@ -305,12 +305,14 @@ PAGES = {
 def test_page_in_a_real_browser(tabs, server, shots, tiny_checkpoint_dir, name, classroom):
     """Each page at 1400x1000 and in classroom mode at 1280x720, loaded once, from its 15-word link: the page's
     own checks (below), its screenshot, then (:func:`check_fit`, for the pages with a main figure) the fit
-    checks on the same load. At 1400x1000, Translate and Compare then check their words/pieces switch on that load
-    too (:data:`WORDS_SWITCH`), and Translate last checks that user text is shown as text
+    checks on the same load. At 1400x1000, Translate, Step and Beam first check their URL path and a quiet
+    console (:func:`check_path_and_console`), Translate and Compare last check their words/pieces switch
+    (:data:`WORDS_SWITCH`), and Translate, very last, that user text is shown as text
     (:func:`check_user_text_is_shown_as_text`).
 
     One load for all: they were separate tests, then two loads in one tab (3 then 15 words); the words switches
-    had a test and a page load each, on a 4-word sentence (issue 17: page loads are most of these tests' time)."""
+    and the URL paths had a page load each, on a 3- or 4-word sentence (issue 17: page loads, the server's runs
+    and Chromium drawing them, are most of these tests' time)."""
     path, params, check = PAGES[name]
     console = new_console() if name in TITLES and not classroom else None
     page, sent = open_page(tabs, server, path, classroom, console, **{**LINK, **params})
