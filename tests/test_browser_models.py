@@ -158,9 +158,35 @@ def test_probe_epochs_scrub_in_the_browser(tabs, server, shots, tiny_checkpoint_
         settle(page)
         assert len(sent) > before
         wait_epoch(page, 4)
+        wait_url_param(page, "epoch", 4)  # still in the link
+        wait_url_param(page, "words", 1)
         other = drawn(page)
         source = probes[3]["traces"][1]["source_tokens"]
         assert other["mode"] == "words" and other["columns"] == [word_text(source, g) for g in word_groups(source)]
         assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        close_tabs(page)
+
+
+def test_a_server_run_keeps_the_switched_view_in_the_link(tabs, server):
+    """heatmap.js, on any page: a run after the words/pieces switch (Translate: another sentence) rewrites the address
+    bar from the server's copy of the query string, which never heard of the switch; the heatmap writes ?words=
+    back, so the link still opens the view shown."""
+    page = new_tab(tabs, NORMAL_VIEWPORT)
+    try:
+        page.goto(f"{server}/?{urlencode({'model': MODEL, 'text': 'alpha beta gamma', 'words': 0})}")
+        page.locator(".ae-heatmap .ae-hm-cell").first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        settle(page)
+        page.locator(".ae-heatmap [data-ae=words]").check()
+        wait_url_param(page, "words", 1)
+        box = page.locator('[data-testid="stSidebar"] textarea').first
+        box.fill("gamma beta alpha")
+        box.press("Control+Enter")
+        page.wait_for_function("new URLSearchParams(location.search).get('text') === 'gamma beta alpha'",
+                               timeout=TIMEOUT_MS)
+        settle(page)
+        page.wait_for_timeout(500)
+        assert page.locator(".ae-heatmap").get_attribute("data-mode") == "words"
+        assert url_param(page, "words") == "1"
     finally:
         close_tabs(page)

@@ -521,6 +521,9 @@ export default function (component) {
 
   build();
   memory.set(memoryKey, { words, serverWords });
+  // The user's switch outlives a server run, whose address bar is written from the server's copy of the query
+  // string (Streamlit sends a rerun the one it last knew, not the address bar's): ?words= again.
+  if (words !== serverWords) setWordsInUrl(words);
   // Streamlit keeps its own <style> holder in parentElement: replace only the previous view.
   parentElement.querySelectorAll(":scope > .ae-heatmap").forEach((node) => node.remove());
   parentElement.append(root);
