@@ -203,38 +203,51 @@ def test_no_warm_up_means_no_wait_and_no_marks(capsys, monkeypatch):
 
 
 def test_stage_2_lets_the_browser_fetch_the_heatmaps_files_first(monkeypatch):
-    # The middleware notes the components' file requests while the warm-up is not done; stage 2 starts once they
-    # were served and none came for COMPONENT_QUIET_S, or after COMPONENT_WAIT_S when none came at all.
+    # The middleware notes the components' file requests while the warm-up is not done; stage 2 starts once the
+    # heatmap's files and the modules they import were served, or after COMPONENT_WAIT_S when they were not.
     import asyncio
     import threading
 
     monkeypatch.setattr(warm_up, "_done", threading.Event())
-    monkeypatch.setattr(warm_up, "_component_files", {"in_flight": 0, "last": 0.0})
-    monkeypatch.setattr(warm_up, "COMPONENT_QUIET_S", 0.2)
+    monkeypatch.setattr(warm_up, "_component_files", {"in_flight": 0, "served": set()})
     monkeypatch.setattr(warm_up, "COMPONENT_WAIT_S", 0.6)
+    needed = warm_up.module_graph(warm_up.HEATMAP_FILES)
+    assert {"heatmap.js", "heatmap.css", "shared.js"} <= needed  # heatmap.js imports shared.js
     seen = []
 
     async def app(scope, receive, send):
-        seen.append((scope["path"], dict(warm_up._component_files)))
+        seen.append((scope["path"], warm_up._component_files["in_flight"]))
 
     middleware = warm_up.ComponentFiles(app)
-    http = {"type": "http", "path": "/_stcore/bidi-components/attention_explorer.heatmap/heatmap.js"}
-    asyncio.run(middleware({"type": "http", "path": "/static/js/index.js"}, None, None))
-    assert warm_up._component_files["last"] == 0.0  # not a component's file
-    asyncio.run(middleware(http, None, None))
-    assert seen[-1][1]["in_flight"] == 1  # counted while it was served
-    assert warm_up._component_files["in_flight"] == 0 and warm_up._component_files["last"] > 0
 
+    def serve(path):
+        asyncio.run(middleware({"type": "http", "path": path}, None, None))
+
+    serve("/static/js/index.js")
+    assert not warm_up._component_files["served"]  # not a component's file
+    for name in sorted(needed - {"shared.js"}):
+        serve(f"/_stcore/bidi-components/attention_explorer.heatmap/{name}")
+    assert seen[-1][1] == 1 and warm_up._component_files["in_flight"] == 0  # counted while it was served
+
+    started = time.monotonic()
+    warm_up._let_the_browser_fetch_the_component()  # shared.js is missing: waits it out
+    assert 0.5 < time.monotonic() - started < 1.5
+    serve("/_stcore/bidi-components/attention_explorer.heatmap/shared.js")
     started = time.monotonic()
     warm_up._let_the_browser_fetch_the_component()
-    waited = time.monotonic() - started
-    assert 0.1 < waited < 0.5  # the quiet time after the last file, not the whole wait
-
-    warm_up._component_files.update(in_flight=0, last=0.0)
-    started = time.monotonic()
-    warm_up._let_the_browser_fetch_the_component()  # no file was asked for: the browser had them
-    assert 0.5 < time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 0.3  # every file served: at once
 
     warm_up._done.set()  # afterwards the middleware only passes requests on
-    asyncio.run(middleware(http, None, None))
-    assert warm_up._component_files["last"] == 0.0 and seen[-1][0] == http["path"]
+    warm_up._component_files["served"].clear()
+    serve("/_stcore/bidi-components/attention_explorer.heatmap/heatmap.js")
+    assert not warm_up._component_files["served"] and seen[-1][0].endswith("heatmap.js")
+
+
+def test_the_module_graph_follows_static_imports(tmp_path, monkeypatch):
+    import nmt_core.figures
+
+    (tmp_path / "a.js").write_text('import { x } from "./b.js";\nimport "./c.js";\n', encoding="utf-8")
+    (tmp_path / "b.js").write_text("import { y } from './c.js';\nexport const x = 1;\n", encoding="utf-8")
+    (tmp_path / "c.js").write_text('import { x } from "./a.js";\n', encoding="utf-8")  # a cycle ends
+    monkeypatch.setattr(nmt_core.figures, "COMPONENTS", tmp_path)
+    assert warm_up.module_graph(("a.js", "a.css")) == {"a.js", "a.css", "b.js", "c.js"}

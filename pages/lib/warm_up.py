@@ -9,17 +9,18 @@ Stage 1, what the first run needs up to Translate's heatmap (:func:`wait_for_cor
 2. import pages.lib.common, which begins loading the default model in a thread of its own: that load is
    mostly waiting on files, so it goes on while the rest keeps the CPU busy;
 3. import the sidebar, the heatmap component's helpers and Translate's own module-level imports (no pandas,
-   pyarrow or plotly: the heatmap is a ``st.components.v2`` component fed by nmt_core.views.heatmap_data), and
+   pyarrow or plotly figures: the heatmap is a ``st.components.v2`` component fed by nmt_core.views.heatmap_data), and
    Streamlit's emoji table (an alert with non-ASCII text, like the coverage notice above the heatmap, loads it);
    fill the sidebar's per-checkpoint caches (the picker describes every checkpoint: its config, and its
    tokenisers read to check their vocabularies).
 
 Stage 2, the rest of what Translate's first run imports, below its heatmap (:func:`wait_for_warm_up` waits for
-it): pandas with pyarrow (the n-best table), plotly and the figures (a Transformer's head grid).
+it): pandas with pyarrow (the n-best table) and the plotly figures' modules (a Transformer's head grid;
+plotly.graph_objects itself is Streamlit's, imported with it when the server starts).
 
 Meanwhile the server answers: the browser loads the page and opens its websocket. The first script run waits for
 stage 1 (app.py), draws the sidebar and Translate's heatmap, then waits for stage 2 before its first import of
-pandas or plotly; any other page waits for both before it runs. Two threads never import the same modules side by
+pandas or the figures; any other page waits for both before it runs. Two threads never import the same modules side by
 side, which they could otherwise do in a circular order and deadlock (or hand one of them a half-initialised
 module):
 
@@ -38,6 +39,7 @@ hidden behind the imports, and a heatmap sent before the imports that only the r
 
 import contextlib
 import os
+import re
 import sys
 import threading
 import time
@@ -49,16 +51,16 @@ TIMING = bool(os.environ.get("ATTENTION_EXPLORER_TIMING"))
 _started = threading.Event()  # the warm-up thread was started (under `streamlit run` only)
 _core = threading.Event()  # stage 1 is over: the first run may start
 _waiting = threading.Event()  # a run waits for stage 1
-_rest_wanted = threading.Event()  # a run asks for stage 2 (it has sent its heatmap, or it needs pandas or plotly)
+_rest_wanted = threading.Event()  # a run asks for stage 2 (it has sent its heatmap, or it needs pandas)
 _done = threading.Event()  # stage 2 is over
 REST_AFTER_S = 30.0  # stage 2 starts anyway after this long, should no run ask for it
 # After a first run has sent its heatmap, stage 2 also lets the browser fetch the component's files first (see
-# :class:`ComponentFiles`): it starts once they have been served and none was asked for since COMPONENT_QUIET_S,
-# or COMPONENT_WAIT_S after the run's ask at the latest (a browser that had them cached asks for none).
+# :class:`ComponentFiles`): it starts once every file of the heatmap's module graph has been served, or
+# COMPONENT_WAIT_S after the run's ask at the latest (a browser that had them cached asks for none).
 _heatmap_sent = threading.Event()
-_component_files = {"in_flight": 0, "last": 0.0}  # requests for the components' files: how many now, the last end
-COMPONENT_QUIET_S = 0.3
-COMPONENT_WAIT_S = 2.0
+_component_files: dict = {"in_flight": 0, "served": set()}  # requests for the components' files: file names served
+HEATMAP_FILES = ("heatmap.js", "heatmap.css")  # pages/lib/heatmap.py's, with the modules they import
+COMPONENT_WAIT_S = 3.0
 
 
 def mark(event: str) -> None:
@@ -100,18 +102,40 @@ def _warm_up() -> None:
 
 
 def _let_the_browser_fetch_the_component() -> None:
-    """Wait while the browser fetches the heatmap component's files, up to COMPONENT_WAIT_S.
+    """Wait while the browser fetches the heatmap component's files (its module graph), up to COMPONENT_WAIT_S.
 
     The server answers them on its event loop, which needs the interpreter lock that stage 2's imports hold
     nearly all the time: measured on 2 loaded cores, the component's JS (three requests in a row: Streamlit's
     chunk for components, heatmap.js, the modules it imports) then came seconds late, and the heatmap with it.
     """
+    needed = module_graph(HEATMAP_FILES)
     deadline = time.monotonic() + COMPONENT_WAIT_S
     while time.monotonic() < deadline:
-        files = _component_files
-        if files["last"] and not files["in_flight"] and time.monotonic() - files["last"] >= COMPONENT_QUIET_S:
+        if needed <= _component_files["served"] and not _component_files["in_flight"]:
             return
         time.sleep(0.02)
+
+
+_IMPORT = re.compile(r"""(?:\bimport|\bfrom)\s*(?:\(\s*)?["']\./([\w.-]+\.js)["']""")
+
+
+def module_graph(files: tuple[str, ...]) -> set[str]:
+    """``files`` (in nmt_core/figures/components) and every module they import there (``./name.js``), recursively:
+    what the browser fetches to mount a component."""
+    from nmt_core.figures import COMPONENTS
+
+    found, todo = set(), list(files)
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        if name.endswith(".js"):
+            try:
+                todo.extend(_IMPORT.findall((COMPONENTS / name).read_text(encoding="utf-8")))
+            except OSError:
+                pass
+    return found
 
 
 class ComponentFiles:
@@ -130,7 +154,7 @@ class ComponentFiles:
             await self.app(scope, receive, send)
         finally:
             _component_files["in_flight"] -= 1
-            _component_files["last"] = time.monotonic()
+            _component_files["served"].add(scope["path"].rsplit("/", 1)[-1])
 
 
 def _skip_the_direct_run_warning() -> None:
@@ -191,7 +215,7 @@ def _import_first_run() -> None:
 
 
 def _import_rest() -> None:
-    """Stage 2: what Translate imports below its heatmap (pandas, pyarrow, plotly, the figures)."""
+    """Stage 2: what Translate imports below its heatmap (pandas, pyarrow, the plotly figures)."""
     import nmt_core.figures.attention_heads  # noqa: F401
     import nmt_core.figures.traces  # noqa: F401  pandas (which imports pyarrow) and plotly
 
@@ -216,7 +240,7 @@ async def warm_up(_app):
 
 def wait_for_core(timeout: float = 120.0) -> None:
     """app.py's: block until stage 1 is done, the imports of the sidebar and of Translate up to its heatmap (at
-    once when no warm-up was started: AppTest, a warm server). A run must not import pandas, pyarrow or plotly
+    once when no warm-up was started: AppTest, a warm server). A run must not import pandas, pyarrow or the figures
     (nor anything else stage 2 imports) before :func:`wait_for_warm_up`."""
     if _started.is_set() and not _core.is_set():
         _waiting.set()
