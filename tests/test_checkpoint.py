@@ -1,4 +1,5 @@
 import json
+import math
 import shutil
 
 import pytest
@@ -110,3 +111,15 @@ def test_garbage_tokenizer_names_the_file(copy_of):
 def test_not_a_folder():
     with pytest.raises(CheckpointError, match="no such checkpoint folder"):
         load_checkpoint("/nonexistent/checkpoint")
+
+
+def test_the_finiteness_check_is_exact_when_a_sum_of_finite_weights_overflows():
+    from nmt_core.checkpoint import _all_finite
+
+    huge = torch.full((4,), 3e38)  # finite float32 values whose sum is infinite
+    assert _all_finite(huge)
+    assert _all_finite(torch.randn(100).half().float())
+    for bad in (math.nan, math.inf, -math.inf):
+        weight = torch.zeros(10)
+        weight[3] = bad
+        assert not _all_finite(weight)
