@@ -322,8 +322,7 @@ def test_translate_page_of_an_rnn_has_no_head_controls(transformer_root):
 
 def test_probe_views_follow_the_recorded_epochs(tiny_transformer_dir):
     from nmt_core.checkpoint import read_probes
-    from nmt_core.figures.probes import probe_curve_figure
-    from nmt_core.views.probes import probe_curve, probe_epochs, probe_payload, probe_sources, probe_view
+    from nmt_core.views.probes import probe_epochs, probe_payload, probe_sources, probe_view
 
     probes = read_probes(tiny_transformer_dir)
     assert probe_epochs(probes) == [1, 2, 3]
@@ -339,11 +338,6 @@ def test_probe_views_follow_the_recorded_epochs(tiny_transformer_dir):
     assert probe_view(probes, 9, 0) is None and probe_view(probes, 1, 99) is None
     words = probe_view(probes, 3, 0, merge_words=True)
     assert "▁" not in "".join(words.source_tokens) and np.allclose(np.sum(words.attention, axis=1), 1, atol=0.01)
-    curve = probe_curve(probes, 1)
-    assert curve["epoch"].tolist() == [1, 2, 3] and curve["dev_bleu"].tolist() == [p["dev_bleu"] for p in probes]
-    figure = probe_curve_figure(curve, 2)
-    assert [t.name for t in figure.data] == ["dev BLEU", "attention entropy (bits)", "epoch 2"]
-    assert list(figure.data[2].y) == [probes[1]["dev_bleu"]]
     heatmap = probe_payload(probes, 2, 1)  # the heatmap component's data, both views
     np.testing.assert_allclose(heatmap["pieces"]["matrix"], probes[1]["traces"][1]["attention"], atol=1e-3)
     assert heatmap["pieces"]["target"] == probes[1]["traces"][1]["target_tokens"]

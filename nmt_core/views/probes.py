@@ -34,12 +34,9 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .attention import attention_view, entropy, word_groups
 from .heatmap_data import DECIMALS, PAYLOAD_VERSION, VIEWS, ViewSize, matrix_payload
-
-CURVE_COLUMNS = ["epoch", "dev_bleu", "entropy", "translation"]
 
 
 def probe_epochs(probes: list[dict]) -> list[int]:
@@ -104,18 +101,6 @@ def probe_view(probes: list[dict], epoch: int, index: int, merge_words: bool = F
     return ProbeView(int(entry["epoch"]), float(bleu) if isinstance(bleu, int | float) else None,
                      str(trace.get("source", "")), str(trace.get("translation", "")), source_tokens, target_tokens,
                      attention, bits)
-
-
-def probe_curve(probes: list[dict], index: int, merge_words: bool = False) -> pd.DataFrame:
-    """Per epoch: dev BLEU, the probe's mean attention entropy (bits; over words when ``merge_words``) and its
-    translation."""
-    rows = []
-    for epoch in probe_epochs(probes):
-        view = probe_view(probes, epoch, index, merge_words)
-        if view is not None:
-            rows.append({"epoch": epoch, "dev_bleu": view.dev_bleu, "entropy": view.entropy,
-                         "translation": view.translation})
-    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
 def named_payload(content: dict) -> dict:
