@@ -18,15 +18,14 @@ from nmt_core.decoding import DecodeSettings, InputError, Trace
 from nmt_core.figures import payload_json
 from nmt_core.figures.compare import controls_lines, fitted_aligned_rows, upright_label_font
 from nmt_core.figures.models import length_chart
+from nmt_core.figures.sizing import ROW_HEIGHT, image_config
 from nmt_core.figures.traces import (
     ALIGNED_LABEL_CHARACTERS,
     NO_ATTENTION_NOTE,
-    ROW_HEIGHT,
     alignment_figure,
     alignment_frame,
     entropy_chart,
     entropy_frame,
-    image_config,
     nbest_frame,
 )
 from nmt_core.views.attention import MERGE_RULE, attention_view, common_prefix_length

@@ -32,7 +32,7 @@ from nmt_core.explain.coverage import coverage_notice
 from nmt_core.explain.intervene import MODES, inside_attention, intervene
 from nmt_core.figures import payload_json
 from nmt_core.figures.explain import RHO, ROW_HEIGHT, explain_payloads
-from nmt_core.figures.traces import fitted_component_rows
+from nmt_core.figures.sizing import fitted_component_rows
 from nmt_core.model import Seq2Seq, TransformerSeq2Seq
 from nmt_core.views.attention import MERGE_RULE, word_groups, word_text
 from nmt_core.views.heatmap_data import VIEWS, view_sizes

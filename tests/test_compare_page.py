@@ -14,7 +14,8 @@ import pytest
 
 from nmt_core.checkpoint import load_checkpoint
 from nmt_core.decoding import DecodeSettings
-from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT, label
+from nmt_core.figures.sizing import CLASSROOM_ROW_HEIGHT, MIN_CLASSROOM_ROW_HEIGHT
+from nmt_core.figures.traces import label
 from nmt_core.views.attention import attention_view, entropy
 from nmt_core.views.heatmap_data import CONTEXT_ROW, DECIMALS
 from tests.apphelpers import run_page, vega_charts
@@ -340,7 +341,7 @@ def test_classroom_heatmap_rows_fit_the_projector():
     """A 15-word sentence's heatmaps (16 rows: its words and </s>) fit the height left under the names on a
     1280x720 screen; rows shrink, and their labels with them, only as far as needed."""
     from nmt_core.figures.compare import controls_lines, fitted_aligned_rows
-    from nmt_core.figures.traces import component_chrome
+    from nmt_core.figures.sizing import component_chrome
     from pages.compare import CLASSROOM_HEATMAP_HEIGHT
 
     for columns in (2, 4):

@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 
 from nmt_core.decoding import Candidate, Step, Trace
-from nmt_core.figures.traces import (
-    alignment_figure,
-    alignment_frame,
-    entropy_chart,
-    entropy_frame,
-    image_config,
-    label,
-    nbest_frame,
-)
+from nmt_core.figures.sizing import image_config
+from nmt_core.figures.traces import alignment_figure, alignment_frame, entropy_chart, entropy_frame, label, nbest_frame
 from nmt_core.views.attention import attention_view, entropy
 from nmt_core.views.heatmap_data import (
     CONTEXT_ROW,
@@ -169,7 +162,7 @@ def test_an_empty_hypothesis_is_named_not_left_blank(translator):
 
 
 def test_a_classroom_heatmap_fits_its_height_shrinking_rows_and_labels_together():
-    from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, FIGURE_CHROME, MIN_CLASSROOM_ROW_HEIGHT, fitted_rows
+    from nmt_core.figures.sizing import CLASSROOM_ROW_HEIGHT, FIGURE_CHROME, MIN_CLASSROOM_ROW_HEIGHT, fitted_rows
 
     assert fitted_rows(4, 540, 22) == (CLASSROOM_ROW_HEIGHT, 22)  # a short sentence keeps the big rows
     row_height, font_size = fitted_rows(17, 540, 22)  # a 15-word sentence: every row on the screen

@@ -20,7 +20,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from nmt_core.decoding import Trace
-from nmt_core.figures.traces import CLASSROOM_ROW_HEIGHT, ROW_HEIGHT
+from nmt_core.figures.sizing import CLASSROOM_ROW_HEIGHT, ROW_HEIGHT
 from nmt_core.views.attention import attention_view
 from nmt_core.views.heatmap_data import DECIMALS, heatmap_payload
 from tests.apphelpers import component_js, run_page

@@ -5,7 +5,8 @@ component makes their label rows equally tall, so the columns line up row for ro
 
 from __future__ import annotations
 
-from .traces import ALIGNED_LABEL_CHARACTERS, fitted_component_rows
+from .sizing import fitted_component_rows
+from .traces import ALIGNED_LABEL_CHARACTERS
 
 LABEL_SPACING = 1.3  # upright source labels stand at least this many font sizes apart, centre to centre
 SMALLEST_LABEL = 8  # px

@@ -2,7 +2,7 @@
 
 Translate's first run needs these to mount its heatmap component; a fresh server sends that heatmap before it has
 imported pandas and plotly (pages/lib/warm_up.py), so they live apart from the figures in
-nmt_core/figures/traces.py (which re-exports them under their old names).
+nmt_core/figures/traces.py.
 """
 
 from __future__ import annotations

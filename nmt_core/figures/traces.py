@@ -6,7 +6,7 @@ text, never as markup.
 
 Every attention heatmap is the browser component (nmt_core/figures/components/heatmap.js, its data from
 nmt_core/views/heatmap_data.py); the row heights and the classroom fitting that its pages size it with are in
-nmt_core/figures/sizing.py (imported here too).
+nmt_core/figures/sizing.py.
 """
 
 from __future__ import annotations
@@ -19,19 +19,6 @@ import plotly.graph_objects as go
 
 from ..decoding.trace import Trace
 from ..views.attention import argmax_alignment, attention_view, entropy
-
-# The sizing helpers live in .sizing (no pandas or plotly: Translate's first run mounts its heatmap with them before
-# a fresh server has imported either); re-exported here under their old names, which pages and tests import.
-from .sizing import (  # noqa: F401
-    CLASSROOM_ROW_HEIGHT,
-    FIGURE_CHROME,
-    MIN_CLASSROOM_ROW_HEIGHT,
-    ROW_HEIGHT,
-    component_chrome,
-    fitted_component_rows,
-    fitted_rows,
-    image_config,
-)
 
 ENTROPY_COLUMNS = ["model", "step", "token", "entropy", "uniform"]
 ALIGNMENT_COLUMNS = ["target_index", "target_word", "source_index", "source_word", "weight"]
