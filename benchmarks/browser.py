@@ -12,19 +12,17 @@ Playwright in Debian's /usr/bin/chromium, and writes the median and p90 of every
 * ``new_sentence_ms``: a new sentence on Translate (Ctrl+Enter in the box), to the painted heatmap (the end of
   the paint of the first frame with the new heatmap, and nothing on the page left stale);
 * ``beam_width_ms``: width 11 -> 12 on Beam search for a new 15-word sentence (a new decode), to the
-  painted tree;
+  painted tree (the end of the paint of the first frame showing it: until session 7, the start of that frame);
 * ``cold_start_s``: a fresh server process, to the first painted heatmap of a link to Translate;
   ``--cold-breakdown`` times its milestones (server log marks, the page's Performance API and websocket), and
   ``--against ROOT`` starts another checkout in turn for an A/B under the same load.
 
-Times are taken in the page: the input event's time (a capturing listener) to the first animation
-frame in which the new view is in the DOM (``requestAnimationFrame`` polling), so Playwright's own
-round trips are not counted. ``step_next_ms``, ``beam_step_ms`` and ``new_sentence_ms`` poll in the page
-itself from the input event and stop once the frame that shows the new view has been laid out and painted
-(``measure_paint``), so the redraw's layout and paint count too: a plotly figure lays itself out inside its
-own script, a component in the frame's rendering, and each is charged for it. (``new_sentence_ms`` took the
-frame's start until the heatmap became a component; to compare with figures from before, measure both
-checkouts with this file.)
+Times are taken in the page, so Playwright's own round trips are not counted: from the input event (a
+capturing listener) the page polls in every animation frame, and stops once the frame that shows the new view
+has been laid out and painted (``measure_paint``), so the redraw's layout and paint count too: a plotly figure
+lays itself out inside its own script, a component in the frame's rendering, and each is charged for it.
+(``new_sentence_ms`` until the heatmap became a component, and ``beam_width_ms`` until session 7, stopped at
+the start of that frame; to compare with figures from before, measure both checkouts with this file.)
 
 ``--load N`` then opens N sessions that speak Streamlit's websocket protocol from Python (not N
 browsers: 2 cores cannot run 40 renderers). Each opens Step through
@@ -61,17 +59,6 @@ LONG = "Ayer por la tarde mi hermano y yo fuimos al mercado para comprar pan , q
 NOUNS = ["pan", "leche", "arroz", "café", "agua", "carne", "pescado", "vino", "sal", "azúcar", "té", "miel",
          "fruta", "huevos", "sopa", "pasta", "maíz", "aceite", "harina", "jamón", "uvas", "peras", "limones"]
 TIMEOUT_MS = 120_000
-
-# A capturing listener notes when the input event fires; the condition below notes the first frame
-# that shows the result. Their difference is click (or key) to paint.
-ARM_JS = """type => { window.__aeT0 = null; window.__aeT1 = null;
-  document.addEventListener(type, () => { window.__aeT0 = performance.now(); }, {capture: true, once: true}); }"""
-
-
-def when_painted(condition: str) -> str:
-    return (f"() => {{ if (window.__aeT0 !== null && ({condition})) {{ window.__aeT1 = performance.now();"
-            " return true; } return false; }")
-
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
@@ -128,11 +115,11 @@ class Server:
         return f"{self.url}/{path}?{urllib.parse.urlencode(query)}"
 
 
-# In-page click to paint, for the measures the browser answers alone (Step through's Next, the beam tree's
-# step): the capturing listener notes the input event, then checks ``condition`` in every animation frame
-# from there; in the first frame where it holds, a MessageChannel message is posted, which runs once that
-# frame's style, layout and paint are done. So the time includes the redraw's layout and paint, and no
-# Playwright round trip (polling from Python starts only after the click returns, a frame or more late).
+# In-page click to paint, for every measure here: the capturing listener notes the input event, then checks
+# ``condition`` in every animation frame from there; in the first frame where it holds, a MessageChannel
+# message is posted, which runs once that frame's style, layout and paint are done. So the time includes the
+# redraw's layout and paint, and no Playwright round trip (polling from Python starts only after the click
+# returns, a frame or more late).
 ARM_PAINT_JS = """([type, condition]) => { window.__aeT0 = null; window.__aeT1 = null; window.__aeFrame = null;
   const ready = new Function('return (' + condition + ')();');
   document.addEventListener(type, () => {
@@ -156,14 +143,6 @@ def measure_paint(page, event: str, action, condition: str) -> float:
     page.evaluate(ARM_PAINT_JS, [event, condition])
     action()
     page.wait_for_function("() => window.__aeT1 !== null", timeout=TIMEOUT_MS)
-    return page.evaluate("() => window.__aeT1 - window.__aeT0")
-
-
-def measure(page, event: str, action, condition: str) -> float:
-    """Milliseconds from ``event`` (fired by ``action``) to the first frame where ``condition`` holds."""
-    page.evaluate(ARM_JS, event)
-    action()
-    page.wait_for_function(when_painted(condition), polling="raf", timeout=TIMEOUT_MS)
     return page.evaluate("() => window.__aeT1 - window.__aeT0")
 
 
@@ -288,10 +267,12 @@ def bench_beam_width(browser, server: Server, tries: int) -> list[float]:
             before = page.evaluate(TREE_SIGNATURE_JS)
             slider = page.locator('.st-key-beam_page_width input[type="range"]')
             slider.focus()
-            times.append(measure(page, "keydown", lambda s=slider: s.press("ArrowRight"),
-                                 f"new URLSearchParams(location.search).get('beam') === '12'"
-                                 f" && ({TREE_SIGNATURE_JS})() !== {json.dumps(before)}"
-                                 " && !document.querySelector('[data-stale=\"true\"]')"))
+            # To the end of the frame's paint, as every other click-to-paint measure here (a tree of ~3,000 nodes
+            # takes a visible part of a frame to paint).
+            times.append(measure_paint(page, "keydown", lambda s=slider: s.press("ArrowRight"),
+                                       f"() => new URLSearchParams(location.search).get('beam') === '12'"
+                                       f" && ({TREE_SIGNATURE_JS})() !== {json.dumps(before)}"
+                                       " && !document.querySelector('[data-stale=\"true\"]')"))
     finally:
         page.close()
     return times
