@@ -62,7 +62,7 @@ def test_explain_page_on_a_transformer_layer_heads_and_intervention(tmp_path, ti
 
 def test_both_heatmaps_send_words_and_pieces_with_each_rows_correlation(models_root):
     """Attention and attribution are heatmap components of one group: one words/pieces switch (the attention's, in
-    the browser: tests/test_browser_explain.py), each attribution row noting its rank correlation, in both views."""
+    the browser: tests/test_browser.py), each attribution row noting its rank correlation, in both views."""
     import numpy as np
 
     from tests.test_translate_page import heatmaps

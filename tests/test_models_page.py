@@ -180,7 +180,7 @@ def epoch_data(app, name: str) -> tuple[dict, dict]:
 
 def test_every_epoch_of_the_probe_goes_to_the_browser_once(models_root, tiny_transformer_dir):
     """No epoch slider on the server: the heatmap gets every recorded epoch of the chosen probe (the browser scrubs
-    them: tests/test_browser_models.py) and the panel dev BLEU, the translation and the entropy per epoch. Choosing
+    them: tests/test_browser.py) and the panel dev BLEU, the translation and the entropy per epoch. Choosing
     another probe sentence is a server run, which sends that probe's epochs."""
     shutil.copytree(tiny_transformer_dir, models_root / "tiny-transformer")
     probes = read_probes(models_root / "tiny-transformer")
@@ -223,7 +223,7 @@ def test_a_link_opens_the_probe_at_its_epoch(models_root):
         heatmap, panel = epoch_data(open_tab("Attention as it formed", epoch=asked), "tiny-luong")
         assert heatmap["epoch"] == panel["epoch"] == opened, asked
     # Another probe sentence keeps the link's epoch (a scrub's epoch is kept by the browser: Streamlit sends a rerun
-    # the query string it last knew, not the address bar's; tests/test_browser_models.py).
+    # the query string it last knew, not the address bar's; tests/test_browser.py).
     app = open_tab("Attention as it formed", epoch="3")
     app.selectbox(key="models_probe_tiny-luong").set_value(1).run()
     assert not app.exception

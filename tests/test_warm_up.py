@@ -206,6 +206,7 @@ def test_stage_2_lets_the_browser_fetch_the_heatmaps_files_first(monkeypatch):
     # The middleware notes the components' file requests while the warm-up is not done; stage 2 starts once the
     # heatmap's files and the modules they import were served, or after COMPONENT_WAIT_S when they were not.
     import asyncio
+    import concurrent.futures
     import threading
 
     monkeypatch.setattr(warm_up, "_done", threading.Event())
@@ -221,7 +222,10 @@ def test_stage_2_lets_the_browser_fetch_the_heatmaps_files_first(monkeypatch):
     middleware = warm_up.ComponentFiles(app)
 
     def serve(path):
-        asyncio.run(middleware({"type": "http", "path": path}, None, None))
+        # In a thread of its own: a browser test earlier in this process leaves Playwright's event loop
+        # running in the main thread, where asyncio.run() refuses to start another.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, middleware({"type": "http", "path": path}, None, None)).result()
 
     serve("/static/js/index.js")
     assert not warm_up._component_files["served"]  # not a component's file
