@@ -9,7 +9,7 @@
 // per leaf and one label width per step column, so at the default zoom (1:1) no two labels overlap.
 // User text reaches the page only through textContent / SVG text nodes, never innerHTML.
 
-import { componentData, el, EOS, MARK, pieceLabel } from "./shared.js";
+import { componentData, el, EOS, MARK, pieceLabel, setUrlParams } from "./shared.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const [PARENT, STEP, TOKEN, LOGPROB, SCORE, NORM, STATUS, RANK] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -22,22 +22,6 @@ function svg(tag, attrs) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
   return node;
-}
-
-function setUrl(params) {
-  try {
-    const url = new URL(window.location.href);
-    let changed = false;
-    for (const [k, v] of Object.entries(params)) {
-      if (url.searchParams.get(k) !== String(v)) {
-        url.searchParams.set(k, String(v));
-        changed = true;
-      }
-    }
-    if (changed) window.history.replaceState(window.history.state, "", url.toString());
-  } catch (error) {
-    // no address to rewrite: only sharing is lost
-  }
 }
 
 // The nodes arrive as columns (nmt_core/views/beam_data.py says how); each becomes one array
@@ -430,7 +414,7 @@ export default function (component) {
     rootEl.dataset.painted = `${step}:${idOf(selected)}:${shown.length}`;
     memory.set(id, { trace: data.id, serverStep: data.step, serverNode: data.node, step, selected, pieces,
       showPruned, opened, zoom, pan });
-    setUrl({ step, node: idOf(selected) });
+    setUrlParams({ step, node: idOf(selected) });
   }
 
   let tableRows = []; // node index per table row
