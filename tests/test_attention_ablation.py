@@ -1,4 +1,5 @@
-"""Issue 16's ablation options of ModelConfig: ``decoder_init``, ``attention_bias``, ``attention_query``.
+"""Issue 16's ablation options of ModelConfig: ``decoder_init``, ``attention_bias``, ``attention_query``,
+``attention_key_prior``.
 
 Each is off by default (what every shipped checkpoint does, bit for bit), is refused when invalid (in
 ModelConfig and in config.json's schema), and when on changes exactly what it says it changes.
@@ -17,7 +18,11 @@ TARGET = torch.tensor([[BOS_ID, 5, 6, 7], [BOS_ID, 8, 9, 10], [BOS_ID, 11, 12, 1
 DEFAULTS = {"decoder_init": "encoder-final", "attention_bias": "key", "attention_query": "previous"}
 VARIANTS = [{"decoder_init": "zeros"}, {"decoder_init": "backward-first"}, {"attention_bias": "none"},
             {"attention_bias": "query"}, {"attention_query": "current"},
-            {"attention_query": "current", "input_feeding": True}]
+            {"attention_query": "current", "input_feeding": True}, {"attention_key_prior": "remove"},
+            {"attention_key_prior": "remove", "attention_bias": "query"},
+            {"attention_key_prior": "remove", "attention_query": "current"}]
+# Options config_schema.py does not list yet (it allows unknown keys; ModelConfig checks them).
+NEW_DEFAULTS = {"attention_key_prior": "keep"}
 
 
 def small_model(attention: str = "bahdanau", seed: int = 0, **kwargs) -> Seq2Seq:
@@ -35,10 +40,11 @@ def outputs(model: Seq2Seq):
 
 def test_the_defaults_are_todays_model_and_an_old_config_loads_unchanged():
     cfg = ModelConfig(src_vocab_size=8, tgt_vocab_size=8)
-    assert {name: getattr(cfg, name) for name in DEFAULTS} == DEFAULTS
+    every = {**DEFAULTS, **NEW_DEFAULTS}
+    assert {name: getattr(cfg, name) for name in every} == every
     for attention in ("bahdanau", "luong-general", "luong-dot", "none"):
         model = small_model(attention, rnn_type="gru")
-        old = {k: v for k, v in model.cfg.to_dict().items() if k not in DEFAULTS}  # a config.json from before
+        old = {k: v for k, v in model.cfg.to_dict().items() if k not in every}  # a config.json from before
         rebuilt = config_from_dict(old)
         assert rebuilt == model.cfg
         torch.manual_seed(0)
@@ -58,10 +64,17 @@ def test_the_defaults_are_todays_model_and_an_old_config_loads_unchanged():
 @pytest.mark.parametrize("bad", [{"decoder_init": "final"}, {"attention_bias": "both"}, {"attention_query": "next"},
                                  {"decoder_init": "backward-first", "bidirectional": False},
                                  {"attention": "luong-general", "attention_query": "current"},
-                                 {"attention": "luong-dot", "attention_bias": "none"}])
+                                 {"attention": "luong-dot", "attention_bias": "none"},
+                                 {"attention_key_prior": "none"}, {"attention_key_prior": True},
+                                 {"attention": "luong-general", "attention_key_prior": "remove"}])
 def test_bad_values_are_refused(bad):
     with pytest.raises(ValueError):
         ModelConfig(src_vocab_size=8, tgt_vocab_size=8, **{"attention": "bahdanau", **bad})
+
+
+def test_bahdanau_attention_refuses_an_unknown_key_prior():
+    with pytest.raises(ValueError, match="key prior"):
+        BahdanauAttention(6, 8, 5, key_prior="subtract")
 
 
 def test_the_schema_knows_the_options():
@@ -149,3 +162,25 @@ def test_attention_query_current_attends_with_the_steps_own_output():
         _, weights, _ = today.step(TARGET[:, 0], state, memory)
         expected = today.decoder.attention(state.h[-1].unsqueeze(1), memory.keys, memory.values, memory.mask)[1]
         assert torch.allclose(weights, expected[:, 0], atol=1e-6)
+
+
+@pytest.mark.parametrize("bias", ["key", "query", "none"])
+def test_attention_key_prior_remove_takes_off_exactly_what_a_zero_query_scores(bias):
+    torch.manual_seed(0)
+    keep = BahdanauAttention(6, 8, 5, bias=bias)
+    remove = BahdanauAttention(6, 8, 5, bias=bias, key_prior="remove")
+    remove.load_state_dict(keep.state_dict())  # the same parameters: the option adds none
+    values = torch.randn(2, 4, 8)
+    keys = keep.prepare_keys(values)
+    assert torch.equal(remove.prepare_keys(values), keys)
+    query, zero = torch.randn(2, 3, 6), torch.zeros(2, 1, 6)
+    # A zero query scores every key 0: no position is preferred before the query says anything ...
+    assert torch.allclose(remove.score(zero, keys), torch.zeros(2, 1, 4), atol=1e-6)
+    mask = torch.tensor([[True] * 4, [True, True, True, False]])
+    weights = remove(zero, keys, values, mask)[1]
+    assert torch.allclose(weights[0], torch.full((1, 4), 0.25))
+    assert torch.allclose(weights[1, :, :3], torch.full((1, 3), 1 / 3)) and weights[1, 0, 3] == 0
+    # ... and every query's score is today's less that zero-query score, the same for each query.
+    prior = keep.score(zero, keys)  # (2, 1, 4)
+    assert torch.allclose(remove.score(query, keys), keep.score(query, keys) - prior, atol=1e-6)
+    assert not torch.allclose(prior, prior.mean(-1, keepdim=True))  # (today's score does have a key prior)

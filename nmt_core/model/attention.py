@@ -22,6 +22,12 @@ ATTENTION_TYPES = ("none", "bahdanau", "luong-dot", "luong-general")
 # Where Bahdanau's additive score keeps its bias b in vᵀ tanh(W_q s + W_k h_s + b): "key" (W_k's bias, the
 # shipped models), "query" (W_q's: the same function, another parameterisation), "none" (no b at all).
 ATTENTION_BIASES = ("key", "query", "none")
+# Bahdanau only, issue 16: "keep" the additive score as it is (the shipped models), or "remove" its key prior,
+# the part of the score that does not depend on the query: score(s, h) - score(0, h), so a zero query attends
+# uniformly. In the linear regime of tanh, vᵀ tanh(W_q s + W_k h + b) ≈ vᵀ W_q s + vᵀ (W_k h + b): the query term
+# is the same for every key and cancels in the softmax, so the ranking of the keys is the key prior alone;
+# what "remove" leaves, ≈ vᵀ (W_q s ⊙ sech²(W_k h + b)), is an interaction of query and key from the start.
+ATTENTION_KEY_PRIORS = ("keep", "remove")
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -84,13 +90,19 @@ class BahdanauAttention(_Attention):
     ``W_k h_s`` is precomputed per source; the query is the decoder state
     *before* the step (s_{t-1}), which is what makes it "Bahdanau" (the decoder
     can also ask with its current state: ModelConfig.attention_query).
-    ``bias`` (one of :data:`ATTENTION_BIASES`) says which projection holds b, if any.
+    ``bias`` (one of :data:`ATTENTION_BIASES`) says which projection holds b, if any; ``key_prior`` (one of
+    :data:`ATTENTION_KEY_PRIORS`) whether the score keeps the part a zero query gives it.
     """
 
-    def __init__(self, query_size: int, value_size: int, attention_size: int, bias: str = "key"):
+    def __init__(self, query_size: int, value_size: int, attention_size: int, bias: str = "key",
+                 key_prior: str = "keep"):
         super().__init__()
         if bias not in ATTENTION_BIASES:
             raise ValueError(f"unknown attention bias {bias!r}; choose one of {', '.join(ATTENTION_BIASES)}")
+        if key_prior not in ATTENTION_KEY_PRIORS:
+            raise ValueError(f"unknown attention key prior {key_prior!r}; "
+                             f"choose one of {', '.join(ATTENTION_KEY_PRIORS)}")
+        self.key_prior = key_prior
         self.W_q = nn.Linear(query_size, attention_size, bias=bias == "query")
         self.W_k = nn.Linear(value_size, attention_size, bias=bias == "key")
         self.v = nn.Linear(attention_size, 1, bias=False)
@@ -101,17 +113,22 @@ class BahdanauAttention(_Attention):
     def score(self, query, keys):
         # (B, T, 1, A) + (B, 1, S, A) -> (B, T, S, A) -> (B, T, S)
         hidden = torch.tanh(self.W_q(query).unsqueeze(2) + keys.unsqueeze(1))
-        return self.v(hidden).squeeze(-1)
+        scores = self.v(hidden).squeeze(-1)
+        if self.key_prior == "remove":  # less what a zero query scores: vᵀ tanh(W_q 0 + W_k h_s + b), (B, 1, S)
+            zero_query = self.W_q.bias if self.W_q.bias is not None else 0.0
+            scores = scores - self.v(torch.tanh(keys + zero_query)).squeeze(-1).unsqueeze(1)
+        return scores
 
 
 def build_attention(kind: str, query_size: int, value_size: int, attention_size: int,
-                    bias: str = "key") -> _Attention | None:
+                    bias: str = "key", key_prior: str = "keep") -> _Attention | None:
     """Attention module for ``kind`` (one of :data:`ATTENTION_TYPES`); None for ``none``.
-    ``bias``: where Bahdanau's score keeps its bias (:data:`ATTENTION_BIASES`); the other kinds have none."""
+    ``bias``: where Bahdanau's score keeps its bias (:data:`ATTENTION_BIASES`); the other kinds have none.
+    ``key_prior``: whether Bahdanau's score keeps its query-independent part (:data:`ATTENTION_KEY_PRIORS`)."""
     if kind == "none":
         return None
     if kind == "bahdanau":
-        return BahdanauAttention(query_size, value_size, attention_size, bias)
+        return BahdanauAttention(query_size, value_size, attention_size, bias, key_prior)
     if kind == "luong-dot":
         if query_size != value_size:
             raise ValueError(f"luong-dot needs equal sizes, got query {query_size} and value {value_size}")

@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..text import EOS_ID, PAD_ID
 from .arguments import Arguments
-from .attention import ATTENTION_BIASES, ATTENTION_TYPES, build_attention
+from .attention import ATTENTION_BIASES, ATTENTION_KEY_PRIORS, ATTENTION_TYPES, build_attention
 from .fast_step import FrozenStep
 
 DECODER_INITS = ("encoder-final", "zeros", "backward-first")
@@ -76,6 +76,9 @@ class ModelConfig(Arguments):
     # forced.decoder_features and intervene.inside_attention still read cfg.attention == "bahdanau" as the
     # s_{t-1} flow (they should read Decoder.attends_before_step before a checkpoint ships with "current").
     attention_query: str = "previous"
+    # Bahdanau only: "keep" the additive score whole, or "remove" its key prior, the part a zero query scores:
+    # score(s, h) - score(0, h) (ATTENTION_KEY_PRIORS; see nmt_core/model/attention.py for why it matters).
+    attention_key_prior: str = "keep"
 
     def __post_init__(self):
         if self.rnn_type not in ("gru", "lstm"):
@@ -96,8 +99,13 @@ class ModelConfig(Arguments):
             raise ValueError(f"attention_bias must be one of {ATTENTION_BIASES}, got {self.attention_bias!r}")
         if self.attention_query not in ATTENTION_QUERIES:
             raise ValueError(f"attention_query must be one of {ATTENTION_QUERIES}, got {self.attention_query!r}")
-        if self.attention != "bahdanau" and (self.attention_bias, self.attention_query) != ("key", "previous"):
-            raise ValueError("attention_bias and attention_query are options of Bahdanau attention only")
+        if self.attention_key_prior not in ATTENTION_KEY_PRIORS:
+            raise ValueError(f"attention_key_prior must be one of {ATTENTION_KEY_PRIORS}, "
+                             f"got {self.attention_key_prior!r}")
+        if self.attention != "bahdanau" and (self.attention_bias, self.attention_query, self.attention_key_prior) != (
+                "key", "previous", "keep"):
+            raise ValueError("attention_bias, attention_query and attention_key_prior are options of Bahdanau "
+                             "attention only")
 
 
 class Memory(NamedTuple):
@@ -224,7 +232,8 @@ class Decoder(nn.Module):
         self.cfg = cfg
         H, E, O = cfg.hidden_size, cfg.embedding_dim, cfg.output_size
         self.embed = nn.Embedding(cfg.tgt_vocab_size, E, padding_idx=PAD_ID)
-        self.attention = build_attention(cfg.attention, H, H, cfg.attention_size, cfg.attention_bias)
+        self.attention = build_attention(cfg.attention, H, H, cfg.attention_size, cfg.attention_bias,
+                                         cfg.attention_key_prior)
         # Bahdanau's flow (attend with s_{t-1}, context into the RNN input) or Luong's (attend with h_t).
         self.attends_before_step = cfg.attention == "bahdanau" and cfg.attention_query == "previous"
         rnn_input = E + (H if self.attends_before_step else 0) + (O if cfg.input_feeding else 0)
