@@ -1,5 +1,5 @@
 """Issue 16's ablation options of ModelConfig: ``decoder_init``, ``attention_bias``, ``attention_query``,
-``attention_key_prior``.
+``attention_key_prior``, ``attention_score``.
 
 Each is off by default (what every shipped checkpoint does, bit for bit), is refused when invalid (in
 ModelConfig and in config.json's schema), and when on changes exactly what it says it changes.
@@ -20,9 +20,9 @@ VARIANTS = [{"decoder_init": "zeros"}, {"decoder_init": "backward-first"}, {"att
             {"attention_bias": "query"}, {"attention_query": "current"},
             {"attention_query": "current", "input_feeding": True}, {"attention_key_prior": "remove"},
             {"attention_key_prior": "remove", "attention_bias": "query"},
-            {"attention_key_prior": "remove", "attention_query": "current"}]
+            {"attention_key_prior": "remove", "attention_query": "current"}, {"attention_score": "general"}]
 # Options config_schema.py does not list yet (it allows unknown keys; ModelConfig checks them).
-NEW_DEFAULTS = {"attention_key_prior": "keep"}
+NEW_DEFAULTS = {"attention_key_prior": "keep", "attention_score": "additive"}
 
 
 def small_model(attention: str = "bahdanau", seed: int = 0, **kwargs) -> Seq2Seq:
@@ -66,7 +66,11 @@ def test_the_defaults_are_todays_model_and_an_old_config_loads_unchanged():
                                  {"attention": "luong-general", "attention_query": "current"},
                                  {"attention": "luong-dot", "attention_bias": "none"},
                                  {"attention_key_prior": "none"}, {"attention_key_prior": True},
-                                 {"attention": "luong-general", "attention_key_prior": "remove"}])
+                                 {"attention": "luong-general", "attention_key_prior": "remove"},
+                                 {"attention_score": "bilinear"},
+                                 {"attention": "luong-dot", "attention_score": "general"},
+                                 {"attention_score": "general", "attention_bias": "none"},
+                                 {"attention_score": "general", "attention_key_prior": "remove"}])
 def test_bad_values_are_refused(bad):
     with pytest.raises(ValueError):
         ModelConfig(src_vocab_size=8, tgt_vocab_size=8, **{"attention": "bahdanau", **bad})
@@ -184,3 +188,24 @@ def test_attention_key_prior_remove_takes_off_exactly_what_a_zero_query_scores(b
     prior = keep.score(zero, keys)  # (2, 1, 4)
     assert torch.allclose(remove.score(query, keys), keep.score(query, keys) - prior, atol=1e-6)
     assert not torch.allclose(prior, prior.mean(-1, keepdim=True))  # (today's score does have a key prior)
+
+
+def test_attention_score_general_is_luongs_score_asked_with_the_state_before_the_step():
+    """Bahdanau's flow (s_{t-1} query, context into the RNN input) with Luong's bilinear score."""
+    model = small_model(attention_score="general")
+    luong = small_model("luong-general")
+    assert type(model.decoder.attention) is type(luong.decoder.attention)
+    assert model.decoder.attends_before_step and not model.decoder.parallel_teacher_forcing
+    assert model.decoder.rnn.input_size == 16 + 24  # E + H, as today's Bahdanau
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        memory, state = model.encode(src, lengths)
+        _, weights, _ = model.step(TARGET[:, 0], state, memory)
+        keys = model.decoder.attention.W_a(memory.values)
+        expected = torch.softmax(torch.einsum("bh,bsh->bs", state.h[-1], keys).masked_fill(~memory.mask, -1e30), -1)
+        assert torch.allclose(weights, expected, atol=1e-6)
+    # With the current query it is Luong's general attention: the same parameters compute the same outputs.
+    current = small_model(attention_score="general", attention_query="current")
+    luong.load_state_dict(current.state_dict())
+    for got, expected in zip(outputs(current), outputs(luong), strict=True):
+        assert torch.allclose(got, expected, atol=1e-6)

@@ -28,6 +28,10 @@ ATTENTION_BIASES = ("key", "query", "none")
 # is the same for every key and cancels in the softmax, so the ranking of the keys is the key prior alone;
 # what "remove" leaves, ≈ vᵀ (W_q s ⊙ sech²(W_k h + b)), is an interaction of query and key from the start.
 ATTENTION_KEY_PRIORS = ("keep", "remove")
+# Bahdanau only, issue 16: the score in Bahdanau's flow, "additive" (vᵀ tanh(W_q s + W_k h_s + b), the shipped
+# models) or "general" (Luong's bilinear sᵀ W_a h_s, with Bahdanau's query s_{t-1} and the context in the RNN
+# input): with attention_query, the two halves of a score x flow comparison.
+ATTENTION_SCORES = ("additive", "general")
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -121,12 +125,19 @@ class BahdanauAttention(_Attention):
 
 
 def build_attention(kind: str, query_size: int, value_size: int, attention_size: int,
-                    bias: str = "key", key_prior: str = "keep") -> _Attention | None:
+                    bias: str = "key", key_prior: str = "keep", score: str = "additive") -> _Attention | None:
     """Attention module for ``kind`` (one of :data:`ATTENTION_TYPES`); None for ``none``.
     ``bias``: where Bahdanau's score keeps its bias (:data:`ATTENTION_BIASES`); the other kinds have none.
-    ``key_prior``: whether Bahdanau's score keeps its query-independent part (:data:`ATTENTION_KEY_PRIORS`)."""
+    ``key_prior``: whether Bahdanau's score keeps its query-independent part (:data:`ATTENTION_KEY_PRIORS`).
+    ``score``: Bahdanau's score function (:data:`ATTENTION_SCORES`); "general" takes neither bias nor key_prior."""
     if kind == "none":
         return None
+    if score not in ATTENTION_SCORES:
+        raise ValueError(f"unknown attention score {score!r}; choose one of {', '.join(ATTENTION_SCORES)}")
+    if kind == "bahdanau" and score == "general":
+        if (bias, key_prior) != ("key", "keep"):
+            raise ValueError("the general score has no bias and no key prior to move or remove")
+        return LuongGeneralAttention(query_size, value_size)
     if kind == "bahdanau":
         return BahdanauAttention(query_size, value_size, attention_size, bias, key_prior)
     if kind == "luong-dot":

@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..text import EOS_ID, PAD_ID
 from .arguments import Arguments
-from .attention import ATTENTION_BIASES, ATTENTION_KEY_PRIORS, ATTENTION_TYPES, build_attention
+from .attention import ATTENTION_BIASES, ATTENTION_KEY_PRIORS, ATTENTION_SCORES, ATTENTION_TYPES, build_attention
 from .fast_step import FrozenStep
 
 DECODER_INITS = ("encoder-final", "zeros", "backward-first")
@@ -79,6 +79,10 @@ class ModelConfig(Arguments):
     # Bahdanau only: "keep" the additive score whole, or "remove" its key prior, the part a zero query scores:
     # score(s, h) - score(0, h) (ATTENTION_KEY_PRIORS; see nmt_core/model/attention.py for why it matters).
     attention_key_prior: str = "keep"
+    # Bahdanau only: the score in Bahdanau's flow, "additive" or "general" (Luong's sᵀ W_a h_s asked with s_{t-1},
+    # the context still fed into the RNN input; ATTENTION_SCORES). Experimental like attention_query "current":
+    # nmt_core.explain.intervene.inside_attention reads W_q of every "bahdanau" model.
+    attention_score: str = "additive"
 
     def __post_init__(self):
         if self.rnn_type not in ("gru", "lstm"):
@@ -102,10 +106,15 @@ class ModelConfig(Arguments):
         if self.attention_key_prior not in ATTENTION_KEY_PRIORS:
             raise ValueError(f"attention_key_prior must be one of {ATTENTION_KEY_PRIORS}, "
                              f"got {self.attention_key_prior!r}")
-        if self.attention != "bahdanau" and (self.attention_bias, self.attention_query, self.attention_key_prior) != (
-                "key", "previous", "keep"):
-            raise ValueError("attention_bias, attention_query and attention_key_prior are options of Bahdanau "
-                             "attention only")
+        if self.attention_score not in ATTENTION_SCORES:
+            raise ValueError(f"attention_score must be one of {ATTENTION_SCORES}, got {self.attention_score!r}")
+        options = (self.attention_bias, self.attention_query, self.attention_key_prior, self.attention_score)
+        if self.attention != "bahdanau" and options != ("key", "previous", "keep", "additive"):
+            raise ValueError("attention_bias, attention_query, attention_key_prior and attention_score are options "
+                             "of Bahdanau attention only")
+        if self.attention_score == "general" and (self.attention_bias, self.attention_key_prior) != ("key", "keep"):
+            raise ValueError("attention_score 'general' has no bias and no key prior: leave attention_bias and "
+                             "attention_key_prior at their defaults")
 
 
 class Memory(NamedTuple):
@@ -233,7 +242,7 @@ class Decoder(nn.Module):
         H, E, O = cfg.hidden_size, cfg.embedding_dim, cfg.output_size
         self.embed = nn.Embedding(cfg.tgt_vocab_size, E, padding_idx=PAD_ID)
         self.attention = build_attention(cfg.attention, H, H, cfg.attention_size, cfg.attention_bias,
-                                         cfg.attention_key_prior)
+                                         cfg.attention_key_prior, cfg.attention_score)
         # Bahdanau's flow (attend with s_{t-1}, context into the RNN input) or Luong's (attend with h_t).
         self.attends_before_step = cfg.attention == "bahdanau" and cfg.attention_query == "previous"
         rnn_input = E + (H if self.attends_before_step else 0) + (O if cfg.input_feeding else 0)
