@@ -70,8 +70,10 @@ if __name__ == "__main__":
 else:
     from starlette.middleware import Middleware
 
+    from pages.lib.preload import PreloadComponents
     from pages.lib.warm_up import ComponentFiles, mark, skip_component_scan, warm_up
 
     mark("app_imported")
     skip_component_scan()  # the components are inline; the search of every installed package finds none
-    app = st.App(__file__, lifespan=warm_up, middleware=[Middleware(ComponentFiles)])
+    # PreloadComponents: a page's HTML names its component's files, which the browser then fetches early.
+    app = st.App(__file__, lifespan=warm_up, middleware=[Middleware(ComponentFiles), Middleware(PreloadComponents)])

@@ -34,7 +34,6 @@ from pages.lib.common import (
     classroom,
     decode_or_explain,
     escape_markdown,
-    file_component,
     leave_legacy_mode,
     set_url,
     sidebar_choices,
@@ -43,6 +42,7 @@ from pages.lib.common import (
     translate,
     url_int,
 )
+from pages.lib.components import FILE_COMPONENTS, file_component
 from pages.lib.style import figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
@@ -55,7 +55,7 @@ SHOWN = "step_shown_sentence"  # (model, sentence) last shown: a new sentence st
 
 def step_component():
     """The component; the browser fetches its step.js (which imports shared.js) and step.css as files."""
-    return file_component("step", "step.js", "step.css")
+    return file_component("step", *FILE_COMPONENTS["step"])
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

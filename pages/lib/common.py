@@ -41,8 +41,8 @@ from nmt_core.checkpoint import (
 )
 from nmt_core.decoding import AttentionMaps, DecodeSettings, InputError, attention_maps
 from nmt_core.decoding.trace import Trace
-from nmt_core.figures import COMPONENTS
 from nmt_core.views.compare import attention_type
+from pages.lib.components import file_component  # noqa: F401  pages mount their components through common
 
 # Resolved once: the sidebar asks for the root once per model on every run, and resolve() is a system call each.
 DEFAULT_CHECKPOINT_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -237,42 +237,6 @@ def transformer_maps(name: str, sentence: str, settings: DecodeSettings) -> Atte
 def settings_values(settings: DecodeSettings) -> tuple:
     """Validated settings as a plain tuple: a cache key (``DecodeSettings(*values)`` rebuilds them)."""
     return tuple(settings.validate().to_dict().values())
-
-
-# --- st.components.v2 components whose JS and CSS the browser fetches as files ----------------------------------
-# Streamlit writes a component's inline js= and css= strings into every element message that mounts it (~20 kB
-# for Step through), so every new decode sent them again. A path instead is sent as its URL,
-# /_stcore/bidi-components/<package>.<name>/<file>, which the browser fetches and imports once per page (an ES
-# module, so ``import ... from "./shared.js"`` works). Streamlit serves files only from an ``asset_dir`` declared
-# by an installed package's pyproject.toml; this app is not installed, so the same declaration is made here, on
-# the running server's component manager, before the component is mounted.
-COMPONENT_PACKAGE = "attention_explorer"
-
-
-def _declare_asset_dir(name: str) -> None:
-    """Declare nmt_core/figures/components as component ``name``'s asset_dir on this runtime (AppTest makes a
-    runtime per test, so this is checked on every mount: one dictionary lookup once declared)."""
-    from streamlit.components.v2.get_bidi_component_manager import get_bidi_component_manager
-    from streamlit.components.v2.manifest_scanner import ComponentConfig, ComponentManifest
-
-    manager = get_bidi_component_manager()
-    if manager.get_component_asset_root(f"{COMPONENT_PACKAGE}.{name}") is None:
-        manifest = ComponentManifest(name=COMPONENT_PACKAGE, version="1",
-                                     components=[ComponentConfig(name=name, asset_dir=COMPONENTS.name)])
-        manager.register_from_manifest(manifest, COMPONENTS.parent)
-
-
-@functools.cache
-def _file_component(name: str, js: str, css: str):
-    _declare_asset_dir(name)
-    return st.components.v2.component(f"{COMPONENT_PACKAGE}.{name}", js=js, css=css, isolate_styles=False)
-
-
-def file_component(name: str, js: str, css: str):
-    """The mount command of component ``attention_explorer.<name>``, its ``js`` and ``css`` files (names in
-    nmt_core/figures/components) served as files: the element message carries their URLs, not their text."""
-    _declare_asset_dir(name)  # before the mount registers the definition on this run's runtime
-    return _file_component(name, js, css)
 
 
 NO_CHECKPOINT = "No checkpoint found in `checkpoints/`. Train one with `python -m nmt_core train` (see README)."

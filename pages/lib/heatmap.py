@@ -8,17 +8,18 @@ and this run's view fields; the words/pieces switch, the hover and the PNG/SVG d
 from nmt_core.figures import component_data
 from nmt_core.figures.sizing import image_config
 from nmt_core.views.attention import MERGE_RULE
-from pages.lib.common import file_component, set_url, url_int
+from pages.lib.common import set_url, url_int
+from pages.lib.components import FILE_COMPONENTS, file_component
 
 # The merge rule as plain text, for the component (it writes text, not Markdown).
 PLAIN_MERGE_RULE = MERGE_RULE.replace("**", "").replace("`", "")
 
 
 def heatmap_component():
-    """The heatmap component, its heatmap.js and heatmap.css served as files (pages.lib.common.file_component):
+    """The heatmap component, its heatmap.js and heatmap.css served as files (pages.lib.components.file_component):
     each element message carries their URLs, which the browser imports once per page, not ~28 kB of their text
     with every new decode."""
-    return file_component("heatmap", "heatmap.js", "heatmap.css")
+    return file_component("heatmap", *FILE_COMPONENTS["heatmap"])
 
 
 def words_choice(big: bool) -> bool:

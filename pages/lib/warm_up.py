@@ -44,6 +44,8 @@ import sys
 import threading
 import time
 
+from pages.lib.components import FILE_COMPONENTS
+
 # Debug: with ATTENTION_EXPLORER_TIMING set, the start-up's milestones go to stderr as
 # "attention-explorer-timing <event> <epoch seconds>" (benchmarks/browser.py --cold-breakdown reads them).
 TIMING = bool(os.environ.get("ATTENTION_EXPLORER_TIMING"))
@@ -59,7 +61,7 @@ REST_AFTER_S = 30.0  # stage 2 starts anyway after this long, should no run ask 
 # COMPONENT_WAIT_S after the run's ask at the latest (a browser that had them cached asks for none).
 _heatmap_sent = threading.Event()
 _component_files: dict = {"in_flight": 0, "served": set()}  # requests for the components' files: file names served
-HEATMAP_FILES = ("heatmap.js", "heatmap.css")  # pages/lib/heatmap.py's, with the modules they import
+HEATMAP_FILES = FILE_COMPONENTS["heatmap"]  # with the modules they import
 COMPONENT_WAIT_S = 3.0
 
 
@@ -176,7 +178,7 @@ def skip_component_scan() -> None:
     starts: app.py, when the server imports it).
 
     This app is not an installed package: its components are inline, or declare their asset folder
-    (nmt_core/figures/components/) themselves when first mounted (pages.lib.common.file_component). So the
+    (nmt_core/figures/components/) themselves when first mounted (pages.lib.components.file_component). So the
     search finds nothing here, and it costs ~0.3 s of CPU (the metadata of some 300 packages) on the way to the
     server's first page. A component that a package declares in a manifest would not be registered: this app
     uses none.

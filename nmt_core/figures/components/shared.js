@@ -1,5 +1,5 @@
 // Shared by every component, so all read pieces the same way and build the page with textContent only. A
-// component served as files (pages.lib.common.file_component) imports it (``import ... from "./shared.js"``);
+// component served as files (pages.lib.components.file_component) imports it (``import ... from "./shared.js"``);
 // nmt_core.figures.component_js puts it before an inline component's own module.
 export const MARK = "\u2581"; // SentencePiece's word-start marker
 export const EOS = "</s>";
