@@ -137,6 +137,9 @@ def compact_json(payload: dict) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+PROBE_HEATMAPS = "models_probes"  # the probe heatmaps' follow name (heatmap.js)
+
+
 def probe_heatmap_of(name: str, payload: dict | None, link: dict, font: int) -> None:
     """The probe's heatmap, every epoch (on a projector sized to the screen, labels shrinking with the rows: one size
     for all epochs); ``payload``: None for a model without attention."""
@@ -145,8 +148,9 @@ def probe_heatmap_of(name: str, payload: dict | None, link: dict, font: int) -> 
         return
     fit = {view: list(fitted_component_rows(size.rows, size.source_chars, CLASSROOM_HEATMAP_HEIGHT, font))
            for view, size in epoch_view_sizes(payload).items()} if link["classroom"] else None
+    # follow: in the all-models list, one card's words/pieces switch redraws every card's heatmap in the browser
     draw_heatmap(f"models_probe_heatmap_{name}", compact_json(payload), f"probe-{name}", row_height=ROW_HEIGHT,
-                 fit=fit, **link)
+                 fit=fit, follow=PROBE_HEATMAPS, **link)
 
 
 def chart_height() -> int:

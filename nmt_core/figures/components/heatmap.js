@@ -9,12 +9,13 @@
 // label_font (px of the column labels: narrow side-by-side columns), shorten (labels cut to that many characters,
 // whole on hover), title, x_title, y_title, scale {colors: blues|diverging|grey, range: unit|auto|symmetric,
 // label, show}, hover_note (the readout says this instead of a value), notes_title, probability_title, image,
-// rule, switch, group, compact, sync_words, show_probability. A view with "probability" (Translate) gets a bar per
-// row beside its cells (unless show_probability is false): the model's probability of the row's token, the
+// rule, switch, group, follow, compact, sync_words, show_probability. A view with "probability" (Translate) gets a bar
+// per row beside its cells (unless show_probability is false): the model's probability of the row's token, the
 // runner-up on hover.
 //
 // Heatmaps of one group (Compare's columns and difference, Explain's two) follow one words/pieces switch, and
-// their label rows take the same height, so side-by-side heatmaps line up row for row.
+// their label rows take the same height, so side-by-side heatmaps line up row for row. Heatmaps that share a
+// `follow` name (the Models page's cards, one above the other) follow one switch without lining up.
 //
 // Epoch mode (the Models page's "Attention as it formed"; epochs.js): a payload with `epochs` holds every
 // recorded epoch of one probe sentence, and a second element with `panel: true` scrubs them (view field `link`
@@ -58,6 +59,7 @@ const IDLE = "Hover a cell: translation ← source, value";
 const memory = new Map();
 // Per group: its mounted heatmaps (key -> {redraw, align}), so one switch redraws them all.
 const groups = new Map();
+const followers = new Map(); // follow name -> Map(id -> member): heatmaps redrawn by one another's switch
 
 function setWordsInUrl(words) {
   try {
@@ -272,7 +274,8 @@ export default function (component) {
   if (!data || (!epochs && (!data.pieces || !data.words))) return undefined;
   const id = data.key || key || "heatmap"; // the page's key (Streamlit's own is an instance id)
   const group = data.group || null;
-  const memoryKey = group ? `group:${group}` : id;
+  const follow = !group && data.follow ? data.follow : null;
+  const memoryKey = group ? `group:${group}` : follow ? `follow:${follow}` : id;
   const remembered = memory.get(memoryKey);
   // The server's choice (?words=, or words on a projector) wins when it changed; else the user's last switch.
   const serverWords = !!data.merge;
@@ -497,9 +500,12 @@ export default function (component) {
   function redraw(value) {
     words = value;
     build();
+    if (epochs) epochs.setWords(words);
   }
   const members = group ? groups.get(group) || new Map() : null;
   if (group) groups.set(group, members);
+  const following = follow ? followers.get(follow) || new Map() : null;
+  if (follow) followers.set(follow, following);
   box.addEventListener("change", () => {
     words = box.checked;
     memory.set(memoryKey, { words, serverWords });
@@ -508,6 +514,9 @@ export default function (component) {
     if (group) {
       members.forEach((member, name) => { if (name !== id && member.grid.isConnected) member.redraw(words); });
       alignGroup(group);
+    }
+    if (follow) {
+      following.forEach((member, name) => { if (name !== id && member.grid.isConnected) member.redraw(words); });
     }
     // Only where other views on the page follow the switch (a head grid, a curve) does the server hear it.
     if (epochs) epochs.setWords(words);
@@ -533,10 +542,12 @@ export default function (component) {
     members.set(id, { grid, redraw, setHead, headHeight });
     alignGroup(group);
   }
+  if (follow) following.set(id, { grid, redraw });
   if (epochs) epochs.setWords(words); // the panel's entropy is of the view shown here
   const leave = epochs ? epochs.join(() => build(), root) : null;
   return () => {
     if (group && members.get(id)?.grid === grid) members.delete(id);
+    if (follow && following.get(id)?.grid === grid) following.delete(id);
     if (leave) leave();
   };
 }
