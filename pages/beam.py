@@ -22,7 +22,6 @@ from pages.lib.common import (
     escape_markdown,
     file_component,
     leave_legacy_mode,
-    set_url,
     sidebar_choices,
     trace_key,
     trace_of,
@@ -112,7 +111,12 @@ def render():
         step = url_int("step", last, first, last) if fresh else last
         node = url_int("node", best, 0, len(data["status"]) - 1) if fresh else best
         st.session_state["beam_page_start"] = (step, node)
-        set_url(step=step, node=node)
+        # Both in one write: Streamlit sends the browser the whole query string (it pushes a history entry) on
+        # every write, and pages.lib.common.set_url writes each changed parameter on its own.
+        changed = {name: str(value) for name, value in (("step", step), ("node", node))
+                   if st.query_params.get(name) != str(value)}
+        if changed:
+            st.query_params.update(changed)
     step, node = st.session_state["beam_page_start"]
     place = node_place(data, node)
     beam_component()(key=COMPONENT_KEY, data=component_data(
