@@ -1,3 +1,4 @@
+import gc
 import math
 
 import pytest
@@ -70,6 +71,31 @@ def test_unk_penalty_and_forced_prefix_with_beam():
     alternatives = forced.steps[0].candidates
     assert [c.token for c in alternatives[:3]] == ["a", "b", "c"]
     assert math.isclose(alternatives[0].prob, 0.5, rel_tol=1e-6)
+
+
+def test_a_beam_wider_than_the_vocabulary_records_no_banned_proposal():
+    """Width 8 on the stub's 7 tokens: <pad>, <s> (banned) and <unk> (probability 0) are proposed at -inf, rank
+    last and become no node."""
+    trace = stub_translator().translate("a", beam(8))
+    assert all(math.isfinite(n.score) for n in trace.beam.nodes)
+    assert {n.token for n in trace.beam.nodes[1:]} <= {"<unk>", "</s>", "a", "b", "c"}
+    step_one = [n for n in trace.beam.nodes if n.step == 0]
+    assert [(n.token, n.finished, n.pruned) for n in step_one] == [
+        ("a", False, False), ("b", False, False), ("c", False, False), ("</s>", True, False)]
+
+
+def test_beam_search_leaves_the_garbage_collector_as_it_found_it():
+    """The traced search pauses Python's collector while it builds its nodes, and only switches back on
+    what it switched off."""
+    translator = stub_translator()
+    translator.translate("a", beam(3))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        translator.translate("a", beam(3))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_greedy_and_stepper():
