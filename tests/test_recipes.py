@@ -20,3 +20,12 @@ def test_every_recipe_is_a_valid_configuration(name):
     parameters = build_model(cfg).parameter_count()
     assert parameters * 2 < 25 * 2**20  # fp16 weights stay under the 25 MiB per-checkpoint limit
     assert recipe["data"].endswith("-eng.zip")
+
+
+def test_the_no_key_prior_bahdanau_recipe_differs_from_spa_eng_bahdanau_in_the_score_alone():
+    """Issue 16's candidate: the same model as the shipped Bahdanau but the score's key prior removed and the
+    source </s> attendable (the shipped recipe's mask treated the symptom)."""
+    candidate, shipped = RECIPES["spa-eng-bahdanau-no-key-prior"], RECIPES["spa-eng-bahdanau"]
+    assert {k: v for k, v in candidate.items() if k != "attention_key_prior"} == {
+        k: v for k, v in shipped.items() if k != "attend_to_source_end"}
+    assert candidate["attention_key_prior"] == "remove" and "attend_to_source_end" not in candidate
