@@ -238,6 +238,21 @@ async function saveImage(data, view, words, image) {
 }
 
 // Heatmaps of a group side by side: each one's label row as tall as the tallest, so their rows line up.
+// heatmap.css sets --ae-styled on .ae-heatmap. Streamlit adds the stylesheet's <link> when it mounts the component,
+// and a module the page preloaded (pages/lib/preload.py) can mount before that stylesheet applies: until then the
+// grid is unstyled, and what fitWidth, keepHeight and alignGroup measure of it would stick (a label row 250 px tall).
+const styled = (node) => getComputedStyle(node).getPropertyValue("--ae-styled").trim() === "1";
+
+function whenStyled(node, then) {
+  const started = performance.now();
+  const check = () => {
+    if (!node.isConnected) return;
+    if (styled(node) || performance.now() - started > 5000) then();
+    else requestAnimationFrame(check);
+  };
+  check();
+}
+
 function alignGroup(group) {
   const members = [...(groups.get(group) || new Map()).values()].filter((m) => m.grid.isConnected);
   members.forEach((m) => m.setHead(0));
@@ -432,8 +447,10 @@ export default function (component) {
     unlight();
     readout.textContent = IDLE;
     readout.classList.add("ae-hm-idle");
-    if (grid.isConnected) fitWidth();
-    if (epochs && grid.isConnected) keepHeight();
+    if (grid.isConnected && styled(root)) {
+      fitWidth();
+      if (epochs) keepHeight();
+    }
   }
 
   // Epoch mode: the grid keeps the tallest height an epoch gave it (per view), so scrubbing to an epoch with fewer
@@ -536,12 +553,12 @@ export default function (component) {
   // Streamlit keeps its own <style> holder in parentElement: replace only the previous view.
   parentElement.querySelectorAll(":scope > .ae-heatmap").forEach((node) => node.remove());
   parentElement.append(root);
-  fitWidth();
-  if (epochs) keepHeight();
-  if (group) {
-    members.set(id, { grid, redraw, setHead, headHeight });
-    alignGroup(group);
-  }
+  if (group) members.set(id, { grid, redraw, setHead, headHeight });
+  whenStyled(root, () => {
+    fitWidth();
+    if (epochs) keepHeight();
+    if (group) alignGroup(group);
+  });
   if (follow) following.set(id, { grid, redraw });
   if (epochs) epochs.setWords(words); // the panel's entropy is of the view shown here
   const leave = epochs ? epochs.join(() => build(), root) : null;
