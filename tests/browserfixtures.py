@@ -26,6 +26,18 @@ SENTENCE, REVERSED = "alpha beta gamma", "gamma beta alpha"  # the tiny model le
 NORMAL_VIEWPORT = {"width": 1400, "height": 1000}
 CLASSROOM_VIEWPORT = {"width": 1280, "height": 720}
 TIMEOUT_MS = 30_000
+# Streamlit's loading placeholders (stSkeleton) pulse until their element arrives (an infinite CSS animation): while
+# a test waits for the server, Chromium drew every frame of it in software (the GPU process, SwiftShader) and in the
+# renderer: 8 page loads took 107 s of Chromium CPU with it, 52 s without (GPU process 1-12 s a load, then 0.2-0.3 s;
+# measured on the loaded 2-core machine, issue 17).
+# A tab opened by new_tab (still=True) shows them still; nothing the tests check is a placeholder. Not on the Models
+# page: there heatmap.js keeps the first height its probe heatmap gets (keepHeight), and without the pulse's timing
+# that is a transient, stretched one that no longer fits the 1280x720 projector (a race in the app, reported).
+STILL_SKELETONS_JS = """document.addEventListener("DOMContentLoaded", () => {
+  const style = document.createElement("style");
+  style.textContent = '[data-testid="stSkeleton"] { animation: none !important; }';
+  document.head.append(style);
+});"""
 
 
 def free_port() -> int:
@@ -87,7 +99,7 @@ def tabs(browser, server):
     link, whose first script run is Streamlit's legacy multipage mode (see app.py), which must still open the page
     the link names, keep its address, and show no "Page not found"."""
     context = browser.new_context(viewport=NORMAL_VIEWPORT)
-    page = context.new_page()
+    page = new_tab(context, NORMAL_VIEWPORT)
     page.goto(f"{server}/step?{urlencode({'model': MODEL, 'text': SENTENCE, 'step': 2})}")
     page.get_by_role("heading", name="Step through").wait_for(timeout=60_000)
     page.locator('[data-testid="stSidebar"]').get_by_text("Sentence").wait_for(timeout=TIMEOUT_MS)
@@ -98,9 +110,12 @@ def tabs(browser, server):
     context.close()
 
 
-def new_tab(tabs, viewport: dict):
-    """A new tab of the shared context, at ``viewport`` (1400x1000 or the projector's 1280x720)."""
+def new_tab(tabs, viewport: dict, still: bool = True):
+    """A new tab of the shared context, at ``viewport`` (1400x1000 or the projector's 1280x720); ``still``: its
+    loading placeholders do not pulse (:data:`STILL_SKELETONS_JS`)."""
     page = tabs.new_page()
+    if still:
+        page.add_init_script(STILL_SKELETONS_JS)
     page.set_viewport_size(viewport)
     return page
 
