@@ -30,9 +30,7 @@ TIMEOUT_MS = 30_000
 # a test waits for the server, Chromium drew every frame of it in software (the GPU process, SwiftShader) and in the
 # renderer: 8 page loads took 107 s of Chromium CPU with it, 52 s without (GPU process 1-12 s a load, then 0.2-0.3 s;
 # measured on the loaded 2-core machine, issue 17).
-# A tab opened by new_tab (still=True) shows them still; nothing the tests check is a placeholder. Not on the Models
-# page: there heatmap.js keeps the first height its probe heatmap gets (keepHeight), and without the pulse's timing
-# that is a transient, stretched one that no longer fits the 1280x720 projector (a race in the app, reported).
+# Every tab new_tab opens shows them still; nothing the tests check is a placeholder.
 STILL_SKELETONS_JS = """document.addEventListener("DOMContentLoaded", () => {
   const style = document.createElement("style");
   style.textContent = '[data-testid="stSkeleton"] { animation: none !important; }';
@@ -110,12 +108,11 @@ def tabs(browser, server):
     context.close()
 
 
-def new_tab(tabs, viewport: dict, still: bool = True):
-    """A new tab of the shared context, at ``viewport`` (1400x1000 or the projector's 1280x720); ``still``: its
-    loading placeholders do not pulse (:data:`STILL_SKELETONS_JS`)."""
+def new_tab(tabs, viewport: dict):
+    """A new tab of the shared context, at ``viewport`` (1400x1000 or the projector's 1280x720), whose loading
+    placeholders do not pulse (:data:`STILL_SKELETONS_JS`)."""
     page = tabs.new_page()
-    if still:
-        page.add_init_script(STILL_SKELETONS_JS)
+    page.add_init_script(STILL_SKELETONS_JS)
     page.set_viewport_size(viewport)
     return page
 

@@ -61,7 +61,7 @@ FONT_SIZES_JS = """selector => [...document.querySelectorAll(selector)]
 def open_counting(tabs, server: str, path: str, viewport: dict, console: dict | None = None, **params):
     """A fresh session on ``/<path>`` that counts the websocket messages the page sends to the server (and, given a
     ``console`` record (:func:`new_console`), keeps what its console says from the first request on)."""
-    page = new_tab(tabs, viewport, still=path != "models")  # see STILL_SKELETONS_JS
+    page = new_tab(tabs, viewport)
     if console is not None:
         listen_to_console(page, console)
     sent = []
@@ -1065,7 +1065,7 @@ PROBE_DRAWN_JS = """s => { const h = document.querySelector(s); return {
 
 def open_probe_tab(tabs, server: str, **params):
     """The probe tab of the tiny model's card, in a fresh session that counts the websocket messages it sends."""
-    page = new_tab(tabs, NORMAL_VIEWPORT, still=False)  # the Models page: see STILL_SKELETONS_JS
+    page = new_tab(tabs, NORMAL_VIEWPORT)
     sent = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(len(payload))))
     page.goto(f"{server}/models?{urlencode({'model': MODEL, 'tab': PROBE_TAB, **params})}")
