@@ -17,6 +17,8 @@ Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see 
 """
 
 import json
+import re
+import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 from xml.etree import ElementTree
@@ -1181,6 +1183,52 @@ def test_probe_epochs_scrub_in_the_browser(tabs, server, shots, tiny_checkpoint_
         assert page.locator('[data-testid="stException"]').count() == 0
     finally:
         close_tabs(page)
+
+
+def test_one_probe_switch_redraws_every_models_card(tabs, server):
+    """Models, all models: every card's probe heatmap follows one card's words/pieces switch, in the browser
+    (heatmap.js's ``follow``), with no message to the server."""
+    page, sent = open_probe_tab(tabs, server, show="all", words=0)
+    second = f'.ae-heatmap[data-key="models_probe_heatmap_{SECOND_MODEL}"]'
+    try:
+        # The sidebar's model's card opens unfolded; each card's probe tab is a server run of its own.
+        for name, heatmap in ((MODEL, PROBE_HEATMAP), (SECOND_MODEL, second)):
+            card = page.locator(f"details:has(summary:has-text('{name} '))").first
+            if card.get_attribute("open") is None:
+                card.locator("summary").click()
+            card.get_by_role("tab", name=PROBE_TAB).click()
+            page.locator(f"{heatmap} .ae-hm-cell").first.wait_for(state="visible", timeout=TIMEOUT_MS)
+            settle(page)
+        assert [page.locator(s).get_attribute("data-mode") for s in (PROBE_HEATMAP, second)] == ["pieces", "pieces"]
+        page.evaluate(WATCH_RUNS_JS)
+        before = len(sent)
+        page.locator(f"{PROBE_HEATMAP} [data-ae=words]").check()
+        page.wait_for_function(f"() => document.querySelector({second!r}).dataset.mode === 'words'",
+                               timeout=TIMEOUT_MS)
+        assert page.locator(f"{second} [data-ae=words]").is_checked()
+        labels = page.locator(f"{second} [data-ae=xlabel]").all_inner_texts()
+        assert labels and not any("\u2581" in label for label in labels)
+        page.locator(f"{second} [data-ae=words]").uncheck()  # and back, from the other card
+        page.wait_for_function(f"() => document.querySelector({PROBE_HEATMAP!r}).dataset.mode === 'pieces'",
+                               timeout=TIMEOUT_MS)
+        page.wait_for_timeout(300)
+        assert len(sent) == before, "the switch sent messages to the server"
+        assert page.evaluate("() => window.__aeRunning") is False, "the switch made the server run"
+    finally:
+        close_tabs(page)
+
+
+def test_a_pages_html_names_its_components_modules_and_the_server_serves_them(server):
+    """pages/lib/preload.py on the real server: each page's HTML announces its component's JS modules (and
+    Streamlit's chunks for them and for the sidebar's widgets), and every one of them is served."""
+    for path, component in (("/", "heatmap"), ("/step", "step"), ("/beam", "beam")):
+        html = urllib.request.urlopen(f"{server}{path}", timeout=10).read().decode("utf-8")
+        hrefs = re.findall(r'<link rel="modulepreload" crossorigin href="\./([^"]+)">', html)
+        ours = [h for h in hrefs if h.startswith("_stcore/bidi-components/")]
+        assert ours and all(h.startswith(f"_stcore/bidi-components/attention_explorer.{component}/") for h in ours)
+        assert any(h.startswith("static/js/BidiComponent.") for h in hrefs)
+        for href in hrefs:
+            assert urllib.request.urlopen(f"{server}/{href}", timeout=10).status == 200, href
 
 
 def test_a_server_run_keeps_the_switched_view_in_the_link(tabs, server):

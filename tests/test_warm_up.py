@@ -41,7 +41,8 @@ from streamlit import delta_generator
 from pages.lib import common
 print(json.dumps({"stage_1": sorted(stages["stage_1"]), "stage_2": sorted(stages["stage_2"]),
                   "warning_decided": delta_generator._use_warning_has_been_displayed,
-                  "described": common._checkpoint_problem_cached.cache_info().currsize}))
+                  "described": common._checkpoint_problem_cached.cache_info().currsize,
+                  "frozen": __import__("gc").get_freeze_count(), "modules": len(sys.modules)}))
 """
 
 # A first run waits for stage 1 (as a browser that connects before it ends): then the app's first run of Translate,
@@ -142,6 +143,12 @@ def test_the_warm_up_leaves_out_what_the_first_page_does_not_need(warmed):
 def test_the_warm_up_fills_the_sidebars_caches_and_streamlits_run_check(warmed):
     assert warmed["described"] == 1  # the one checkpoint of the folder, described for the model picker
     assert warmed["warning_decided"] is True  # no inspect.stack() on the first run's first element
+
+
+@pytest.mark.slow
+def test_the_warm_up_freezes_what_it_imported_out_of_the_garbage_collectors_view(warmed):
+    # gc.freeze at its end: a full collection no longer walks torch, pandas, plotly and Streamlit (~280k objects).
+    assert warmed["modules"] > 1000 and warmed["frozen"] > 100 * warmed["modules"]
 
 
 def test_a_run_waits_for_stage_1_only_and_stage_2_waits_for_the_runs_ask(monkeypatch):
