@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 
 from .decoding import MAX_OUTPUT_LENGTH
-from .model.attention import ATTENTION_BIASES, ATTENTION_TYPES
+from .model.attention import ATTENTION_BIASES, ATTENTION_KEY_PRIORS, ATTENTION_SCORES, ATTENTION_TYPES
 from .model.rnn import ATTENTION_QUERIES, DECODER_INITS
 from .model.transformer import ARCHITECTURE as TRANSFORMER
 
@@ -170,6 +170,8 @@ RNN_MODEL = record({
     "decoder_init": one_of(*DECODER_INITS),
     "attention_bias": one_of(*ATTENTION_BIASES),
     "attention_query": one_of(*ATTENTION_QUERIES),
+    "attention_key_prior": one_of(*ATTENTION_KEY_PRIORS),
+    "attention_score": one_of(*ATTENTION_SCORES),
 }, required=("src_vocab_size", "tgt_vocab_size"))
 
 TRANSFORMER_MODEL = record({

@@ -258,7 +258,7 @@ def show_inside_rnn(inside: dict, source: list[str]) -> None:
             f"‖c(t)‖ = {inside['context_norm']:.2f}"))
     else:
         st.markdown(escape_markdown(
-            f"For “{source[best]}”: ‖W₁ s(t-1)‖ = {inside['query_term_norm']:.2f}, ‖W₂ h̄ᵢ + b‖ = "
+            f"For “{source[best]}”: ‖W₁ {inside['query_symbol']}‖ = {inside['query_term_norm']:.2f}, ‖W₂ h̄ᵢ + b‖ = "
             f"{inside['key_norms'][best]:.2f}, e = {inside['scores'][best]:.2f}, α = {inside['weights'][best]:.3f};"
             f" ‖c(t)‖ = {inside['context_norm']:.2f}"))
     st.dataframe(pd.DataFrame({"source piece": source, "e(t,i)": np.round(inside["scores"], 3),

@@ -15,14 +15,13 @@ from nmt_core.text import BOS_ID
 
 BATCH = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14]]
 TARGET = torch.tensor([[BOS_ID, 5, 6, 7], [BOS_ID, 8, 9, 10], [BOS_ID, 11, 12, 13]])
-DEFAULTS = {"decoder_init": "encoder-final", "attention_bias": "key", "attention_query": "previous"}
+DEFAULTS = {"decoder_init": "encoder-final", "attention_bias": "key", "attention_query": "previous",
+            "attention_key_prior": "keep", "attention_score": "additive"}
 VARIANTS = [{"decoder_init": "zeros"}, {"decoder_init": "backward-first"}, {"attention_bias": "none"},
             {"attention_bias": "query"}, {"attention_query": "current"},
             {"attention_query": "current", "input_feeding": True}, {"attention_key_prior": "remove"},
             {"attention_key_prior": "remove", "attention_bias": "query"},
             {"attention_key_prior": "remove", "attention_query": "current"}, {"attention_score": "general"}]
-# Options config_schema.py does not list yet (it allows unknown keys; ModelConfig checks them).
-NEW_DEFAULTS = {"attention_key_prior": "keep", "attention_score": "additive"}
 
 
 def small_model(attention: str = "bahdanau", seed: int = 0, **kwargs) -> Seq2Seq:
@@ -40,7 +39,7 @@ def outputs(model: Seq2Seq):
 
 def test_the_defaults_are_todays_model_and_an_old_config_loads_unchanged():
     cfg = ModelConfig(src_vocab_size=8, tgt_vocab_size=8)
-    every = {**DEFAULTS, **NEW_DEFAULTS}
+    every = DEFAULTS
     assert {name: getattr(cfg, name) for name in every} == every
     for attention in ("bahdanau", "luong-general", "luong-dot", "none"):
         model = small_model(attention, rnn_type="gru")
@@ -209,3 +208,18 @@ def test_attention_score_general_is_luongs_score_asked_with_the_state_before_the
     luong.load_state_dict(current.state_dict())
     for got, expected in zip(outputs(current), outputs(luong), strict=True):
         assert torch.allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_explains_teacher_forced_decoder_reads_each_variant_as_the_model_runs(variant):
+    """nmt_core.explain re-states the decoder (attribution, attention sink figures): for every variant, including a
+    Bahdanau model that queries with h_t, its features give the model's own logits."""
+    from nmt_core.explain.forced import decoder_features
+
+    model = small_model(**variant).eval()
+    src, lengths = source_batch(BATCH)
+    with torch.no_grad():
+        memory, state = model.encode(src, lengths)
+        features = decoder_features(model, memory, state, TARGET)
+        logits, _ = model(src, lengths, TARGET)
+    assert torch.allclose(model.decoder.out(features), logits, atol=1e-5)

@@ -453,3 +453,31 @@ def test_transformer_inside_attention_matches_the_trace(transformer_translator):
                        * np.array(inside["cosines"]) / inside["scale"])
             assert np.allclose(e, product, rtol=1e-3, atol=1e-3)
             assert len(inside["context_norm"]) == 4
+
+
+@pytest.mark.parametrize(("options", "formula"), [
+    ({}, "e(t,i) = vᵀ tanh(W₁ s(t-1) + W₂ h̄ᵢ)"),
+    ({"attention_key_prior": "remove"}, "e(t,i) = vᵀ tanh(W₁ s(t-1) + W₂ h̄ᵢ) − vᵀ tanh(W₂ h̄ᵢ)"),
+    ({"attention_query": "current"}, "e(t,i) = vᵀ tanh(W₁ h(t) + W₂ h̄ᵢ)"),
+    ({"attention_score": "general"}, "e(t,i) = s(t-1)ᵀ W_a h̄ᵢ"),
+])
+def test_inside_attention_follows_issue_16s_bahdanau_options(translator, options, formula):
+    """The ablation options change the score or its query: inside_attention states each as the model computes it,
+    and its weights are the trace's."""
+    from nmt_core.decoding import DecodeSettings, Translator
+    from nmt_core.explain.intervene import inside_attention
+    from nmt_core.model import ModelConfig, Seq2Seq
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(src_vocab_size=translator.src_tokenizer.vocab_size,
+                      tgt_vocab_size=translator.tgt_tokenizer.vocab_size, embedding_dim=16, hidden_size=24,
+                      output_size=16, attention_size=12, attention="bahdanau", dropout=0.0, **options)
+    model = Translator(Seq2Seq(cfg).freeze_for_inference(), translator.src_tokenizer, translator.tgt_tokenizer)
+    trace = model.translate("alpha beta gamma", DecodeSettings(method="greedy", max_length_ratio=0.5))
+    assert trace.steps
+    for t in range(len(trace.steps)):
+        inside = inside_attention(model, trace, t)
+        assert inside["formula"] == formula
+        assert np.allclose(inside["weights"], trace.steps[t].attention, atol=1e-5)
+        assert ("query_term_norm" in inside) == ("general" not in options.values())
+        assert ("cosines" in inside) == ("general" in options.values())

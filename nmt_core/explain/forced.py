@@ -134,7 +134,7 @@ def decoder_features(model, memory, state, tgt_in: torch.Tensor,
     steps = []
     for t in range(tgt_in.size(1)):
         rnn_in = [embedded[:, t : t + 1]]  # (B, 1, E)
-        if cfg.attention == "bahdanau":
+        if decoder.attends_before_step:  # Bahdanau's flow (not an ablation's attention_query "current")
             context, _ = decoder._attend(state.h[-1].unsqueeze(1), memory)
             rnn_in.append(context)
         if cfg.input_feeding:
@@ -142,7 +142,7 @@ def decoder_features(model, memory, state, tgt_in: torch.Tensor,
         output, state = decoder._rnn(torch.cat(rnn_in, dim=-1), state)
         if cfg.attention == "none":
             features = output
-        elif cfg.attention == "bahdanau":
+        elif decoder.attends_before_step:
             features = torch.cat([output, context], dim=-1)
         else:
             context, _ = decoder._attend(output, memory)

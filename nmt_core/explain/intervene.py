@@ -50,7 +50,7 @@ import torch
 from ..decoding import DecodeSettings, InputError, Translator, layer_attention
 from ..decoding.trace import Candidate, Step, Trace
 from ..model import Seq2Seq, TransformerSeq2Seq
-from ..model.attention import masked_softmax
+from ..model.attention import BahdanauAttention, LuongDotAttention, masked_softmax
 from ..text import BOS_ID, EOS_ID, PAD_ID
 from ..views.attention import word_groups, word_text
 
@@ -61,6 +61,20 @@ FORMULAS = {
     "luong-dot": "e(t,i) = h(t)ᵀ h̄ᵢ",
     "multi-head": "e_h(t,i) = q_hᵀ k_h,ᵢ / √d,  q_h = W_Q,h LN(x_t),  k_h,ᵢ = W_K,h h̄ᵢ",
 }
+
+
+def score_formula(model: Seq2Seq) -> str:
+    """The RNN's score as it computes it: Bahdanau's flow queries with s(t-1), Luong's with h(t) (and so does an
+    ablation's ``attention_query: current``); an additive score may have its key prior removed, and a Bahdanau
+    flow may score with Luong's bilinear form (issue 16's ``attention_key_prior`` and ``attention_score``)."""
+    attention = model.decoder.attention
+    query = "s(t-1)" if model.decoder.attends_before_step else "h(t)"
+    if isinstance(attention, BahdanauAttention):
+        formula = f"e(t,i) = vᵀ tanh(W₁ {query} + W₂ h̄ᵢ)"
+        return formula + " − vᵀ tanh(W₂ h̄ᵢ)" if attention.key_prior == "remove" else formula
+    if isinstance(attention, LuongDotAttention):
+        return f"e(t,i) = {query}ᵀ h̄ᵢ"
+    return f"e(t,i) = {query}ᵀ W_a h̄ᵢ"
 
 
 def _check_model(translator: Translator) -> None:
@@ -242,8 +256,8 @@ def inside_attention(translator: Translator, trace: Trace, t: int, layer: int | 
     attention = model.decoder.attention
     with torch.inference_mode():
         _, memory, state, prev = _prefix_state(translator, trace, t)
-        if kind == "bahdanau":
-            query = state.h[-1]  # s_{t-1}: attend before the RNN step
+        if model.decoder.attends_before_step:
+            query = state.h[-1]  # s_{t-1}: Bahdanau's flow attends before the RNN step
         else:
             _, _, after = model.step_logits(torch.tensor([prev]), state, memory)
             query = after.h[-1]  # h_t: the top layer's output of this step
@@ -251,10 +265,11 @@ def inside_attention(translator: Translator, trace: Trace, t: int, layer: int | 
         weights = masked_softmax(scores, model.decoder.attention_mask(memory))[0, 0]  # the model's own mask
         scores = scores[0, 0]
         context = weights @ memory.values[0]
-        result = {"attention": kind, "formula": FORMULAS[kind], "pieces": trace.source_tokens,
+        result = {"attention": kind, "formula": score_formula(model), "pieces": trace.source_tokens,
+                  "query_symbol": "s(t-1)" if model.decoder.attends_before_step else "h(t)",
                   "scores": scores.tolist(), "weights": weights.tolist(),
                   "context_norm": float(context.norm()), "query_norm": float(query.norm())}
-        if kind == "bahdanau":
+        if isinstance(attention, BahdanauAttention):  # additive: the two terms inside the tanh
             result["query_term_norm"] = float(attention.W_q(query).norm())  # ‖W₁ s(t-1)‖
             result["key_norms"] = memory.keys[0].norm(dim=-1).tolist()  # ‖W₂ h̄ᵢ + b‖
         else:
@@ -301,4 +316,4 @@ def _inside_transformer(translator: Translator, trace: Trace, t: int, layer: int
                 "cosines": cosines.tolist()}
 
 
-__all__ = ["FORMULAS", "MODES", "inside_attention", "intervene", "override_row"]
+__all__ = ["FORMULAS", "MODES", "inside_attention", "intervene", "override_row", "score_formula"]

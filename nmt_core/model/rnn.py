@@ -72,9 +72,8 @@ class ModelConfig(Arguments):
     attention_bias: str = "key"
     # Bahdanau only: the query. "previous": s_{t-1}, before the RNN step, the context then goes into the RNN
     # input; "current": the step's RNN output h_t (Luong's flow with the additive score: the context goes
-    # only into h̃_t, and into the next RNN input only through input_feeding). Experimental: nmt_core.explain's
-    # forced.decoder_features and intervene.inside_attention still read cfg.attention == "bahdanau" as the
-    # s_{t-1} flow (they should read Decoder.attends_before_step before a checkpoint ships with "current").
+    # only into h̃_t, and into the next RNN input only through input_feeding). nmt_core.explain's
+    # forced.decoder_features and intervene.inside_attention read Decoder.attends_before_step for the flow.
     attention_query: str = "previous"
     # Bahdanau only: "keep" the additive score whole, or "remove" its key prior, the part a zero query scores:
     # score(s, h) - score(0, h) (ATTENTION_KEY_PRIORS; see nmt_core/model/attention.py for why it matters).
