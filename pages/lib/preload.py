@@ -13,7 +13,6 @@ file that is missing or renamed (another Streamlit's chunk name) costs one faile
 """
 
 import functools
-import re
 from pathlib import Path
 
 from pages.lib.components import FILE_COMPONENTS, PAGE_COMPONENTS, asset_url, declare_asset_dir
@@ -22,51 +21,27 @@ from pages.lib.warm_up import module_graph
 HEAD_END = b"</head>"
 
 
-# The sidebar's widgets, drawn first on every page (pages/lib/sidebar.py): Streamlit fetches each kind's chunk, and
-# the chunks that one imports, only when the first element of that kind arrives, just before the page's own elements.
-SIDEBAR_WIDGETS = ("Selectbox", "TextArea", "Radio", "Slider", "NumberInput", "Checkbox")
-COMPONENT_MOUNTER = "BidiComponent"  # Streamlit's chunk that mounts every st.components.v2 component
-_STATIC_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*["']\./([\w.-]+\.js)["']""")  # not import(): lazy
-
-
-def _static_js() -> Path:
+@functools.cache
+def streamlit_chunk(prefix: str = "BidiComponent.") -> str | None:
+    """The file name of Streamlit's own chunk that mounts every ``st.components.v2`` component (its name carries a
+    content hash), or None when this Streamlit does not have exactly one."""
     import streamlit
 
-    return Path(streamlit.__file__).parent / "static" / "static" / "js"
-
-
-@functools.cache
-def streamlit_chunks(names: tuple[str, ...]) -> tuple[str, ...]:
-    """Streamlit's own chunks ``<name>.<hash>.js`` for ``names`` (a name with no single such file is left out: another
-    Streamlit), with every chunk they import statically, less those its index.html already preloads; sorted."""
-    folder = _static_js()
-    roots = [found[0] for name in names if len(found := sorted(p.name for p in folder.glob(f"{name}.*.js"))) == 1]
-    seen, todo = set(), list(roots)
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            try:
-                todo.extend(_STATIC_IMPORT.findall((folder / name).read_text(encoding="utf-8")))
-            except OSError:
-                pass
-    try:
-        index = (folder.parent.parent / "index.html").read_text(encoding="utf-8")
-    except OSError:
-        index = ""
-    return tuple(sorted(seen - set(re.findall(r"\./static/js/([\w.-]+\.js)", index))))
+    found = sorted(p.name for p in (Path(streamlit.__file__).parent / "static" / "static" / "js").glob(f"{prefix}*.js"))
+    return found[0] if len(found) == 1 else None
 
 
 @functools.cache
 def preload_links(component: str) -> bytes:
-    """The ``<link>`` tags for component ``component``: Streamlit's chunks for the sidebar's widgets and for
-    components, then the component's JS modules and their imports. ``crossorigin`` as Streamlit's own modulepreload
-    links: the same request mode as the import they serve."""
-    urls = [f"./static/js/{chunk}" for chunk in streamlit_chunks((*SIDEBAR_WIDGETS, COMPONENT_MOUNTER))]
-    # not the CSS: Chromium warns in the console when a preload waits unused for ~3 s
-    urls += [asset_url(component, file) for file in sorted(module_graph(FILE_COMPONENTS[component]))
-             if file.endswith(".js")]
-    return "".join(f'<link rel="modulepreload" crossorigin href="{url}">' for url in urls).encode("ascii")
+    """The ``<link>`` tags for component ``component``: Streamlit's chunk, then its JS modules and their imports.
+    ``crossorigin`` as Streamlit's own modulepreload links: the same request mode as the import they serve."""
+    tags = []
+    if chunk := streamlit_chunk():
+        tags.append(f'<link rel="modulepreload" crossorigin href="./static/js/{chunk}">')
+    for file in sorted(module_graph(FILE_COMPONENTS[component])):
+        if file.endswith(".js"):  # not the CSS: Chromium warns in the console when a preload waits unused for ~3 s
+            tags.append(f'<link rel="modulepreload" crossorigin href="{asset_url(component, file)}">')
+    return "".join(tags).encode("ascii")
 
 
 def page_component(scope: dict) -> str | None:
