@@ -5,7 +5,8 @@ BidiComponent chunk, then the component's CSS and JS module, then the modules th
 round trips in a row after the heatmap's data is already there. On a fresh server those requests also wait for the
 warm-up's imports, which hold the interpreter lock (pages/lib/warm_up.py). Announced in the HTML, as
 ``<link rel="modulepreload">`` (the JS modules; the CSS comes with the element, in parallel with them), they are fetched
-while the browser compiles Streamlit's own bundle and the server imports torch, and the element mounts at once.
+while the browser compiles Streamlit's own bundle and the server imports torch, and the element mounts at once. So a
+module can run before its stylesheet applies: heatmap.js measures its grid only once heatmap.css does.
 
 :class:`PreloadComponents` is ASGI middleware (app.py). It edits only the HTML of a page path it knows
 (pages/lib/components.py PAGE_COMPONENTS); every other request passes through untouched. The links are hints: a
