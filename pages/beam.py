@@ -20,13 +20,14 @@ from pages.lib.common import (
     classroom,
     decode_or_explain,
     escape_markdown,
-    file_component,
     leave_legacy_mode,
+    set_url,
     sidebar_choices,
     trace_key,
     trace_of,
     url_int,
 )
+from pages.lib.components import FILE_COMPONENTS, file_component
 from pages.lib.style import figure_font_size
 
 leave_legacy_mode()  # a fresh server's first visit to this page's link: see pages/lib/common.py
@@ -38,7 +39,7 @@ COMPONENT_KEY = "beam_page_tree"
 
 def beam_component():
     """The component; the browser fetches its beam.js (which imports shared.js) and beam.css as files."""
-    return file_component("beam", "beam.js", "beam.css")
+    return file_component("beam", *FILE_COMPONENTS["beam"])
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -111,12 +112,7 @@ def render():
         step = url_int("step", last, first, last) if fresh else last
         node = url_int("node", best, 0, len(data["status"]) - 1) if fresh else best
         st.session_state["beam_page_start"] = (step, node)
-        # Both in one write: Streamlit sends the browser the whole query string (it pushes a history entry) on
-        # every write, and pages.lib.common.set_url writes each changed parameter on its own.
-        changed = {name: str(value) for name, value in (("step", step), ("node", node))
-                   if st.query_params.get(name) != str(value)}
-        if changed:
-            st.query_params.update(changed)
+        set_url(step=step, node=node)
     step, node = st.session_state["beam_page_start"]
     place = node_place(data, node)
     beam_component()(key=COMPONENT_KEY, data=component_data(

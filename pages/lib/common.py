@@ -42,7 +42,6 @@ from nmt_core.checkpoint import (
 from nmt_core.decoding import AttentionMaps, DecodeSettings, InputError, attention_maps
 from nmt_core.decoding.trace import Trace
 from nmt_core.views.compare import attention_type
-from pages.lib.components import file_component  # noqa: F401  pages mount their components through common
 
 # Resolved once: the sidebar asks for the root once per model on every run, and resolve() is a system call each.
 DEFAULT_CHECKPOINT_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -274,10 +273,11 @@ def url_int(name: str, default: int, low: int, high: int) -> int:
 
 
 def set_url(**params) -> None:
-    """Write a page's own URL parameters (only when they changed, so the URL does not churn)."""
-    for name, value in params.items():
-        if st.query_params.get(name) != str(value):
-            st.query_params[name] = str(value)
+    """Write URL parameters, only those that changed (so the URL does not churn), in one write: Streamlit sends the
+    browser the whole query string, and pushes a history entry, on every write."""
+    changed = {name: str(value) for name, value in params.items() if st.query_params.get(name) != str(value)}
+    if changed:
+        st.query_params.update(changed)
 
 
 def classroom() -> bool:

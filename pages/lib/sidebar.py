@@ -15,6 +15,7 @@ from pages.lib.common import (
     checkpoint_problem,
     default_length_penalty,
     describe_checkpoint,
+    set_url,
     source_language_of,
 )
 from pages.lib.style import apply_classroom_style
@@ -107,9 +108,7 @@ def sidebar() -> None:
     # Write the shared state into the URL, leaving the pages' own parameters (step, node...) alone.
     shared = {**({"model": name} if name else {}),
               **{key: int(st.session_state[key]) if key == "classroom" else st.session_state[key] for key in URL_STATE}}
-    for param, value in shared.items():
-        if st.query_params.get(param) != str(value):
-            st.query_params[param] = str(value)
+    set_url(**shared)
 
 
 def seed_from_url(names: list[str]) -> None:
