@@ -7,7 +7,15 @@ import pytest
 
 from nmt_core.decoding import Candidate, Step, Trace
 from nmt_core.figures.sizing import image_config
-from nmt_core.figures.traces import alignment_figure, alignment_frame, entropy_chart, entropy_frame, label, nbest_frame
+from nmt_core.figures.traces import (
+    alignment_figure,
+    alignment_frame,
+    entropy_chart,
+    entropy_frame,
+    label,
+    nbest_frame,
+    sized_figure,
+)
 from nmt_core.views.attention import attention_view, entropy
 from nmt_core.views.heatmap_data import (
     CONTEXT_ROW,
@@ -43,6 +51,18 @@ ATTENTION = np.random.default_rng(0).dirichlet(np.ones(len(SOURCE)), size=len(TA
 def test_font_size_reaches_the_alignment_figures_annotations():
     frame = alignment_frame(make_trace(SOURCE, TARGET, ATTENTION))
     assert {a.font.size for a in alignment_figure(frame, ["the", "cat", "the", "</s>"], 22).layout.annotations} == {22}
+
+
+def test_font_size_reaches_every_text_of_a_figure_unless_it_has_its_own():
+    figure = sized_figure([{"type": "heatmap", "z": [[1]]}, {"type": "heatmap", "z": [[1]], "showscale": False}],
+                          {"xaxis2": {"title": {"text": "steps"}}, "legend": {"orientation": "h"},
+                           "annotations": [{"text": "a"}, {"text": "b", "font": {"size": 9}}]}, 19)
+    layout = figure.layout
+    assert layout.font.size == layout.legend.font.size == 19 and layout.legend.orientation == "h"
+    assert {layout[a].tickfont.size for a in ("xaxis", "yaxis", "xaxis2")} == {19}
+    assert layout.xaxis2.title.font.size == 19 and layout.xaxis2.title.text == "steps"
+    assert [a.font.size for a in layout.annotations] == [19, 9]
+    assert figure.data[0].colorbar.tickfont.size == 19 and figure.data[1].colorbar.tickfont.size is None
 
 
 def test_labels_are_html_escaped_in_plotly_figures():

@@ -16,6 +16,7 @@ from nmt_core.figures.attention_heads import (
     MASK_COLOR,
     clicked_head,
     head_grid_figure,
+    panel_domains,
     self_attention_figure,
 )
 from nmt_core.figures.traces import label
@@ -193,7 +194,7 @@ def test_the_grid_figure_has_a_panel_per_head_and_a_click_opens_it(traces):
     figure = head_grid_figure(grid, HeadChoice(1, 2), entropy=head_entropy(grid))
     assert len(figure.data) == LAYERS * HEADS * GRID_TRACES_PER_HEAD
     heatmaps = [t for t in figure.data if t.type == "heatmap"]
-    np.testing.assert_allclose(heatmaps[HEADS + 2].z, grid.weights[1, 2])  # layer 2, head 3
+    np.testing.assert_allclose(heatmaps[HEADS + 2].z, grid.weights[1, 2], rtol=1e-6)  # layer 2, head 3 (float32)
     assert [a.text.split(" · ")[0] for a in figure.layout.annotations][:2] == ["L1 H1", "L1 H2"]
     assert len(figure.layout.shapes) == 1  # the selected head is framed
     for layer in range(LAYERS):
@@ -206,6 +207,37 @@ def test_the_grid_figure_has_a_panel_per_head_and_a_click_opens_it(traces):
     assert clicked_head({"curve_number": 0}, HEADS) is None  # a heatmap itself, not the click layer
     assert clicked_head({}, HEADS) is None
     assert not head_grid_figure(grid, HeadChoice(0)).layout.shapes  # a layer's mean: no single panel
+
+
+def test_grid_panels_tile_the_figure_row_by_row_from_the_top_left():
+    domains = list(panel_domains(3, 4))
+    assert len(domains) == 12
+    for x0, x1, y0, y1 in domains:
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+    assert domains[0][0] == 0 and domains[0][3] == 1 and domains[3][1] == pytest.approx(1)  # top left, top right
+    assert domains[-1][2] == pytest.approx(0)  # the last row reaches the bottom
+    tops = [d[3] for d in domains]
+    assert tops[:4] == [tops[0]] * 4 and tops[4] < tops[0]  # row by row, downwards
+    widths = {round(x1 - x0, 9) for x0, x1, _, _ in domains}
+    gaps = {round(domains[i + 1][0] - domains[i][1], 9) for i in (0, 1, 2)}
+    assert len(widths) == 1 and gaps == {0.02}
+
+
+def test_every_grid_panel_and_title_takes_the_font_size(traces):
+    grid = head_grid(traces["greedy"])
+    figure = head_grid_figure(grid, font_size=22, entropy=head_entropy(grid)).to_dict()["layout"]
+    axes = [name for name in figure if name.startswith(("xaxis", "yaxis"))]
+    assert len(axes) == 2 * LAYERS * HEADS
+    assert {figure[name]["tickfont"]["size"] for name in axes} == {22}
+    assert {a["font"]["size"] for a in figure["annotations"]} == {20}  # panel titles: a little smaller
+    for l in range(LAYERS):  # each panel's heatmap and click layer sit on that panel's own axes
+        for k in range(HEADS):
+            panel = l * HEADS + k + 1
+            suffix = "" if panel == 1 else str(panel)
+            x0, x1, y0, y1 = figure[f"xaxis{suffix}"]["domain"] + figure[f"yaxis{suffix}"]["domain"]
+            title = figure["annotations"][panel - 1]
+            assert title["text"].startswith(f"L{l + 1} H{k + 1}") and title["x"] == pytest.approx((x0 + x1) / 2)
+            assert title["y"] == pytest.approx(y1)
 
 
 # --- self-attention ---------------------------------------------------------------------------------------

@@ -32,19 +32,25 @@ def label(token: str) -> str:
     return html.escape(token, quote=False)
 
 
-def set_font_size(figure: go.Figure, font_size: int) -> go.Figure:
-    """Apply ``font_size`` to every text of a figure, axes and annotations included.
+def sized_figure(data: list[dict], layout: dict, font_size: int) -> go.Figure:
+    """A figure of ``data`` (trace dicts) and ``layout`` (a dict), every text at ``font_size``: axes
+    (``xaxis``, ``xaxis2``, ... present in ``layout``), annotations without a font of their own, the legend
+    and heatmap colorbars. ``layout.font`` alone is not enough: Streamlit's plotly theme sets tick and title
+    fonts explicitly, and those win over the inherited global font.
 
-    ``layout.font`` alone is not enough: Streamlit's plotly theme sets tick and
-    title fonts explicitly, and those win over the inherited global font.
+    Built as dicts and validated once by ``go.Figure``: plotly validates at every ``update_*`` and
+    ``add_*`` call, and sizing a built figure that way (five calls) took as long as building it.
     """
     sized = {"size": font_size}
-    figure.update_layout(font=sized, legend={"font": sized})
-    figure.update_xaxes(tickfont=sized, title_font=sized)
-    figure.update_yaxes(tickfont=sized, title_font=sized)
-    figure.update_annotations(font=sized)
-    figure.update_traces(colorbar={"tickfont": sized, "title": {"font": sized}}, selector={"type": "heatmap"})
-    return figure
+    layout = {**layout, "font": sized, "legend": {**layout.get("legend", {}), "font": sized}}
+    for name in ["xaxis", "yaxis", *(k for k in layout if k.startswith(("xaxis", "yaxis")))]:
+        axis = layout.get(name, {})
+        layout[name] = {**axis, "tickfont": sized, "title": {**axis.get("title", {}), "font": sized}}
+    layout["annotations"] = [{"font": sized, **a} for a in layout.get("annotations", [])]
+    data = [{**t, "colorbar": {**t.get("colorbar", {}), "tickfont": sized,
+                               "title": {**t.get("colorbar", {}).get("title", {}), "font": sized}}}
+            if t.get("type") == "heatmap" and t.get("showscale", True) else t for t in data]
+    return go.Figure(data=data, layout=layout)
 
 
 # --- Attention heatmaps -----------------------------------------------------------------------------------
@@ -74,22 +80,24 @@ def entropy_frame(traces: dict[str, Trace]) -> pd.DataFrame:
 
 def entropy_chart(frame: pd.DataFrame, font_size: int = 13, height: int = 300) -> go.Figure:
     """One line per model: entropy (bits) of each step's attention row; dashed: even spread over the source."""
-    figure = go.Figure()
+    data = []
     for name, rows in frame.groupby("model", sort=False):
         hover = [f"{label(name)}<br>step {r.step}: {label(r.token)}<br>{r.entropy:.2f} bits"
                  for r in rows.itertuples(index=False)]
-        figure.add_trace(go.Scatter(x=rows["step"].tolist(), y=rows["entropy"].tolist(), mode="lines+markers",
-                                    name=label(name), text=hover, hoverinfo="text"))
-    for uniform in sorted(set(frame["uniform"].round(6))):
-        figure.add_hline(y=uniform, line={"dash": "dash", "color": "#888"},
-                         annotation_text=f"even over {2 ** uniform:.0f} pieces", annotation_position="top left")
-    figure.update_layout(
-        xaxis={"title": {"text": "target step"}, "dtick": 1},
-        yaxis={"title": {"text": "attention entropy (bits)"}, "rangemode": "tozero"},
-        height=height, margin={"l": 10, "r": 10, "t": 20, "b": 10},
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return set_font_size(figure, font_size)
+        data.append({"type": "scatter", "x": rows["step"].to_numpy(), "y": rows["entropy"].to_numpy(),
+                     "mode": "lines+markers", "name": label(name), "text": hover, "hoverinfo": "text"})
+    shapes, annotations = [], []
+    for uniform in sorted(set(frame["uniform"].round(6))):  # a dashed line across, labelled at its top left
+        shapes.append({"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": uniform,
+                       "y1": uniform, "line": {"dash": "dash", "color": "#888"}})
+        annotations.append({"text": f"even over {2 ** uniform:.0f} pieces", "xref": "x domain", "x": 0,
+                            "xanchor": "left", "yref": "y", "y": uniform, "yanchor": "bottom", "showarrow": False})
+    return sized_figure(data, {
+        "xaxis": {"title": {"text": "target step"}, "dtick": 1},
+        "yaxis": {"title": {"text": "attention entropy (bits)"}, "rangemode": "tozero"},
+        "height": height, "margin": {"l": 10, "r": 10, "t": 20, "b": 10},
+        "legend": {"orientation": "h", "y": -0.25}, "shapes": shapes, "annotations": annotations,
+    }, font_size)
 
 
 def alignment_frame(trace: Trace, merge_words: bool = True) -> pd.DataFrame:
@@ -121,7 +129,7 @@ def alignment_figure(frame: pd.DataFrame, source_words: list[str], font_size: in
     def x_target(j: int) -> float:
         return (j + 0.5) / max(n_target, 1)
 
-    # Traces and annotations are collected as plain dicts and validated once by go.Figure:
+    # Traces and annotations are collected as plain dicts and validated once (sized_figure):
     # adding them one by one (add_trace / add_annotation) cost ~50 ms per figure.
     lines = []
     for row in frame.itertuples(index=False):
@@ -152,12 +160,11 @@ def alignment_figure(frame: pd.DataFrame, source_words: list[str], font_size: in
         for row in frame.itertuples(index=False)
     ]
     room = 4 * font_size if crowded else 2 * font_size
-    figure = go.Figure(data=lines + markers, layout={
+    return sized_figure(lines + markers, {
         "xaxis": {"visible": False, "range": [0, 1]}, "yaxis": {"visible": False, "range": [-0.05, 1.05]},
         "height": height or int(160 + 2 * room), "margin": {"l": 10, "r": 10, "t": room + 10, "b": room + 10},
         "plot_bgcolor": "white", "annotations": annotations,
-    })
-    return set_font_size(figure, font_size)
+    }, font_size)
 
 
 # --- N-best -----------------------------------------------------------------------------------------------
