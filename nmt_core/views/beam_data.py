@@ -132,30 +132,39 @@ def _scores(score: list[int], logprob: list[int], parents: list[int]) -> dict:
     return {"score_delta": (delta + ord("1")).astype(np.uint8).tobytes().decode("ascii")}
 
 
+def _places(beam: BeamTrace):
+    """Where each node id sits in the payload's arrays: (``ids``, ``place``, ``known``, ``parents``).
+
+    A search numbers its nodes 0..N-1 in order, so a node's id is its place and ``ids`` is None (not sent);
+    otherwise ``ids`` lists them and ``place`` maps an id to its place. ``known(id)``: whether the id is a node
+    here. ``parents``: each node's parent's place, -1 for the root or a parent not in the trace.
+    """
+    ids = [n.id for n in beam.nodes]
+    parent_ids = [n.parent for n in beam.nodes]
+    if ids == list(range(len(ids))):
+        parents = [-1 if p is None or not 0 <= p < len(ids) else p for p in parent_ids]
+        return None, (lambda node_id: node_id), range(len(ids)).__contains__, parents
+    index = {node_id: i for i, node_id in enumerate(ids)}
+    parents = [index.get(p, -1) if p is not None else -1 for p in parent_ids]
+    return ids, index.__getitem__, index.__contains__, parents
+
+
 def beam_payload(trace: Trace) -> dict:
     """The component's ``data`` for a beam-search ``trace`` (pure: no streamlit)."""
     beam: BeamTrace = trace.beam
-    ids = [n.id for n in beam.nodes]
-    ordered = ids == list(range(len(ids)))  # a search's ids are the nodes' places
-    index = None if ordered else {node_id: i for i, node_id in enumerate(ids)}
-    place = (lambda node_id: node_id) if ordered else index.__getitem__
+    ids, place, known, parents = _places(beam)
     tokens, token_index = _tokens(beam)
-    parent_ids = [n.parent for n in beam.nodes]
-    if ordered:
-        parents = [-1 if p is None or not 0 <= p < len(ids) else p for p in parent_ids]
-    else:
-        parents = [index.get(p, -1) if p is not None else -1 for p in parent_ids]
     depths = _depths(parents)
     alpha = float(trace.settings.get("length_penalty", 1.0) or 0.0)
     columns = _columns(beam)
     logprob = _milli(columns["logprob"])
     last = max((n.step for n in beam.nodes), default=0) + 1
     first = last - len(beam.beams) + 1 if beam.beams else last
-    known = range(len(ids)).__contains__ if ordered else index.__contains__
+    ranked = [place(h.node_id) for h in beam.hypotheses if known(h.node_id)]
     return {
         "version": PAYLOAD_VERSION,
         "id": trace_id(trace),
-        "ids": None if ordered else ids,
+        "ids": ids,
         "tokens": tokens,
         "parent": [i - p if p >= 0 else i + 1 for i, p in enumerate(parents)],
         "token": [token_index[n.token] for n in beam.nodes],
@@ -164,11 +173,12 @@ def beam_payload(trace: Trace) -> dict:
         "status": (columns["status"] + ord("0")).tobytes().decode("ascii"),
         **_norms(columns, depths, alpha),
         "alpha": alpha,
-        "ranked": [place(h.node_id) for h in beam.hypotheses if known(h.node_id)],
+        "ranked": ranked,
         "attention": _attention(beam, parents),
         "beams": [[place(i) for i in alive] for alive in beam.beams],
         "first_step": first,
         "last_step": last,
+        # the search's best hypothesis leads its ranked list (one not among the nodes: the first node)
         "best": place(beam.hypotheses[0].node_id) if beam.hypotheses and known(beam.hypotheses[0].node_id) else 0,
         "source": list(trace.source_tokens),
         "source_words": word_index(list(trace.source_tokens)),
