@@ -256,8 +256,6 @@ def grid_figure(name: str, sentence: str, settings: tuple, merge: bool, selected
 def show_heads(name, sentence, settings, trace, choice, merge, font_size):
     """A Transformer's every head (the grid) and its self-attention: plotly figures, below the heatmap."""
     wait_for_warm_up()  # a fresh server's figure modules (pandas with them): imported by the warm-up, not beside it
-    from nmt_core.figures.attention_heads import self_attention_figure
-
     layers, heads = head_shape(trace)
     st.subheader("Every layer and head")
     st.caption(f"Cross-attention of each of the {layers} decoder layers (down) and {heads} heads (across): each "
@@ -267,6 +265,16 @@ def show_heads(name, sentence, settings, trace, choice, merge, font_size):
     figure = grid_figure(name, sentence, settings_values(settings), merge, choice.key, font_size)
     st.plotly_chart(figure, width="stretch", key=GRID_KEY, on_select=open_clicked_head, selection_mode="points",
                     config=image_config(f"heads-{name}"))
+    self_attention(name, sentence, settings, font_size)
+
+
+@st.fragment
+def self_attention(name, sentence, settings, font_size):
+    """A Transformer's encoder and decoder self-attention, one layer and head each. A fragment: choosing
+    another layer or head reruns only this, not the page (which would send the grid above again, ~200 kB for
+    4 x 4 heads on a 15-word sentence, and the heatmap)."""
+    from nmt_core.figures.attention_heads import self_attention_figure
+
     maps = transformer_maps(name, sentence, settings)
     if maps is None:
         return
