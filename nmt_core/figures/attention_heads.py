@@ -47,7 +47,7 @@ def head_grid_figure(grid: HeadGrid, selected: HeadChoice | None = None, *, font
         panel = l * h + k + 1
         suffix = "" if panel == 1 else str(panel)  # plotly's names: x, x2, ...; xaxis, xaxis2, ...
         x, y = f"x{suffix}", f"y{suffix}"
-        axis = {"showticklabels": False, "showgrid": False, "zeroline": False}
+        axis = {"showticklabels": False, "ticks": "", "showgrid": False, "zeroline": False}  # no stray tick marks
         layout[f"xaxis{suffix}"] = {**axis, "domain": [x0, x1], "anchor": y, "range": [-0.5, S - 0.5]}
         layout[f"yaxis{suffix}"] = {**axis, "domain": [y0, y1], "anchor": x, "autorange": "reversed"}
         title = f"L{l + 1} H{k + 1}" + ("" if entropy is None else f" · {entropy[l, k]:.1f} bits")
