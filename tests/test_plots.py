@@ -55,12 +55,14 @@ def test_font_size_reaches_the_alignment_figures_annotations():
 
 def test_font_size_reaches_every_text_of_a_figure_unless_it_has_its_own():
     figure = sized_figure([{"type": "heatmap", "z": [[1]]}, {"type": "heatmap", "z": [[1]], "showscale": False}],
-                          {"xaxis2": {"title": {"text": "steps"}}, "legend": {"orientation": "h"},
+                          {"xaxis2": {"title": {"text": "steps"}}, "yaxis": {"title": "bits"},
+                           "legend": {"orientation": "h"},
                            "annotations": [{"text": "a"}, {"text": "b", "font": {"size": 9}}]}, 19)
     layout = figure.layout
     assert layout.font.size == layout.legend.font.size == 19 and layout.legend.orientation == "h"
     assert {layout[a].tickfont.size for a in ("xaxis", "yaxis", "xaxis2")} == {19}
     assert layout.xaxis2.title.font.size == 19 and layout.xaxis2.title.text == "steps"
+    assert layout.yaxis.title.text == "bits" and layout.yaxis.title.font.size == 19  # a title given as a string
     assert [a.font.size for a in layout.annotations] == [19, 9]
     assert figure.data[0].colorbar.tickfont.size == 19 and figure.data[1].colorbar.tickfont.size is None
 

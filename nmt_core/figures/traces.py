@@ -45,7 +45,9 @@ def sized_figure(data: list[dict], layout: dict, font_size: int) -> go.Figure:
     layout = {**layout, "font": sized, "legend": {**layout.get("legend", {}), "font": sized}}
     for name in ["xaxis", "yaxis", *(k for k in layout if k.startswith(("xaxis", "yaxis")))]:
         axis = layout.get(name, {})
-        layout[name] = {**axis, "tickfont": sized, "title": {**axis.get("title", {}), "font": sized}}
+        title = axis.get("title", {})
+        title = {"text": title} if isinstance(title, str) else title  # plotly's shorthand: a title as a string
+        layout[name] = {**axis, "tickfont": sized, "title": {**title, "font": sized}}
     layout["annotations"] = [{"font": sized, **a} for a in layout.get("annotations", [])]
     data = [{**t, "colorbar": {**t.get("colorbar", {}), "tickfont": sized,
                                "title": {**t.get("colorbar", {}).get("title", {}), "font": sized}}}
