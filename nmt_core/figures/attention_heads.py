@@ -29,9 +29,9 @@ def head_grid_figure(grid: HeadGrid, selected: HeadChoice | None = None, *, font
     ``GRID_TRACES_PER_HEAD * (layer * heads + head) + 1`` (see :func:`clicked_head`).
 
     Built as one layout and one list of traces, validated once (:func:`sized_figure`): the same figure built with
-    ``make_subplots``, ``add_trace`` per panel and ``update_*`` calls took ~1.2 s for 4 x 4 heads on a
-    15-word sentence (plotly validates at every call, and a Python list of hover texts item by item), this
-    way ~0.09 s (``benchmarks/figures.py``).
+    ``make_subplots``, ``add_trace`` per panel and ``update_*`` calls took 0.7 s idle (1.2 s under load) for
+    4 x 4 heads on a 15-piece sentence (plotly validates at every call, and a Python list of hover texts item
+    by item), this way 0.07 s (``benchmarks/figures.py``).
     """
     L, h = grid.layers, grid.heads
     T, S = len(grid.target), len(grid.source)
@@ -58,8 +58,8 @@ def head_grid_figure(grid: HeadGrid, selected: HeadChoice | None = None, *, font
                      "colorscale": "Blues", "showscale": False, "hoverinfo": "skip", "xaxis": x, "yaxis": y})
         # The scatter on top takes hover and clicks (a "skip" trace would take neither). Its hover is a template
         # that plotly.js fills in the browser: the cell's words (the same for every panel) and its weight (the
-        # invisible markers' colours, sent as a binary array), not a finished text per cell and panel (~390 kB
-        # of JSON on every run for 4 x 4 heads on a 15-word sentence, against ~200 kB this way).
+        # invisible markers' colours, sent as a binary array), not a finished text per cell and panel (404 kB
+        # of JSON for 4 x 4 heads on a 15-piece sentence, against 203 kB this way).
         data.append({"type": "scatter", "x": xs, "y": ys, "mode": "markers",
                      "marker": {"size": 12, "opacity": 0, "color": z[ys, xs]},
                      "customdata": np.tile([l, k], (S * T, 1)), "text": cells, "showlegend": False,
