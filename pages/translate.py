@@ -272,8 +272,9 @@ def show_heads(name, sentence, settings, trace, choice, merge, font_size):
 def self_attention(name, sentence, settings, font_size):
     """A Transformer's encoder and decoder self-attention, one layer and head each. A fragment: choosing
     another layer or head reruns only this, not the page (the sidebar, the heatmap, and the grid, which
-    Streamlit serialises again on every run). Measured under load on spa-eng-transformer: 190-200 ms of
-    server CPU and 47 websocket frames per choice as a page run, 60-80 ms and 15 frames as a fragment."""
+    Streamlit serialises again on every run). Measured under load on spa-eng-transformer, per choice: 190-200 ms of
+    server CPU and 47 websocket frames as a page run (with the slower figures of 00f12f7), 60-80 ms and 15
+    frames as this fragment."""
     from nmt_core.figures.attention_heads import self_attention_figure
 
     maps = transformer_maps(name, sentence, settings)
