@@ -17,7 +17,6 @@ from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError, Trace
 from nmt_core.figures import payload_json
 from nmt_core.figures.compare import controls_lines, fitted_aligned_rows, upright_label_font
-from nmt_core.figures.models import length_chart
 from nmt_core.figures.sizing import ROW_HEIGHT, image_config
 from nmt_core.figures.traces import (
     ALIGNED_LABEL_CHARACTERS,
@@ -40,6 +39,7 @@ from nmt_core.views.heatmap_data import (
     view_sizes,
 )
 from nmt_core.views.models import length_frame, other_language_note
+from pages.lib.charts import length_chart
 from pages.lib.common import (
     NO_CHECKPOINT,
     available_checkpoints,

@@ -22,11 +22,12 @@ import streamlit as st
 
 from nmt_core.checkpoint import PROBES, CheckpointError, read_config, read_probes
 from nmt_core.figures import component_data
-from nmt_core.figures.models import history_chart, length_chart, projection_figure
+from nmt_core.figures.models import projection_figure
 from nmt_core.figures.sizing import ROW_HEIGHT, fitted_component_rows
 from nmt_core.views import models as model_info
 from nmt_core.views.probes import epoch_at, epoch_panel_payload, epoch_view_sizes, epochs_payload, probe_sources
 from nmt_core.views.projection import SIDES, Projection, embedding_projection
+from pages.lib.charts import history_chart, length_chart
 from pages.lib.common import (
     NO_CHECKPOINT,
     available_checkpoints,
