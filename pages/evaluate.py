@@ -31,9 +31,9 @@ from nmt_core.evaluate import (
     translate_many,
 )
 from nmt_core.explain.forced import has_attention
-from nmt_core.figures.models import beam_curve_chart, length_chart
 from nmt_core.views.evaluation import beam_curve, coverage_columns, rank_by_coverage, results_csv, sentence_frame
 from nmt_core.views.models import records_frame
+from pages.lib.charts import beam_curve_chart, length_chart
 from pages.lib.common import (
     NO_CHECKPOINT,
     checkpoint_root,

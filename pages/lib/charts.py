@@ -1,9 +1,9 @@
 """Altair charts built once per data and font size, shared by every session and run.
 
 Altair builds and validates a chart at every call (``length_chart``: ~54 ms under load), and the Models page's
-Training tab draws four of them on each of its runs, Compare one. A cached chart goes to ``st.altair_chart`` as
-is: Streamlit still converts it to Vega-Lite on each run (~23 ms), but no longer builds it. Pages never change a
-chart after it is built, so sessions can share one.
+Training tab draws four of them on each of its runs, Compare and Evaluate one or two. A cached chart goes to
+``st.altair_chart`` as is: Streamlit still converts it to Vega-Lite on each run (~23 ms), but no longer builds
+it. Pages never change a chart after it is built, so sessions can share one.
 """
 
 from __future__ import annotations
@@ -25,3 +25,9 @@ def length_chart(frame: pd.DataFrame, font_size: int, title: str = "Test BLEU by
 def history_chart(frame: pd.DataFrame, quantity: str, font_size: int) -> alt.Chart:
     """:func:`nmt_core.figures.models.history_chart`, cached (keyed by the frame's content)."""
     return figures.history_chart(frame, quantity, font_size)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def beam_curve_chart(frame: pd.DataFrame, font_size: int) -> alt.Chart:
+    """:func:`nmt_core.figures.models.beam_curve_chart`, cached (keyed by the frame's content)."""
+    return figures.beam_curve_chart(frame, font_size)
