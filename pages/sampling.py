@@ -11,7 +11,6 @@ import streamlit as st
 
 from nmt_core.checkpoint import CheckpointError
 from nmt_core.decoding import DecodeSettings, InputError
-from nmt_core.figures.sampling import temperature_chart
 from nmt_core.figures.trees import beam_tree_figure, prefix_tree_figure
 from nmt_core.views.beam import beam_settings, nodes_frame, pieces_text
 from nmt_core.views.sampling import (
@@ -25,6 +24,7 @@ from nmt_core.views.sampling import (
     trace_words,
     word_label,
 )
+from pages.lib.charts import temperature_chart
 from pages.lib.common import (
     NO_CHECKPOINT,
     classroom,
