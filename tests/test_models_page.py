@@ -315,3 +315,19 @@ def test_a_model_without_attention_still_scrubs_its_translations(models_root):
     assert panel["panel"] is True and panel["epochs"]["entropy"] is None
     assert panel["epochs"]["translation"] == [e["traces"][0]["translation"] for e in data["epochs"]]
     assert panel["epochs"]["dev_bleu"] == [e["dev_bleu"] for e in data["epochs"]]
+
+
+def test_a_chart_is_built_once_per_data_and_font_size():
+    """pages/lib/charts.py: the same data and font size give the same chart object (built once, shared); other
+    data or another size, another chart of that data."""
+    import pandas as pd
+
+    from pages.lib.charts import length_chart
+
+    frame = pd.DataFrame({"model": ["a", "a"], "words": ["1-5", "6-10"], "low": [1, 6], "sentences": [9, 4],
+                          "BLEU": [30.0, 20.0], "chrF": [50.0, 40.0]})
+    first = length_chart(frame, 13)
+    assert length_chart(frame.copy(), 13) is first  # keyed by content, not by the frame object
+    assert length_chart(frame, 22) is not first
+    changed = length_chart(frame.assign(BLEU=[31.0, 20.0]), 13)
+    assert changed is not first and changed.data["BLEU"].tolist() == [31.0, 20.0]
