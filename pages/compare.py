@@ -271,26 +271,37 @@ def url_heads() -> dict[str, str]:
     return {name: key for name, key in pairs}
 
 
-# Each column's payload (both views) is made once per decode and head choice and shared by every session and run.
-@st.cache_resource(max_entries=256, show_spinner=False)
-def column_payload(name: str, sentence: str, settings: tuple, heads: str = "") -> tuple[bytes, dict[str, ViewSize]]:
-    """One column's heatmap data, JSON bytes, and its views' sizes: its attention (``heads``: a Transformer's
-    layer/head choice, "" for the default row), or the fixed-context bar of a model without attention."""
+def chosen_trace(name: str, sentence: str, settings: tuple, heads: str = "") -> Trace:
+    """A column's trace as it shows it: ``heads``, a Transformer's layer/head choice ("" for the default row)."""
     trace = translate(name, sentence, DecodeSettings(*settings))
     if heads and (shape := head_shape(trace)) is not None:
         trace = with_choice(trace, HeadChoice.parse(heads, *shape))
+    return trace
+
+
+# What the page draws from the traces is made once per decode and head choice and shared by every session and run.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def column_payload(name: str, sentence: str, settings: tuple, heads: str = "") -> tuple[bytes, dict[str, ViewSize]]:
+    """One column's heatmap data, JSON bytes, and its views' sizes: its attention (``heads`` as in
+    :func:`chosen_trace`), or the fixed-context bar of a model without attention."""
+    trace = chosen_trace(name, sentence, settings, heads)
     payload = context_payload(trace) if trace.attention is None else heatmap_payload(trace)
     return payload_json(payload), view_sizes(payload)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def word_alignment_figure(name: str, sentence: str, settings: tuple, font_size: int, heads: str = ""):
-    """Lines from each target word to the source word it attends to most (``heads`` as in column_payload)."""
-    trace = translate(name, sentence, DecodeSettings(*settings))
-    if heads and (shape := head_shape(trace)) is not None:
-        trace = with_choice(trace, HeadChoice.parse(heads, *shape))
+    """Lines from each target word to the source word it attends to most (``heads`` as in :func:`chosen_trace`)."""
+    trace = chosen_trace(name, sentence, settings, heads)
     source_words = attention_view(trace.source_tokens, [], [], merge_words=True).source
     return alignment_figure(alignment_frame(trace), source_words, font_size=font_size)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def entropy_figure(models: tuple[tuple[str, str], ...], sentence: str, settings: tuple, font_size: int):
+    """The entropy chart of ``models`` ((name, heads) pairs, as in :func:`chosen_trace`) with attention."""
+    frame = entropy_frame({name: chosen_trace(name, sentence, settings, heads) for name, heads in models})
+    return entropy_chart(frame, font_size=font_size) if len(frame) else None
 
 
 def aligned_pair(a_column: Column, b_column: Column, request: Request):
@@ -370,10 +381,10 @@ def show_alignments(columns: list[Column], request: Request) -> None:
 
 def show_entropy(columns: list[Column], request: Request) -> None:
     st.subheader("How focused is the attention?")
-    frame = entropy_frame({c.name: c.trace for c in columns if c.has_attention})
-    if len(frame):
-        st.plotly_chart(entropy_chart(frame, font_size=request.font_size), width="stretch",
-                        config=image_config("attention-entropy"), key="compare_entropy")
+    figure = entropy_figure(tuple((c.name, c.heads) for c in columns if c.has_attention), request.sentence,
+                            settings_values(request.settings), request.font_size)
+    if figure is not None:
+        st.plotly_chart(figure, width="stretch", config=image_config("attention-entropy"), key="compare_entropy")
     st.caption("Entropy in **bits** of each step's attention over the source pieces (`</s>` included): 0 bits "
                "means all attention on one piece; the dashed line is attention spread evenly. "
                "Models without attention have no attention to measure.")
