@@ -225,7 +225,8 @@ def test_grid_panels_tile_the_figure_row_by_row_from_the_top_left():
 
 def test_every_grid_panel_and_title_takes_the_font_size(traces):
     grid = head_grid(traces["greedy"])
-    figure = head_grid_figure(grid, font_size=22, entropy=head_entropy(grid)).to_dict()["layout"]
+    whole = head_grid_figure(grid, font_size=22, entropy=head_entropy(grid)).to_dict()
+    figure, data = whole["layout"], whole["data"]
     axes = [name for name in figure if name.startswith(("xaxis", "yaxis"))]
     assert len(axes) == 2 * LAYERS * HEADS
     assert {figure[name]["tickfont"]["size"] for name in axes} == {22}
@@ -235,6 +236,8 @@ def test_every_grid_panel_and_title_takes_the_font_size(traces):
             panel = l * HEADS + k + 1
             suffix = "" if panel == 1 else str(panel)
             x0, x1, y0, y1 = figure[f"xaxis{suffix}"]["domain"] + figure[f"yaxis{suffix}"]["domain"]
+            for trace in data[GRID_TRACES_PER_HEAD * (panel - 1):GRID_TRACES_PER_HEAD * panel]:
+                assert (trace.get("xaxis", "x"), trace.get("yaxis", "y")) == (f"x{suffix}", f"y{suffix}")
             title = figure["annotations"][panel - 1]
             assert title["text"].startswith(f"L{l + 1} H{k + 1}") and title["x"] == pytest.approx((x0 + x1) / 2)
             assert title["y"] == pytest.approx(y1)
