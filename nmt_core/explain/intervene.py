@@ -55,20 +55,21 @@ from ..text import BOS_ID, EOS_ID, PAD_ID
 from ..views.attention import word_groups, word_text
 
 MODES = ("focus", "remove")
-FORMULAS = {
-    "bahdanau": "e(t,i) = vᵀ tanh(W₁ s(t-1) + W₂ h̄ᵢ)",
-    "luong-general": "e(t,i) = h(t)ᵀ W_a h̄ᵢ",
-    "luong-dot": "e(t,i) = h(t)ᵀ h̄ᵢ",
-    "multi-head": "e_h(t,i) = q_hᵀ k_h,ᵢ / √d,  q_h = W_Q,h LN(x_t),  k_h,ᵢ = W_K,h h̄ᵢ",
-}
+MULTI_HEAD_FORMULA = "e_h(t,i) = q_hᵀ k_h,ᵢ / √d,  q_h = W_Q,h LN(x_t),  k_h,ᵢ = W_K,h h̄ᵢ"  # a Transformer's
+
+
+def query_symbol(model: Seq2Seq) -> str:
+    """The RNN's attention query: Bahdanau's flow queries with s(t-1), before the RNN step; Luong's with h(t), its
+    output (and so does an ablation's ``attention_query: current``)."""
+    return "s(t-1)" if model.decoder.attends_before_step else "h(t)"
 
 
 def score_formula(model: Seq2Seq) -> str:
-    """The RNN's score as it computes it: Bahdanau's flow queries with s(t-1), Luong's with h(t) (and so does an
-    ablation's ``attention_query: current``); an additive score may have its key prior removed, and a Bahdanau
-    flow may score with Luong's bilinear form (issue 16's ``attention_key_prior`` and ``attention_score``)."""
+    """The RNN's score as it computes it (with :func:`query_symbol`'s query): an additive score may have its key
+    prior removed, and a Bahdanau flow may score with Luong's bilinear form (issue 16's ``attention_key_prior`` and
+    ``attention_score``)."""
     attention = model.decoder.attention
-    query = "s(t-1)" if model.decoder.attends_before_step else "h(t)"
+    query = query_symbol(model)
     if isinstance(attention, BahdanauAttention):
         formula = f"e(t,i) = vᵀ tanh(W₁ {query} + W₂ h̄ᵢ)"
         return formula + " − vᵀ tanh(W₂ h̄ᵢ)" if attention.key_prior == "remove" else formula
@@ -266,7 +267,7 @@ def inside_attention(translator: Translator, trace: Trace, t: int, layer: int | 
         scores = scores[0, 0]
         context = weights @ memory.values[0]
         result = {"attention": kind, "formula": score_formula(model), "pieces": trace.source_tokens,
-                  "query_symbol": "s(t-1)" if model.decoder.attends_before_step else "h(t)",
+                  "query_symbol": query_symbol(model),
                   "scores": scores.tolist(), "weights": weights.tolist(),
                   "context_norm": float(context.norm()), "query_norm": float(query.norm())}
         if isinstance(attention, BahdanauAttention):  # additive: the two terms inside the tanh
@@ -309,11 +310,12 @@ def _inside_transformer(translator: Translator, trace: Trace, t: int, layer: int
         raw = torch.einsum("hd,hsd->hs", query, keys) / scale  # e without the mask, for the table
         context = torch.einsum("hs,hsd->hd", weights, values)
         cosines = torch.nn.functional.cosine_similarity(query[:, None, :], keys, dim=-1)
-        return {"attention": "multi-head", "formula": FORMULAS["multi-head"], "pieces": trace.source_tokens,
+        return {"attention": "multi-head", "formula": MULTI_HEAD_FORMULA, "pieces": trace.source_tokens,
                 "layer": layer, "heads": cross.heads, "scale": scale,
                 "scores": raw.tolist(), "weights": weights.tolist(), "context_norm": context.norm(dim=-1).tolist(),
                 "query_norm": query.norm(dim=-1).tolist(), "key_norms": keys.norm(dim=-1).tolist(),
                 "cosines": cosines.tolist()}
 
 
-__all__ = ["FORMULAS", "MODES", "inside_attention", "intervene", "override_row", "score_formula"]
+__all__ = ["MODES", "MULTI_HEAD_FORMULA", "inside_attention", "intervene", "override_row", "query_symbol",
+           "score_formula"]
