@@ -5,7 +5,8 @@ This file is read two ways:
   below and serves it. Its start-up hook begins importing torch, nmt_core and the figure libraries, and
   loading the default model, in a thread (pages/lib/warm_up.py): a fresh server's first visitor would
   otherwise wait for them in their first script run, after the browser has loaded the page. A first run waits
-  for what the sidebar and Translate's heatmap need; other pages wait for all of it.
+  for what the sidebar and Translate's heatmap need; other pages wait for all of it. The same hook first
+  keeps the server's threads on one core (pages/lib/cores.py).
 - **Run as the script of every session** (``__main__``, also under AppTest): the shared sidebar
   (pages/lib/sidebar.py), then the page the URL names, through st.navigation.
 """
@@ -68,12 +69,24 @@ if __name__ == "__main__":
         let_warm_up_finish()  # a run that never asked for the rest (classroom mode, a model without attention)
     mark("run_end")
 else:
+    import contextlib
+
     from starlette.middleware import Middleware
 
+    from pages.lib.cores import confine_to_one_core
     from pages.lib.preload import PreloadComponents
     from pages.lib.warm_up import ComponentFiles, mark, skip_component_scan, warm_up
+
+    @contextlib.asynccontextmanager
+    async def start_up(served):
+        """st.App's lifespan, run when the server starts (not on import, as a test's ``from app import PAGES``):
+        every thread onto one core, so that the interpreter lock is not passed between cores; then the warm-up,
+        whose thread inherits that core."""
+        confine_to_one_core()
+        async with warm_up(served):
+            yield
 
     mark("app_imported")
     skip_component_scan()  # the components are inline; the search of every installed package finds none
     # PreloadComponents: a page's HTML names its component's files, which the browser then fetches early.
-    app = st.App(__file__, lifespan=warm_up, middleware=[Middleware(ComponentFiles), Middleware(PreloadComponents)])
+    app = st.App(__file__, lifespan=start_up, middleware=[Middleware(ComponentFiles), Middleware(PreloadComponents)])

@@ -26,6 +26,7 @@ SENTENCE, REVERSED = "alpha beta gamma", "gamma beta alpha"  # the tiny model le
 NORMAL_VIEWPORT = {"width": 1400, "height": 1000}
 CLASSROOM_VIEWPORT = {"width": 1280, "height": 720}
 TIMEOUT_MS = 30_000
+SERVED: dict = {}  # the session's server: its "pid" (the server fixture fills it)
 # Streamlit's loading placeholders (stSkeleton) pulse until their element arrives (an infinite CSS animation): while
 # a test waits for the server, Chromium drew every frame of it in software (the GPU process, SwiftShader) and in the
 # renderer: 8 page loads took 107 s of Chromium CPU with it, 52 s without (GPU process 1-12 s a load, then 0.2-0.3 s;
@@ -51,6 +52,7 @@ def server(tmp_path_factory, tiny_checkpoint_dir):
         shutil.copytree(tiny_checkpoint_dir, models / name)
     port = free_port()
     env = {**os.environ, "ATTENTION_EXPLORER_CHECKPOINTS": str(models), "OMP_NUM_THREADS": "1"}
+    env.pop("ATTENTION_EXPLORER_SERVER_CORES", None)  # served as by default: on one core
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
@@ -67,6 +69,7 @@ def server(tmp_path_factory, tiny_checkpoint_dir):
     else:
         process.kill()
         pytest.fail("streamlit did not start")
+    SERVED["pid"] = process.pid
     yield url
     process.terminate()
     process.wait(timeout=20)

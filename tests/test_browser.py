@@ -17,6 +17,7 @@ Skipped where /usr/bin/chromium or playwright is missing (CI installs both; see 
 """
 
 import json
+import os
 import re
 import urllib.request
 from pathlib import Path
@@ -35,6 +36,7 @@ from tests.browserfixtures import (
     REVERSED,
     SECOND_MODEL,
     SENTENCE,
+    SERVED,
     TIMEOUT_MS,
     close_tabs,
     new_tab,
@@ -925,6 +927,20 @@ def test_every_url_path_opens_its_page_and_the_console_is_quiet(tabs, server):
         check_path_and_console(page, "translate", "Translate", console)
     finally:
         close_tabs(page)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 if hasattr(os, "sched_getaffinity") else True,
+                    reason="needs Linux and two usable cores")
+def test_the_server_keeps_its_threads_on_one_core(tabs, server):
+    """`streamlit run app.py` pins every thread it has, the sessions' script threads included (pages/lib/cores.py)."""
+    allowed = set()
+    for task in Path(f"/proc/{SERVED['pid']}/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except OSError:  # a script thread that has just ended
+            continue
+        allowed |= {line.split(":")[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list")}
+    assert len(allowed) == 1 and allowed.pop().isdigit(), allowed
 
 
 # --- the Explain page (/explain) ----------------------------------------------------------------------------------
