@@ -38,7 +38,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint, weights_for_saving, write_probes
+from .checkpoint import load_checkpoint, read_probes, save_checkpoint, weights_for_saving, write_probes
 from .data import ENGLISH, Split, check_split, check_training_paths, read_split, zip_language
 from .decoding import DecodeSettings, Translator, greedy_batch
 from .decoding.batch import beam_search_batch
@@ -372,9 +372,10 @@ class Trainer:
                "best_bleu": -1.0, "best_epoch": 0, "bad_epochs": 0, "train_seconds": 0.0,
                "stopped_early": False, "snapshots": [], "probes": []}
         if initial is not None:
-            # The epochs already trained stay in the history (and the epoch count goes on from them).
+            # The epochs already trained stay in the history (and the epoch count goes on from them), and so do
+            # their probe traces: "Attention as it formed" starts at epoch 1, not where this run takes over.
             history = initial.config.get("history") or []
-            run.update(history=list(history), epoch=len(history),
+            run.update(history=list(history), epoch=len(history), probes=read_probes(cfg.init_from),
                        train_seconds=60.0 * float(initial.config.get("training", {}).get("train_minutes", 0)),
                        init_from=str(cfg.init_from))
             if cfg.epochs <= len(history):

@@ -34,8 +34,8 @@ def learning_corpus(tmp_path_factory):
 
 def quick_config(data, out, **overrides):
     """tiny_config with a small evaluation: 20 dev sentences for BLEU, one length penalty tried on 10."""
-    return tiny_config(data, out, dev_bleu_sentences=20, tune_sentences=10, length_penalties="1.0",
-                       probe_sentences=0, **overrides)
+    return tiny_config(data, out, **{"dev_bleu_sentences": 20, "tune_sentences": 10, "length_penalties": "1.0",
+                                     "probe_sentences": 0, **overrides})
 
 
 @pytest.mark.slow
@@ -164,3 +164,23 @@ def test_sigterm_stops_at_the_next_batch_saves_and_the_run_resumes(tmp_path, sma
     cfg.epochs = result["epoch"] + 1
     resumed = train(cfg)
     assert resumed["finished"] and (tmp_path / "signalled" / "config.json").exists()
+
+
+def test_init_from_goes_on_with_the_checkpoints_epochs_and_probe_traces(tmp_path, small_corpus):
+    """--init-from: the epoch count, the history and the probe traces go on from the checkpoint's (the Models page's
+    "Attention as it formed" starts at epoch 1, not where the second run took over), with its tokenisers."""
+    from nmt_core.checkpoint import load_checkpoint, read_probes
+
+    first = tmp_path / "first"
+    assert train(quick_config(small_corpus, first, epochs=2, probe_sentences=3))["finished"]
+    more = tmp_path / "more"
+    assert train(quick_config(small_corpus, more, epochs=3, probe_sentences=3, lr=1e-3, init_from=str(first)))[
+        "finished"]
+    before, after = load_checkpoint(first), load_checkpoint(more)
+    assert [h["epoch"] for h in after.config["history"]] == [1, 2, 3]
+    assert after.config["history"][:2] == before.config["history"]
+    probes = read_probes(more)
+    assert [p["epoch"] for p in probes] == [1, 2, 3]
+    assert probes[:2] == read_probes(first)
+    assert len({tuple(t["source"] for t in p["traces"]) for p in probes}) == 1  # the same sentences every epoch
+    assert after.src_tokenizer.model_proto == before.src_tokenizer.model_proto
