@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -10,6 +11,13 @@ import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def app_pages() -> list[tuple[str, str]]:
+    """app.py's PAGES, (title, URL path), read from its source: importing app.py would build its st.App."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES")
 
 
 def run_page(page: str | None = None, text: str | None = None, **params) -> AppTest:

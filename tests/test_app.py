@@ -1,11 +1,10 @@
 """The Streamlit app through streamlit.testing (no browser)."""
 
-import ast
 
 import pytest
 
 from nmt_core.decoding import MAX_INPUT_CHARACTERS
-from tests.apphelpers import ROOT, run_page
+from tests.apphelpers import ROOT, app_pages, run_page
 
 
 def run_app(text: str | None = None, **params):
@@ -98,9 +97,7 @@ def test_every_page_is_named_by_its_url_and_hands_over_a_legacy_deep_link():
     """pages/<URL path>.py is the page itself, and it hands a fresh server's first deep link to app.py
     (pages/lib/common.py:leave_legacy_mode); nothing else sits directly in pages/, where Streamlit's
     legacy discovery would make it a page."""
-    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    pages = next(ast.literal_eval(node.value) for node in tree.body
-                 if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "PAGES")
+    pages = app_pages()
     scripts = {p.stem for p in (ROOT / "pages").glob("*.py")} - {"__init__"}
     assert scripts == {url_path for _title, url_path in pages}
     for _title, url_path in pages:

@@ -13,6 +13,7 @@ from nmt_core.figures import COMPONENTS
 from pages.lib import preload
 from pages.lib.components import FILE_COMPONENTS, PAGE_COMPONENTS
 from pages.lib.warm_up import module_graph
+from tests.apphelpers import app_pages
 
 HTML = b"<!DOCTYPE html><html><head><title>Streamlit</title></head><body></body></html>"
 
@@ -80,9 +81,7 @@ def test_a_base_url_path_is_read_off_first(monkeypatch):
 
 
 def test_the_announced_pages_are_the_apps_pages():
-    from app import PAGES
-
-    assert set(PAGE_COMPONENTS) - {""} <= {path for _, path in PAGES}
+    assert set(PAGE_COMPONENTS) - {""} <= {path for _, path in app_pages()}
     assert set(PAGE_COMPONENTS.values()) <= set(FILE_COMPONENTS)
 
 
