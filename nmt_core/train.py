@@ -492,7 +492,9 @@ class Trainer:
                 if self.agree(now - start >= budget or self.stop_requested):
                     out_of_time = True
                     break
-                if now - last_save >= cfg.save_every_minutes * 60:
+                # Every rank's own clock says when, so the ranks must agree: one that saved alone would wait at the
+                # save's barrier while the others went on to the next batch.
+                if self.agree(now - last_save >= cfg.save_every_minutes * 60):
                     run["train_seconds"] += now - last_save
                     last_save = now
                     self.save()

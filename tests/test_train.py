@@ -130,7 +130,12 @@ def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, learning_corpus):
                "--output-size", "32", "--epochs", "3", "--batch-size", "16", "--lr", "0.01", "--warmup-steps", "10",
                "--dev-fraction", "0.05", "--test-fraction", "0.05", "--no-progress", "--threads", "1",
                "--dev-bleu-sentences", "20", "--tune-sentences", "10", "--length-penalties", "1.0",
-               "--probe-sentences", "0"]
+               "--probe-sentences", "0",
+               # Periodic saves every ~0.1 s, decided on every rank at once (Trainer.agree): decided on each rank's
+               # own clock, a rank that saved alone waited at the save's barrier for ever (a 2-process
+               # deu-eng-transformer run hung so at its first save). This run is too short to show that hang
+               # reliably; it checks that saving in the middle of epochs keeps the ranks in step.
+               "--save-every-minutes", "0.002"]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     run = json.loads((tmp_path / "ddp.work" / "run.json").read_text())
