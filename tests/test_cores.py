@@ -30,31 +30,33 @@ print(json.dumps({"core": core, "main": sorted(os.sched_getaffinity(0)), **seen}
 """
 
 
-def probe(setting: str | None) -> tuple[dict, str]:
+def run_python(code: str, setting: str | None = None) -> tuple[dict, str]:
+    """Run ``code`` in a fresh interpreter in the checkout (``setting``: ATTENTION_EXPLORER_SERVER_CORES, None for
+    unset): the JSON its last line prints, and its stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("ATTENTION_EXPLORER_SERVER_CORES", None)
     if setting is not None:
         env["ATTENTION_EXPLORER_SERVER_CORES"] = setting
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60, check=True)
-    return json.loads(done.stdout), done.stderr
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    return json.loads(done.stdout.splitlines()[-1]), done.stderr
 
 
 def test_every_thread_then_and_after_keeps_to_one_usable_core():
-    report, stderr = probe(None)
+    report, stderr = run_python(PROBE)
     assert report["core"] in CORES
     assert report["main"] == report["old"] == report["new"] == [report["core"]]
     assert stderr == ""
 
 
 def test_all_leaves_the_server_on_every_core():
-    report, _ = probe("all")
+    report, _ = run_python(PROBE, "all")
     assert report["core"] is None
     assert report["main"] == report["old"] == report["new"] == CORES
 
 
 def test_an_unknown_setting_is_named_and_one_core_is_kept():
-    report, stderr = probe("two")
+    report, stderr = run_python(PROBE, "two")
     assert report["main"] == [report["core"]]
     assert "ATTENTION_EXPLORER_SERVER_CORES='two' is not one of one, all" in stderr
 
@@ -62,8 +64,5 @@ def test_an_unknown_setting_is_named_and_one_core_is_kept():
 def test_importing_app_py_pins_nothing():
     """Only the served app keeps to one core (st.App's start-up hook): a test that imports app.py for its PAGES,
     run in a pytest worker, pinned that worker and every process it started after it."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("ATTENTION_EXPLORER_SERVER_CORES", None)
-    done = subprocess.run([sys.executable, "-c", "import os, app; print(sorted(os.sched_getaffinity(0)))"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True)
-    assert json.loads(done.stdout.splitlines()[-1]) == CORES
+    cores, _ = run_python("import os, app; print(sorted(os.sched_getaffinity(0)))")
+    assert cores == CORES
