@@ -299,6 +299,7 @@ def resumed_run(cfg: TrainConfig, run_file: Path) -> tuple[TrainConfig, dict | N
         if cfg.epochs is not None:  # only when asked: a bare resume must not shorten the run
             stored.epochs = cfg.epochs
         cfg = stored
+        run["config"] = asdict(cfg)  # run.json says what this run now trains with (a new --epochs included)
     if cfg.epochs is None:
         cfg.epochs = DEFAULT_EPOCHS
     return cfg, run

@@ -112,6 +112,18 @@ def test_a_bare_resume_keeps_the_runs_own_epoch_count(tmp_path, small_corpus):
 
 
 @pytest.mark.slow
+def test_a_resume_with_a_new_epoch_count_records_it_for_the_next_resume(tmp_path, small_corpus):
+    """--epochs on a resume lengthens the run, run.json says so, and a bare resume after it keeps the new count."""
+    cfg = quick_config(small_corpus, tmp_path / "longer", epochs=1, average_last=1, time_budget_minutes=1e-9)
+    assert not train(cfg)["finished"]
+    longer = quick_config(small_corpus, tmp_path / "longer", epochs=2, average_last=1, time_budget_minutes=1e-9)
+    assert not train(longer)["finished"]
+    assert json.loads((tmp_path / "longer.work" / "run.json").read_text())["config"]["epochs"] == 2
+    result = train(quick_config(small_corpus, tmp_path / "longer", epochs=None, average_last=1))
+    assert result["finished"] and result["epoch"] == 2
+
+
+@pytest.mark.slow
 def test_two_cpu_processes_stay_in_sync_and_learn(tmp_path, learning_corpus):
     """torchrun with 2 gloo processes: ranks hold identical weights and the loss falls."""
     import os
