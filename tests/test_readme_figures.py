@@ -6,20 +6,22 @@ by hand. A model replaced without its rows was caught only by reading: session 1
 spa-eng-transformer kept their old AER rows. Only the README and the configs are read, no model.
 """
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
+from nmt_core.checkpoint import list_checkpoints, read_config
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-SHIPPED = sorted(p.name for p in (ROOT / "checkpoints").iterdir() if (p / "config.json").is_file())
+SHIPPED = [p.name for p in list_checkpoints(ROOT / "checkpoints")]
 METHODS = ["attention", "shift", "saliency", "input-x-gradient", "integrated-gradients"]
+BY_LENGTH_HEADER = "| source words (test sentences) |"
 
 
 def metrics(name: str) -> dict:
-    return json.loads((ROOT / "checkpoints" / name / "config.json").read_text(encoding="utf-8"))["metrics"]
+    return read_config(ROOT / "checkpoints" / name)["metrics"]
 
 
 def table_rows(header: str) -> dict[str, list[str]]:
@@ -36,15 +38,18 @@ def table_rows(header: str) -> dict[str, list[str]]:
     return rows
 
 
+SHIPPED_ROWS = table_rows("| model | direction | architecture |")
+AER_ROWS = table_rows("| model | attention | shift |")
+BY_LENGTH_ROWS = table_rows(BY_LENGTH_HEADER)
+
+
 def test_every_shipped_model_has_its_row_in_the_table_of_shipped_models():
-    rows = table_rows("| model | direction | architecture |")
-    assert sorted(rows) == SHIPPED
+    assert sorted(SHIPPED_ROWS) == SHIPPED
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_table_of_shipped_models_gives_the_recorded_test_scores(name):
-    rows = table_rows("| model | direction | architecture |")
-    bleu, chrf = rows[name][3], rows[name][4]
+    bleu, chrf = SHIPPED_ROWS[name][3], SHIPPED_ROWS[name][4]
     m = metrics(name)
     assert (bleu, chrf) == (f"{m['test_bleu']:.2f}", f"{m['test_chrf']:.2f}")
 
@@ -58,21 +63,21 @@ def aer_cell(methods: dict, method: str) -> str:
     return cell if both is None else f"{cell} / {both['aer']:.3f}"
 
 
-@pytest.mark.parametrize("name", sorted(table_rows("| model | attention | shift |")))
+@pytest.mark.parametrize("name", sorted(AER_ROWS))
 def test_the_silver_aer_table_gives_the_recorded_aers(name):
     assert name in SHIPPED
     methods = metrics(name)["dev_alignment_aer"]["methods"]
-    assert table_rows("| model | attention | shift |")[name] == [aer_cell(methods, m) for m in METHODS]
+    assert AER_ROWS[name] == [aer_cell(methods, m) for m in METHODS]
 
 
-@pytest.mark.parametrize("name", sorted(table_rows("| source words (test sentences) |")))
+@pytest.mark.parametrize("name", sorted(BY_LENGTH_ROWS))
 def test_the_by_length_table_gives_the_recorded_bleu(name):
     assert name in SHIPPED
     recorded = [f"{group['bleu']:.2f}" for group in metrics(name)["test_by_source_length"]]
-    assert table_rows("| source words (test sentences) |")[name] == recorded
+    assert BY_LENGTH_ROWS[name] == recorded
 
 
 def test_the_by_length_header_counts_the_flagships_test_sentences():
-    header = next(line for line in README.splitlines() if line.startswith("| source words (test sentences) |"))
+    header = next(line for line in README.splitlines() if line.startswith(BY_LENGTH_HEADER))
     counts = [int(n) for n in re.findall(r"\((\d+)\)", header)]
     assert counts == [group["sentences"] for group in metrics("spa-eng-luong")["test_by_source_length"]]
