@@ -50,6 +50,8 @@ _TRANSFORMER = {
 }
 
 RECIPES: dict[str, dict] = {
+    # The shipped weights: this recipe's 14 epochs, trained on to 32 by two --init-from runs (the second on two
+    # processes with --batch-size 32 each): README, "Shipped models", footnote 5.
     "spa-eng-luong": {**_FLAGSHIP, "data": "spa-eng.zip"},
     # Bahdanau's additive attention, with the source </s> made non-attendable: trained with it attendable,
     # it put 0.74 of its attention mass on </s> (Luong: 0.23), a key-side prior (a zero query still gave
@@ -95,7 +97,8 @@ RECIPES: dict[str, dict] = {
     # The shipped weights took a second run: this recipe's 10 epochs, then --init-from that checkpoint with
     # --lr 5e-4 --warmup-steps 200 --epochs 16 (README, "Shipped models").
     "deu-eng-luong": {**_FLAGSHIP, "data": "deu-eng.zip"},
-    # Likewise: this recipe stopped at 9 epochs, then --init-from with --lr 2.5e-4 --warmup-steps 500 --epochs 14.
+    # Likewise: this recipe stopped at 9 epochs, then --init-from with --lr 2.5e-4 --warmup-steps 500 --epochs 14,
+    # then again on two processes with --lr 1.25e-4 --batch-size 48 --epochs 20 (README, footnote 3).
     "spa-eng-transformer": {**_TRANSFORMER, "data": "spa-eng.zip"},
     # The shipped weights: two processes (torchrun) with --batch-size 48 each, stopped after 7 epochs and finished
     # with --epochs 7 (README, "Shipped models"); dev was still rising.
