@@ -101,6 +101,7 @@ RECIPES: dict[str, dict] = {
     # then again on two processes with --lr 1.25e-4 --batch-size 48 --epochs 20 (README, footnote 3).
     "spa-eng-transformer": {**_TRANSFORMER, "data": "spa-eng.zip"},
     # The shipped weights: two processes (torchrun) with --batch-size 48 each, stopped after 7 epochs and finished
-    # with --epochs 7 (README, "Shipped models"); dev was still rising.
+    # with --epochs 7; then --init-from that checkpoint with --lr 2.5e-4 --batch-size 48, finished after epoch 9
+    # (README, "Shipped models", footnote 6); dev was still rising.
     "deu-eng-transformer": {**_TRANSFORMER, "data": "deu-eng.zip"},
 }
